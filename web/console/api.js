@@ -1,0 +1,56 @@
+// HTTP calls to the staff API (docs/protocol.md). The session cookie travels with every request.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let onUnauthenticated = () => {};
+
+/** Called when a staff request answers 401 (the session expired or was ended elsewhere). */
+export function setUnauthenticatedHandler(handler) {
+  onUnauthenticated = handler;
+}
+
+async function request(method, path, body) {
+  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'offline');
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const code = data?.error?.code || `http_${response.status}`;
+    throw new ApiError(response.status, code, data?.error?.message);
+  }
+  return data;
+}
+
+/** A staff request; a 401 hands control back to the login screen before the error propagates. */
+async function staffRequest(method, path, body) {
+  try {
+    return await request(method, path, body);
+  } catch (error) {
+    if (error.status === 401) onUnauthenticated();
+    throw error;
+  }
+}
+
+export const login = (username, password) => request('POST', '/api/auth/login', { username, password });
+export const logout = () => request('POST', '/api/auth/logout');
+export const me = () => request('GET', '/api/me');
+export const staffSettings = () => staffRequest('GET', '/api/staff/settings');
+export const cannedAnswers = (language) =>
+  staffRequest('GET', `/api/staff/canned?language=${encodeURIComponent(language)}`);
+export const closedConversations = () => staffRequest('GET', '/api/staff/conversations?state=closed&limit=50');
+export const conversationDetail = (id) => staffRequest('GET', `/api/staff/conversations/${encodeURIComponent(id)}`);

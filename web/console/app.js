@@ -1,0 +1,269 @@
+// Staff console entry point: language, login and logout, and one live session per login.
+import { languageNames, setLanguage, t, translateDom } from '/shared/i18n.js';
+import * as api from './api.js';
+import {
+  alertUser, isAttending, notificationPermission, notificationsSupported, requestNotificationPermission, unlockAudio,
+} from './alerts.js';
+import { errorText, showError } from './dom.js';
+import { HistoryView } from './history.js';
+import { QueueView } from './queue.js';
+import { ask, connectCounsellor } from './realtime.js';
+import { Workspace } from './workspace.js';
+
+const LANGUAGES = ['sv', 'en'];
+const LANGUAGE_KEY = 'kinline.console.language';
+const byId = (id) => document.getElementById(id);
+
+const views = {
+  login: byId('login-view'),
+  live: byId('live-view'),
+  history: byId('history-view'),
+};
+const loginForm = byId('login-form');
+const loginError = document.querySelector('[data-testid="login-error"]');
+const connection = document.querySelector('[data-testid="connection-state"]');
+const viewSwitch = byId('view-switch');
+const userName = byId('current-user');
+const logoutButton = byId('logout');
+const alertsButton = byId('enable-alerts');
+
+const queue = new QueueView({
+  list: byId('queue-list'),
+  count: byId('queue-count'),
+  empty: byId('queue-empty'),
+  onClaim: (id) => (session ? session.workspace.claim(id) : Promise.resolve({ ok: false, error: { code: 'offline' } })),
+  onNewItem: () => alertUser('conversation'),
+});
+const history = new HistoryView({
+  list: byId('history-list'),
+  empty: byId('history-empty'),
+  error: byId('history-error'),
+  detail: byId('history-detail'),
+  refresh: byId('history-refresh'),
+});
+
+/** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
+let session = null;
+
+function storedLanguage() {
+  const code = sessionStorage.getItem(LANGUAGE_KEY);
+  return LANGUAGES.includes(code) ? code : 'sv';
+}
+
+async function applyLanguage(code) {
+  await setLanguage(code);
+  sessionStorage.setItem(LANGUAGE_KEY, code);
+  document.title = t('console.page_title');
+  translateDom(document);
+  queue.retranslate();
+  history.retranslate();
+  session?.workspace.retranslate();
+  if (session) setConnectionState(connection.dataset.state);
+  renderUserName();
+}
+
+async function fillLanguagePicker() {
+  const select = byId('language-select');
+  const names = await languageNames(LANGUAGES);
+  select.replaceChildren(...LANGUAGES.map((code) => new Option(names[code], code)));
+  select.value = storedLanguage();
+  select.addEventListener('change', () => applyLanguage(select.value));
+}
+
+function showView(name) {
+  for (const [key, element] of Object.entries(views)) element.hidden = key !== name;
+  const loggedIn = name !== 'login';
+  viewSwitch.hidden = !loggedIn;
+  connection.hidden = !loggedIn;
+  logoutButton.hidden = !loggedIn;
+  userName.hidden = !loggedIn;
+  for (const button of viewSwitch.querySelectorAll('[data-view]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.view === name));
+  }
+  session?.workspace.setLiveVisible(name === 'live');
+  if (name === 'history') history.load();
+  renderAlertsButton();
+}
+
+function renderUserName() {
+  userName.textContent = session ? t('console.signed_in_as', { name: session.user.display_name || session.user.username }) : '';
+}
+
+function renderAlertsButton() {
+  alertsButton.hidden = !session || !notificationsSupported() || notificationPermission() !== 'default';
+}
+
+function setConnectionState(state) {
+  connection.dataset.state = state;
+  connection.textContent = t(`console.connection.${state}`);
+}
+
+// ---- login and logout ----
+
+function showLogin() {
+  endSession();
+  showView('login');
+  loginForm.elements.password.value = '';
+  loginForm.elements.username.focus();
+}
+
+async function onLoginSubmit(event) {
+  event.preventDefault();
+  const username = loginForm.elements.username.value.trim();
+  const password = loginForm.elements.password.value;
+  showError(loginError, '');
+  if (!username || !password) {
+    showError(loginError, t('console.login.missing'));
+    return;
+  }
+  const submit = loginForm.querySelector('[data-testid="login-submit"]');
+  submit.disabled = true;
+  try {
+    const { user } = await api.login(username, password);
+    loginForm.reset();
+    await startSession(user);
+  } catch (error) {
+    // One generic message for any refusal: never hint whether the username exists.
+    const code = error.status === 401 ? 'invalid_credentials' : error.code;
+    showError(loginError, code === 'invalid_credentials' ? t('console.login.failed') : errorText(code));
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function onLogout() {
+  endSession();
+  try {
+    await api.logout();
+  } catch {
+    // The session is gone on this page either way; the server also expires it.
+  }
+  showLogin();
+}
+
+// ---- session ----
+
+async function startSession(user) {
+  endSession();
+  let settings;
+  try {
+    settings = await api.staffSettings();
+  } catch {
+    settings = { outcomes: [], topics: [], languages: [], capacity: 0 };
+  }
+  const socket = connectCounsellor();
+  const request = (event, payload) => ask(socket, event, payload);
+  const cannedCache = new Map();
+  const canned = (language) => {
+    if (!cannedCache.has(language)) {
+      const answers = api.cannedAnswers(language).then((data) => data.answers || []);
+      answers.catch(() => cannedCache.delete(language));
+      cannedCache.set(language, answers);
+    }
+    return cannedCache.get(language);
+  };
+  const workspace = new Workspace({
+    tabs: byId('chat-tabs'),
+    panels: byId('chat-panels'),
+    empty: byId('workspace-empty'),
+    template: byId('conversation-template'),
+    ctx: { ask: request, user, settings, canned },
+  });
+  const ticker = window.setInterval(() => queue.tick(), 1000);
+  session = { user, settings, socket, workspace, ticker };
+  wireSocket(session);
+  renderUserName();
+  setConnectionState('connecting');
+  showView('live');
+}
+
+function wireSocket(current) {
+  const { socket, workspace } = current;
+  const live = () => session === current;
+  socket.on('connect', () => {
+    if (!live()) return;
+    setConnectionState('connected');
+    workspace.onConnect();
+  });
+  socket.on('disconnect', async (reason) => {
+    if (!live()) return;
+    setConnectionState('reconnecting');
+    // The server ended this socket (logout elsewhere, account disabled): only reconnect if the session still holds.
+    if (reason === 'io server disconnect') await reconnectIfStillLoggedIn(current);
+  });
+  socket.on('connect_error', async (error) => {
+    if (!live()) return;
+    if (error?.data?.code === 'not_authenticated') {
+      showLogin();
+      return;
+    }
+    setConnectionState('reconnecting');
+    // A refusal from the namespace is not retried by socket.io itself.
+    if (!socket.active) window.setTimeout(() => live() && socket.connect(), 5000);
+  });
+  socket.on('queue', (payload) => live() && queue.update(payload?.conversations || []));
+  socket.on('mine', (payload) => live() && workspace.syncMine(payload?.conversations || []));
+  socket.on('message', (message) => live() && workspace.onMessage(message));
+  socket.on('typing', (payload) => live() && workspace.onTyping(payload));
+  socket.on('note', (note) => live() && workspace.onNote(note));
+}
+
+async function reconnectIfStillLoggedIn(current) {
+  try {
+    await api.me();
+  } catch {
+    if (session === current) showLogin();
+    return;
+  }
+  if (session === current) current.socket.connect();
+}
+
+function endSession() {
+  if (!session) return;
+  const { socket, workspace, ticker } = session;
+  session = null;
+  window.clearInterval(ticker);
+  socket.removeAllListeners();
+  socket.disconnect();
+  workspace.clear();
+  queue.clear();
+  history.clear();
+  renderUserName();
+}
+
+// ---- page-wide wiring ----
+
+function wirePage() {
+  loginForm.addEventListener('submit', onLoginSubmit);
+  logoutButton.addEventListener('click', onLogout);
+  for (const button of viewSwitch.querySelectorAll('[data-view]')) {
+    button.addEventListener('click', () => showView(button.dataset.view));
+  }
+  alertsButton.addEventListener('click', async () => {
+    await requestNotificationPermission();
+    renderAlertsButton();
+  });
+  // Audio may only start after a user gesture.
+  document.addEventListener('pointerdown', unlockAudio, { capture: true });
+  document.addEventListener('keydown', unlockAudio, { capture: true });
+  const markRead = () => isAttending() && session?.workspace.markActiveRead();
+  window.addEventListener('focus', markRead);
+  document.addEventListener('visibilitychange', markRead);
+  api.setUnauthenticatedHandler(() => session && showLogin());
+}
+
+async function boot() {
+  await setLanguage(storedLanguage());
+  document.title = t('console.page_title');
+  translateDom(document);
+  await fillLanguagePicker();
+  wirePage();
+  try {
+    const { user } = await api.me();
+    await startSession(user);
+  } catch {
+    showLogin();
+  }
+}
+
+boot();

@@ -1,0 +1,115 @@
+// The live queue column. The server pushes the whole queue on connect and on every change;
+// this view reconciles it by conversation_id so focus and per-item errors survive updates.
+import { t } from '/shared/i18n.js';
+import { el, errorText, formatElapsed, labelFor, languageLabel, showError } from './dom.js';
+
+export class QueueView {
+  /** onClaim(conversationId) resolves to an ack; onNewItem() fires for ids never seen before in this session. */
+  constructor({ list, count, empty, onClaim, onNewItem }) {
+    this.list = list;
+    this.count = count;
+    this.empty = empty;
+    this.onClaim = onClaim;
+    this.onNewItem = onNewItem;
+    this.items = new Map();
+    this.seen = new Set();
+    this.primed = false;
+  }
+
+  update(conversations) {
+    const ids = new Set(conversations.map((q) => q.conversation_id));
+    for (const [id, item] of this.items) {
+      if (!ids.has(id)) {
+        item.element.remove();
+        this.items.delete(id);
+      }
+    }
+    let cursor = this.list.firstElementChild;
+    for (const q of conversations) {
+      const item = this.items.get(q.conversation_id) || this.create(q);
+      this.fill(item, q);
+      if (item.element === cursor) cursor = cursor.nextElementSibling;
+      else this.list.insertBefore(item.element, cursor);
+      if (!this.seen.has(q.conversation_id)) {
+        this.seen.add(q.conversation_id);
+        if (this.primed) this.onNewItem(q);
+      }
+    }
+    // The first push after login is the existing queue, not news.
+    this.primed = true;
+    this.count.textContent = String(conversations.length);
+    this.empty.hidden = conversations.length > 0;
+  }
+
+  create(q) {
+    const id = q.conversation_id;
+    const language = el('span', { class: 'queue-item__language' });
+    const badge = el('span', { class: 'badge badge--danger', hidden: true });
+    const topic = el('span', { class: 'queue-item__topic', id: `queue-topic-${id}` });
+    const waited = el('time', { class: 'queue-item__elapsed' });
+    const waitingLabel = el('span', { class: 'queue-item__waiting-label' });
+    const error = el('p', { class: 'form-error', role: 'alert', hidden: true });
+    const claim = el('button', {
+      type: 'button',
+      class: 'button button--primary queue-item__claim',
+      'data-testid': 'claim',
+      'aria-describedby': `queue-topic-${id}`,
+    });
+    claim.addEventListener('click', () => this.claim(id, claim, error));
+    const element = el(
+      'li',
+      { class: 'queue-item', 'data-testid': 'queue-item', 'data-conversation-id': id },
+      el('div', { class: 'queue-item__head' }, language, badge),
+      topic,
+      el('p', { class: 'queue-item__waiting' }, waitingLabel, ' ', waited),
+      claim,
+      error,
+    );
+    const item = { element, language, badge, topic, waited, waitingLabel, claim, error, q };
+    this.items.set(id, item);
+    return item;
+  }
+
+  fill(item, q) {
+    item.q = q;
+    item.element.dataset.language = q.language;
+    item.element.classList.toggle('queue-item--priority', q.priority > 0);
+    item.language.textContent = languageLabel(q.language);
+    item.topic.textContent = labelFor('topics', q.topic);
+    item.badge.hidden = !(q.priority > 0);
+    item.badge.textContent = q.priority_reason
+      ? labelFor('console.priority', q.priority_reason)
+      : t('console.priority.high');
+    item.waitingLabel.textContent = t('console.queue.waiting');
+    item.waited.dateTime = q.waiting_since;
+    item.waited.textContent = formatElapsed(q.waiting_since);
+    item.claim.textContent = t('console.queue.claim');
+  }
+
+  async claim(id, button, error) {
+    button.disabled = true;
+    showError(error, '');
+    const ack = await this.onClaim(id);
+    if (!ack.ok) showError(error, errorText(ack.error?.code));
+    if (button.isConnected) button.disabled = false;
+  }
+
+  /** Called every second: waiting times tick without asking the server. */
+  tick() {
+    const now = Date.now();
+    for (const item of this.items.values()) item.waited.textContent = formatElapsed(item.q.waiting_since, now);
+  }
+
+  retranslate() {
+    for (const item of this.items.values()) this.fill(item, item.q);
+  }
+
+  clear() {
+    this.items.clear();
+    this.seen.clear();
+    this.primed = false;
+    this.list.replaceChildren();
+    this.count.textContent = '0';
+    this.empty.hidden = false;
+  }
+}
