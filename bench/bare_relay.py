@@ -63,14 +63,21 @@ def token_hash(token: str) -> str:
 
 
 class Store:
-    """Plain sqlite3 on one thread: each call is a whole transaction, never interleaved."""
+    """Plain sqlite3; each call is one whole transaction, never interleaved with another.
 
-    def __init__(self, path: Path) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+    By default calls run on the event loop thread and block it for the fsync (about 0.3 ms
+    here). With `on_thread` they run on one dedicated thread instead, as aiosqlite does; on a
+    2-core machine the GIL hand-offs that costs are slower than the fsync they hide.
+    """
+
+    def __init__(self, path: Path, on_thread: bool) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite") if on_thread else None
         self._path = path
         self._conn: sqlite3.Connection | None = None
 
     async def run(self, fn: Any, *args: Any) -> Any:
+        if self._executor is None:
+            return fn(*args)
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def open(self) -> None:
@@ -78,7 +85,8 @@ class Store:
 
     async def close(self) -> None:
         await self.run(self._close)
-        self._executor.shutdown()
+        if self._executor is not None:
+            self._executor.shutdown()
 
     def _open(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -210,8 +218,8 @@ def text_problem(text: Any) -> dict[str, Any] | None:
     return None
 
 
-def build_app(db_path: Path) -> web.Application:
-    store = Store(db_path)
+def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
+    store = Store(db_path, db_on_thread)
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
     relative_conversation: dict[str, str] = {}
 
@@ -262,9 +270,7 @@ def build_app(db_path: Path) -> web.Application:
             store.store_message, conversation_id, str(data["client_id"]), "relative", data["text"]
         )
         if created:
-            await sio.emit(
-                "message", message, to=counsellor_room(conversation_id), namespace="/counsellor"
-            )
+            await sio.emit("message", message, to=counsellor_room(conversation_id), namespace="/counsellor")
         return {"ok": True, "message": message}
 
     @sio.on("connect", namespace="/counsellor")
@@ -299,9 +305,7 @@ def build_app(db_path: Path) -> web.Application:
             store.store_message, conversation_id, str(data["client_id"]), "counsellor", data["text"]
         )
         if created:
-            await sio.emit(
-                "message", message, to=relative_room(conversation_id), namespace="/relative"
-            )
+            await sio.emit("message", message, to=relative_room(conversation_id), namespace="/relative")
             await sio.emit(
                 "message",
                 message,
@@ -338,6 +342,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", type=Path, default=Path("/tmp/bare_relay.db"))
     parser.add_argument("--keep-db", action="store_true", help="reuse an existing database file")
+    parser.add_argument(
+        "--db-thread", action="store_true", help="run SQLite on a thread, not on the event loop"
+    )
     args = parser.parse_args()
     if not args.keep_db:
         for suffix in ("", "-wal", "-shm"):
@@ -345,7 +352,7 @@ def main() -> None:
     loop = new_event_loop()
     print(f"bare relay on http://{args.host}:{args.port} ({type(loop).__module__}), db {args.db}")
     web.run_app(
-        build_app(args.db),
+        build_app(args.db, args.db_thread),
         host=args.host,
         port=args.port,
         backlog=4096,

@@ -1,0 +1,997 @@
+"""Load generator for Kinline (or bench/bare_relay.py) over the real HTTP + Socket.IO protocol.
+
+Scenarios, each bounded in time and loopback-only:
+
+  throughput  relatives send as fast as acks allow; sustained msg/s, ack and delivery latency,
+              lost (acked, never delivered) and duplicated messages
+  paced       a fixed message rate across many conversations; the same latency figures
+  idle        many connected relatives, half waiting in the queue; server RSS per connection,
+              then claims from the front and times every waiting relative's position update
+  reconnect   relatives drop and reconnect with after_seq while counsellors keep sending;
+              every counsellor message must arrive exactly once
+
+The load runs in --procs worker processes (spawned); each holds a slice of the conversations
+and its own counsellor socket, which claims that slice. Against Kinline give --username and
+--password of a counsellor (a "{i}" in --username becomes the worker index, so each worker
+can log in as its own account); without --username nobody logs in (the bare relay).
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import multiprocessing
+import random
+import resource
+import socket
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import psutil
+import socketio
+
+RELATIVE = "/relative"
+COUNSELLOR = "/counsellor"
+TEXT_TAG = "bench"
+
+
+# ---------------------------------------------------------------------------------------- figures
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(q / 100 * len(sorted_values) + 0.4999))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def distribution(values: Iterable[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "count": len(ordered),
+        "p50": percentile(ordered, 50),
+        "p95": percentile(ordered, 95),
+        "p99": percentile(ordered, 99),
+        "max": ordered[-1] if ordered else float("nan"),
+    }
+
+
+def format_distribution(name: str, figures: dict[str, float], unit: str = "ms") -> str:
+    return (
+        f"{name:<22} p50 {figures['p50']:8.1f} {unit}  p95 {figures['p95']:8.1f} {unit}"
+        f"  p99 {figures['p99']:8.1f} {unit}  max {figures['max']:8.1f} {unit}"
+        f"  (n={figures['count']})"
+    )
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
+
+
+def message_text(client_id: str) -> str:
+    """The send time travels in the text so any process on this machine can time delivery."""
+    return f"{TEXT_TAG}|{time.monotonic_ns()}|{client_id}"
+
+
+def parse_text(text: str) -> tuple[int, str] | None:
+    parts = text.split("|")
+    if len(parts) != 3 or parts[0] != TEXT_TAG:
+        return None
+    return int(parts[1]), parts[2]
+
+
+async def sleep_until(moment: float) -> None:
+    await asyncio.sleep(max(0.0, moment - time.monotonic()))
+
+
+def raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+# ------------------------------------------------------------------------------------ the sides
+
+
+@dataclass(eq=False)
+class Relative:
+    """One anonymous relative: its conversation and everything it received, across reconnects."""
+
+    conversation_id: str
+    token: str
+    client: socketio.AsyncClient | None = None
+    statuses: list[tuple[float, str, int | None]] = field(default_factory=list)
+    seq_counts: collections.Counter[int] = field(default_factory=collections.Counter)
+    contiguous_seq: int = 0
+    out_of_order: int = 0
+
+    def on_status(self, data: dict[str, Any]) -> None:
+        self.statuses.append((time.monotonic(), data.get("state"), data.get("queue_position")))
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        seq = int(message["seq"])
+        self.seq_counts[seq] += 1
+        if seq > self.contiguous_seq + 1:
+            self.out_of_order += 1
+        while self.seq_counts[self.contiguous_seq + 1]:
+            self.contiguous_seq += 1
+
+    def current_position(self) -> int | None:
+        state, position = self.statuses[-1][1:] if self.statuses else (None, None)
+        return position if state == "waiting" else None
+
+    def drop(self) -> None:
+        """Cut the TCP connection under the socket, as a phone losing its network would."""
+        ws = self.client.eio.ws if self.client else None
+        sock = ws.get_extra_info("socket") if ws is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@dataclass(eq=False)
+class Counsellor:
+    """A counsellor socket; it times relative messages of the conversations it claimed."""
+
+    client: socketio.AsyncClient | None = None
+    conversations: set[str] = field(default_factory=set)
+    delivered: collections.Counter[str] = field(default_factory=collections.Counter)
+    deliveries: list[tuple[int, float]] = field(default_factory=list)
+    foreign: int = 0
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        received_ns = time.monotonic_ns()
+        if message.get("conversation_id") not in self.conversations:
+            self.foreign += 1
+            return
+        parsed = parse_text(str(message.get("text", "")))
+        if message.get("sender") != "relative" or parsed is None:
+            return
+        sent_ns, client_id = parsed
+        self.delivered[client_id] += 1
+        if self.delivered[client_id] == 1:
+            self.deliveries.append((sent_ns, (received_ns - sent_ns) / 1e6))
+
+
+class Protocol:
+    """HTTP calls and Socket.IO connections of one worker process."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        )
+        self.counsellor_sessions: list[aiohttp.ClientSession] = []
+
+    async def close(self) -> None:
+        for session in [self.session, *self.counsellor_sessions]:
+            await session.close()
+
+    async def create_conversation(self) -> Relative:
+        async with self.session.post(f"{self.url}/api/conversations", json={"language": "sv"}) as response:
+            body = await response.json()
+            if response.status != 201:
+                raise RuntimeError(f"POST /api/conversations -> {response.status} {body}")
+        return Relative(body["conversation_id"], body["token"])
+
+    async def login(self, username: str, password: str) -> str:
+        """Return the session cookie as a Cookie header value."""
+        async with self.session.post(
+            f"{self.url}/api/auth/login", json={"username": username, "password": password}
+        ) as response:
+            if response.status != 200:
+                raise RuntimeError(f"login as {username} -> {response.status}")
+            return "; ".join(f"{name}={morsel.value}" for name, morsel in response.cookies.items())
+
+    async def connect(
+        self,
+        namespace: str,
+        handlers: dict[str, Callable[[Any], None]],
+        auth: dict[str, Any] | None = None,
+        cookie: str | None = None,
+    ) -> socketio.AsyncClient:
+        session = self.session
+        if cookie:
+            # The client moves the cookie into its session's jar: a counsellor needs its own.
+            session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            self.counsellor_sessions.append(session)
+        client = socketio.AsyncClient(
+            reconnection=False,
+            handle_sigint=False,
+            http_session=session,
+            request_timeout=self.timeout,
+        )
+        for event, handler in handlers.items():
+            client.on(event, handler, namespace=namespace)
+        await client.connect(
+            self.url,
+            headers={"Cookie": cookie} if cookie else {},
+            auth=auth,
+            namespaces=[namespace],
+            transports=["websocket"],
+            wait_timeout=self.timeout,
+        )
+        return client
+
+    async def connect_relative(self, relative: Relative) -> None:
+        relative.client = await self.connect(
+            RELATIVE,
+            {"status": relative.on_status, "message": relative.on_message},
+            auth={"token": relative.token, "after_seq": relative.contiguous_seq},
+        )
+
+
+async def disconnect(client: socketio.AsyncClient | None) -> None:
+    if client is None:
+        return
+    with contextlib.suppress(Exception):
+        await client.disconnect()
+
+
+async def bounded(concurrency: int, jobs: Iterable[Callable[[], Any]]) -> list[Any]:
+    """Run coroutine factories with at most `concurrency` at once; exceptions are returned."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(job: Callable[[], Any]) -> Any:
+        async with gate:
+            return await job()
+
+    return await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
+
+
+# -------------------------------------------------------------------------------------- worker
+
+
+class Worker:
+    """One load process. The parent drives it phase by phase with `cmd_*` calls over a pipe."""
+
+    def __init__(self, index: int, options: argparse.Namespace) -> None:
+        self.index = index
+        self.options = options
+        self.protocol = Protocol(options.url, options.timeout)
+        self.relatives: list[Relative] = []
+        self.counsellor: Counsellor | None = None
+        self.cookie: str | None = None
+        self.errors: collections.Counter[str] = collections.Counter()
+
+    async def serve(self, conn: Any) -> None:
+        while True:
+            command, kwargs = await asyncio.to_thread(conn.recv)
+            try:
+                result = await getattr(self, f"cmd_{command}")(**kwargs)
+            except Exception:
+                result = {"exception": traceback.format_exc()}
+            conn.send(result)
+            if command == "close":
+                return
+
+    def cpu_seconds(self) -> float:
+        return time.process_time()
+
+    # ---- setup
+
+    async def cmd_login(self) -> None:
+        if self.options.username and self.cookie is None:
+            username = self.options.username.replace("{i}", str(self.index))
+            self.cookie = await self.protocol.login(username, self.options.password)
+
+    async def cmd_connect_counsellor(self) -> None:
+        await self.cmd_login()
+        self.counsellor = Counsellor()
+        self.counsellor.client = await self.protocol.connect(
+            COUNSELLOR, {"message": self.counsellor.on_message}, cookie=self.cookie
+        )
+
+    async def cmd_drop_counsellor(self) -> None:
+        if self.counsellor is not None:
+            await disconnect(self.counsellor.client)
+
+    async def claim(self, conversation_id: str) -> dict[str, Any]:
+        assert self.counsellor is not None and self.counsellor.client is not None
+        ack = await self.counsellor.client.call(
+            "claim",
+            {"conversation_id": conversation_id},
+            namespace=COUNSELLOR,
+            timeout=self.options.timeout,
+        )
+        if not ack.get("ok"):
+            raise RuntimeError(f"claim -> {ack.get('error')}")
+        self.counsellor.conversations.add(conversation_id)
+        return ack
+
+    async def cmd_create(self, count: int, claim: bool, connect: bool) -> dict[str, Any]:
+        """Create conversations; optionally claim each at once and connect its relative."""
+
+        async def one() -> None:
+            relative = await self.protocol.create_conversation()
+            self.relatives.append(relative)
+            if claim:
+                await self.claim(relative.conversation_id)
+            if connect:
+                await self.protocol.connect_relative(relative)
+
+        started = time.monotonic()
+        outcomes = await bounded(self.options.concurrency, [one] * count)
+        failures = [repr(outcome) for outcome in outcomes if isinstance(outcome, Exception)]
+        return {
+            "created": count - len(failures),
+            "seconds": time.monotonic() - started,
+            "failures": failures[:5],
+            "failed": len(failures),
+        }
+
+    async def cmd_connect_relatives(self) -> dict[str, Any]:
+        started = time.monotonic()
+        pending = [relative for relative in self.relatives if relative.client is None]
+        outcomes = await bounded(
+            self.options.concurrency,
+            [lambda relative=relative: self.protocol.connect_relative(relative) for relative in pending],
+        )
+        failures = [repr(outcome) for outcome in outcomes if isinstance(outcome, Exception)]
+        return {
+            "connected": len(pending) - len(failures),
+            "seconds": time.monotonic() - started,
+            "failures": failures[:5],
+            "failed": len(failures),
+        }
+
+    async def cmd_close(self) -> None:
+        await bounded(64, [lambda r=r: disconnect(r.client) for r in self.relatives])
+        await self.cmd_drop_counsellor()
+        await self.protocol.close()
+
+    # ---- relatives sending
+
+    async def send_until_acked(self, relative: Relative, client_id: str, text: str) -> dict[str, Any] | None:
+        """Send one message, resending the same client_id on timeout, as a real client does."""
+        assert relative.client is not None
+        payload = {"client_id": client_id, "text": text}
+        for _ in range(self.options.attempts):
+            try:
+                return await relative.client.call(
+                    "send_message", payload, namespace=RELATIVE, timeout=self.options.timeout
+                )
+            except socketio.exceptions.TimeoutError:
+                self.errors["ack_timeout_retried"] += 1
+        self.errors["gave_up"] += 1
+        return None
+
+    async def cmd_throughput(self, start_at: float, duration: float) -> dict[str, Any]:
+        acks: list[tuple[int, float]] = []
+        acked: set[str] = set()
+        end_at = start_at + duration
+
+        async def closed_loop(relative: Relative) -> None:
+            await sleep_until(start_at)
+            while time.monotonic() < end_at:
+                client_id = str(uuid.uuid4())
+                text = message_text(client_id)
+                sent_ns = parse_text(text)[0]  # type: ignore[index]
+                ack = await self.send_until_acked(relative, client_id, text)
+                if ack is None:
+                    return
+                if not ack.get("ok"):
+                    self.errors[str(ack.get("error", {}).get("code"))] += 1
+                    return
+                acks.append((sent_ns, (time.monotonic_ns() - sent_ns) / 1e6))
+                acked.add(client_id)
+
+        cpu_before = self.cpu_seconds()
+        await asyncio.gather(*(closed_loop(relative) for relative in self.relatives))
+        last_ack = time.monotonic()
+        cpu = self.cpu_seconds() - cpu_before
+        return await self.delivery_report(acks, acked, start_at, last_ack, cpu, sent=len(acked))
+
+    async def cmd_paced(self, start_at: float, duration: float, rate: float) -> dict[str, Any]:
+        """Open loop: each conversation sends on its own fixed schedule, acked or not."""
+        acks: list[tuple[int, float]] = []
+        acked: set[str] = set()
+        lags: list[float] = []
+        sent = 0
+        total = self.options.conversations
+        interval = total / rate
+        end_at = start_at + duration
+
+        def on_ack(client_id: str, sent_ns: int, ack: dict[str, Any]) -> None:
+            if not ack.get("ok"):
+                self.errors[str(ack.get("error", {}).get("code"))] += 1
+                return
+            acks.append((sent_ns, (time.monotonic_ns() - sent_ns) / 1e6))
+            acked.add(client_id)
+
+        async def open_loop(relative: Relative, slot: int) -> None:
+            nonlocal sent
+            assert relative.client is not None
+            due = start_at + interval * slot / total
+            while due < end_at:
+                await sleep_until(due)
+                lags.append((time.monotonic() - due) * 1000)
+                client_id = str(uuid.uuid4())
+                text = message_text(client_id)
+                sent_ns = parse_text(text)[0]  # type: ignore[index]
+                await relative.client.emit(
+                    "send_message",
+                    {"client_id": client_id, "text": text},
+                    namespace=RELATIVE,
+                    callback=lambda ack, c=client_id, s=sent_ns: on_ack(c, s, ack),
+                )
+                sent += 1
+                due += interval
+
+        first_slot = sum(split(total, self.options.procs)[: self.index])
+        cpu_before = self.cpu_seconds()
+        await asyncio.gather(*(open_loop(r, first_slot + slot) for slot, r in enumerate(self.relatives)))
+        await self.wait_for(lambda: len(acks) + sum(self.errors.values()) >= sent)
+        last_ack = time.monotonic()
+        cpu = self.cpu_seconds() - cpu_before
+        report = await self.delivery_report(acks, acked, start_at, last_ack, cpu, sent=sent)
+        report["send_lag_ms"] = lags
+        return report
+
+    async def wait_for(self, condition: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + self.options.grace
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    async def delivery_report(
+        self,
+        acks: list[tuple[int, float]],
+        acked: set[str],
+        start_at: float,
+        last_ack: float,
+        cpu: float,
+        sent: int,
+    ) -> dict[str, Any]:
+        assert self.counsellor is not None
+        delivered = self.counsellor.delivered
+        await self.wait_for(lambda: all(delivered[client_id] for client_id in acked))
+        return {
+            "sent": sent,
+            "acked": len(acked),
+            "start_at": start_at,
+            "last_ack": last_ack,
+            "acks": acks,
+            "deliveries": self.counsellor.deliveries,
+            "lost": sum(1 for client_id in acked if not delivered[client_id]),
+            "duplicates": sum(count - 1 for count in delivered.values() if count > 1),
+            "foreign": self.counsellor.foreign,
+            "errors": dict(self.errors),
+            "cpu_seconds": cpu,
+        }
+
+    # ---- idle
+
+    async def cmd_positions(self) -> dict[str, int]:
+        positions = {r.conversation_id: r.current_position() for r in self.relatives}
+        return {conversation: p for conversation, p in positions.items() if p is not None}
+
+    async def cmd_claim_in_order(
+        self, conversation_ids: list[str], interval: float
+    ) -> list[tuple[float, float]]:
+        """Claim one after another, `interval` apart; return (sent, acked) monotonic times."""
+        times = []
+        for conversation_id in conversation_ids:
+            sent = time.monotonic()
+            await self.claim(conversation_id)
+            times.append((sent, time.monotonic()))
+            await sleep_until(sent + interval)
+        return times
+
+    async def cmd_status_log(self, since: float) -> dict[str, list[tuple[float, str, int | None]]]:
+        return {
+            r.conversation_id: [entry for entry in r.statuses if entry[0] >= since] for r in self.relatives
+        }
+
+    # ---- reconnect
+
+    async def cmd_reconnect(
+        self, start_at: float, drop_at: float, spread: float, window: float, rate: float
+    ) -> dict[str, Any]:
+        assert self.counsellor is not None and self.counsellor.client is not None
+        counsellor = self.counsellor.client
+        cpu_before = self.cpu_seconds()
+        acked: dict[str, set[int]] = collections.defaultdict(set)
+        pending = 0
+        stop_sending = asyncio.Event()
+        rate_here = rate * len(self.relatives) / self.options.conversations
+
+        def on_ack(conversation_id: str, ack: dict[str, Any]) -> None:
+            nonlocal pending
+            pending -= 1
+            if ack.get("ok"):
+                acked[conversation_id].add(int(ack["message"]["seq"]))
+            else:
+                self.errors[str(ack.get("error", {}).get("code"))] += 1
+
+        async def keep_sending() -> None:
+            nonlocal pending
+            due = start_at
+            for relative in self.cycle(self.relatives):
+                if stop_sending.is_set():
+                    return
+                await sleep_until(due)
+                pending += 1
+                await counsellor.emit(
+                    "send_message",
+                    {
+                        "conversation_id": relative.conversation_id,
+                        "client_id": str(uuid.uuid4()),
+                        "text": "counsellor message",
+                    },
+                    namespace=COUNSELLOR,
+                    callback=lambda ack, c=relative.conversation_id: on_ack(c, ack),
+                )
+                due += 1 / rate_here
+
+        async def reconnect(relative: Relative) -> float | None:
+            await sleep_until(drop_at + random.uniform(0, spread))
+            while time.monotonic() < drop_at + window:
+                try:
+                    await self.protocol.connect_relative(relative)
+                    return time.monotonic() - drop_at
+                except Exception as exc:
+                    self.errors[f"reconnect: {type(exc).__name__}"] += 1
+                    await asyncio.sleep(0.5)
+            return None
+
+        sender = asyncio.create_task(keep_sending())
+        await sleep_until(drop_at)
+        old_clients = [relative.client for relative in self.relatives]
+        for relative in self.relatives:
+            relative.drop()
+            relative.client = None
+        reconnected = await asyncio.gather(*(reconnect(r) for r in self.relatives))
+        await asyncio.sleep(self.options.tail)
+        stop_sending.set()
+        await sender
+        cpu = self.cpu_seconds() - cpu_before
+        await self.wait_for(lambda: pending == 0)
+
+        def missed() -> int:
+            return sum(
+                1
+                for relative in self.relatives
+                for seq in acked[relative.conversation_id]
+                if not relative.seq_counts[seq]
+            )
+
+        await self.wait_for(lambda: missed() == 0)
+        await bounded(64, [lambda c=c: disconnect(c) for c in old_clients])
+        return {
+            "clients": len(self.relatives),
+            "reconnect_seconds": [seconds for seconds in reconnected if seconds is not None],
+            "not_reconnected": sum(1 for seconds in reconnected if seconds is None),
+            "acked": sum(len(seqs) for seqs in acked.values()),
+            "unacked": pending,
+            "missed": missed(),
+            "duplicated": sum(
+                count - 1 for r in self.relatives for count in r.seq_counts.values() if count > 1
+            ),
+            "gaps": sum(max(r.seq_counts, default=0) - len(r.seq_counts) for r in self.relatives),
+            "out_of_order": sum(r.out_of_order for r in self.relatives),
+            "errors": dict(self.errors),
+            "cpu_seconds": cpu,
+        }
+
+    @staticmethod
+    def cycle(items: list[Relative]) -> Iterable[Relative]:
+        while True:
+            yield from items
+
+
+async def serve_worker(index: int, options: argparse.Namespace, conn: Any) -> None:
+    await Worker(index, options).serve(conn)
+
+
+def worker_process(index: int, options: argparse.Namespace, conn: Any) -> None:
+    raise_fd_limit()
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(serve_worker(index, options, conn))
+    finally:
+        loop.close()
+
+
+# -------------------------------------------------------------------------------------- parent
+
+
+class WorkerPool:
+    def __init__(self, options: argparse.Namespace) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conns = []
+        self.processes = []
+        for index in range(options.procs):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=worker_process, args=(index, options, child_end), daemon=True)
+            process.start()
+            self.conns.append(parent_end)
+            self.processes.append(process)
+
+    async def call(self, index: int, command: str, **kwargs: Any) -> Any:
+        try:
+            self.conns[index].send((command, kwargs))
+            result = await asyncio.to_thread(self.conns[index].recv)
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"worker {index} died during {command}") from exc
+        if isinstance(result, dict) and "exception" in result:
+            raise RuntimeError(f"worker {index} {command}:\n{result['exception']}")
+        return result
+
+    async def call_all(
+        self, command: str, per_worker: Sequence[dict[str, Any]] | None = None, **kwargs: Any
+    ) -> list[Any]:
+        arguments = per_worker or [kwargs] * len(self.conns)
+        return await asyncio.gather(
+            *(self.call(index, command, **args) for index, args in enumerate(arguments))
+        )
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.call_all("close"), 60)
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
+class ServerProbe:
+    """CPU and RSS of the server process tree (and the machine), when --server-pid is given."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.process = psutil.Process(pid) if pid else None
+
+    def tree(self) -> list[Any]:
+        if self.process is None:
+            return []
+        return [self.process, *self.process.children(recursive=True)]
+
+    def rss(self) -> int | None:
+        return sum(p.memory_info().rss for p in self.tree()) if self.process else None
+
+    def snapshot(self) -> tuple[float, float, Any]:
+        cpu = sum(sum(p.cpu_times()[:2]) for p in self.tree())
+        return time.monotonic(), cpu, psutil.cpu_times()
+
+    def usage(self, before: tuple[float, float, Any]) -> dict[str, float | None]:
+        now, cpu, machine = self.snapshot()
+        wall = now - before[0]
+        busy = sum(machine) - machine.idle - machine.iowait
+        busy_before = sum(before[2]) - before[2].idle - before[2].iowait
+        cores = psutil.cpu_count() or 1
+        return {
+            "server_core_percent": 100 * (cpu - before[1]) / wall if self.process else None,
+            "machine_percent": 100 * (busy - busy_before) / (wall * cores),
+        }
+
+
+def describe_usage(usage: dict[str, float | None], worker_cpu: list[float], wall: float) -> str:
+    load = ", ".join(f"{100 * seconds / wall:.0f}%" for seconds in worker_cpu)
+    server = usage["server_core_percent"]
+    server_text = f"{server:.0f}% of a core" if server is not None else "n/a (no --server-pid)"
+    return (
+        f"CPU: server {server_text}; load processes {load} of a core each;"
+        f" machine {usage['machine_percent']:.0f}% of {psutil.cpu_count()} cores"
+    )
+
+
+def merged_errors(results: list[dict[str, Any]]) -> dict[str, int]:
+    errors: collections.Counter[str] = collections.Counter()
+    for result in results:
+        errors.update(result["errors"])
+    return dict(errors)
+
+
+async def setup_claimed(pool: WorkerPool, options: argparse.Namespace) -> None:
+    await pool.call_all("connect_counsellor")
+    sizes = split(options.conversations, options.procs)
+    results = await pool.call_all(
+        "create", [{"count": size, "claim": True, "connect": True} for size in sizes]
+    )
+    report_setup("created, claimed and connected", results, "created")
+
+
+def report_setup(what: str, results: list[dict[str, Any]], key: str) -> None:
+    done = sum(result[key] for result in results)
+    seconds = max(result["seconds"] for result in results)
+    print(f"{done} {what} in {seconds:.1f} s ({done / seconds:.0f}/s)")
+    failed = sum(result["failed"] for result in results)
+    if failed:
+        samples = [failure for result in results for failure in result["failures"]]
+        raise SystemExit(f"{failed} failed, e.g. {samples[:3]}")
+
+
+async def run_delivery(
+    pool: WorkerPool, options: argparse.Namespace, command: str, **kwargs: Any
+) -> dict[str, Any]:
+    await setup_claimed(pool, options)
+    probe = ServerProbe(options.server_pid)
+    before = probe.snapshot()
+    start_at = time.monotonic() + 0.5
+    results = await pool.call_all(command, start_at=start_at, duration=options.duration, **kwargs)
+    usage = probe.usage(before)
+    measure_from = int((start_at + options.warmup) * 1e9)
+    acked = sum(result["acked"] for result in results)
+    wall = max(result["last_ack"] for result in results) - start_at
+    figures = {
+        "sent": sum(result["sent"] for result in results),
+        "acked": acked,
+        "msg_per_s": acked / wall,
+        "ack_ms": distribution(
+            ms for result in results for sent, ms in result["acks"] if sent >= measure_from
+        ),
+        "delivery_ms": distribution(
+            ms for result in results for sent, ms in result["deliveries"] if sent >= measure_from
+        ),
+        "lost": sum(result["lost"] for result in results),
+        "duplicates": sum(result["duplicates"] for result in results),
+        "foreign_deliveries": sum(result["foreign"] for result in results),
+        "errors": merged_errors(results),
+        **usage,
+        "load_core_percent": [100 * r["cpu_seconds"] / wall for r in results],
+    }
+    print(f"sent {figures['sent']}, acked {acked} in {wall:.1f} s: {figures['msg_per_s']:.0f} msg/s")
+    print(format_distribution("ack latency", figures["ack_ms"]))
+    print(format_distribution("delivery latency", figures["delivery_ms"]))
+    if "send_lag_ms" in results[0]:
+        lag = distribution(ms for result in results for ms in result["send_lag_ms"])
+        figures["send_lag_ms"] = lag
+        print(format_distribution("client send lag", lag))
+    print(f"lost (acked, never delivered) {figures['lost']}, duplicates {figures['duplicates']}")
+    if figures["foreign_deliveries"]:
+        print(f"deliveries to a worker that did not claim them: {figures['foreign_deliveries']}")
+    if figures["errors"]:
+        print(f"errors: {figures['errors']}")
+    print(describe_usage(usage, [r["cpu_seconds"] for r in results], wall))
+    return figures
+
+
+async def scenario_throughput(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
+    return await run_delivery(pool, options, "throughput")
+
+
+async def scenario_paced(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
+    return await run_delivery(pool, options, "paced", rate=options.rate)
+
+
+async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
+    probe = ServerProbe(options.server_pid)
+    waiting = round(options.conversations * options.waiting_share)
+    sizes_active = split(options.conversations - waiting, options.procs)
+    sizes_waiting = split(waiting, options.procs)
+
+    await pool.call_all("connect_counsellor")
+    results = await pool.call_all(
+        "create", [{"count": n, "claim": True, "connect": False} for n in sizes_active]
+    )
+    report_setup("conversations created and claimed", results, "created")
+    await pool.call_all("drop_counsellor")
+    results = await pool.call_all(
+        "create", [{"count": n, "claim": False, "connect": False} for n in sizes_waiting]
+    )
+    report_setup("conversations created, left waiting", results, "created")
+
+    await asyncio.sleep(options.settle)
+    rss_before = probe.rss()
+    results = await pool.call_all("connect_relatives")
+    report_setup("relatives connected", results, "connected")
+    await asyncio.sleep(options.settle)
+    rss_after = probe.rss()
+    figures: dict[str, Any] = {"connections": options.conversations, "waiting": waiting}
+    if rss_before is not None and rss_after is not None:
+        figures["rss_before_mb"] = rss_before / 2**20
+        figures["rss_after_mb"] = rss_after / 2**20
+        figures["rss_per_connection_kb"] = (rss_after - rss_before) / options.conversations / 1024
+        print(
+            f"server RSS {figures['rss_before_mb']:.0f} MB -> {figures['rss_after_mb']:.0f} MB:"
+            f" {figures['rss_per_connection_kb']:.1f} KB per connection"
+        )
+
+    positions: dict[str, int] = {}
+    for part in await pool.call_all("positions"):
+        positions.update(part)
+    if len(positions) != waiting:
+        print(f"warning: {len(positions)} relatives report a queue position, expected {waiting}")
+    front = sorted(positions, key=positions.__getitem__)[: options.claims]
+    await pool.call(0, "connect_counsellor")
+    claims_from = time.monotonic()
+    before = probe.snapshot()
+    claim_times = await pool.call(
+        0, "claim_in_order", conversation_ids=front, interval=options.claim_interval
+    )
+    await asyncio.sleep(options.settle)
+    usage = probe.usage(before)
+    logs: dict[str, list[tuple[float, str, int | None]]] = {}
+    for part in await pool.call_all("status_log", since=claims_from):
+        logs.update(part)
+
+    update_seconds: list[float] = []
+    per_claim_worst: list[float] = []
+    missed = 0
+    for claimed, (sent_at, _) in enumerate(claim_times, 1):
+        worst = 0.0
+        for conversation_id, position in positions.items():
+            if position <= claimed:
+                continue
+            expected = position - claimed
+            arrivals = [
+                at
+                for at, state, pos in logs[conversation_id]
+                if at >= sent_at and state == "waiting" and pos is not None and pos <= expected
+            ]
+            if not arrivals:
+                missed += 1
+                continue
+            update_seconds.append(min(arrivals) - sent_at)
+            worst = max(worst, min(arrivals) - sent_at)
+        per_claim_worst.append(worst)
+    claim_ms = distribution((acked - sent) * 1000 for sent, acked in claim_times)
+    update = distribution(seconds * 1000 for seconds in update_seconds)
+    figures.update(
+        {
+            "claims": len(claim_times),
+            "claim_ack_ms": claim_ms,
+            "position_update_ms": update,
+            "every_waiting_updated_ms_per_claim": [seconds * 1000 for seconds in per_claim_worst],
+            "position_updates_missed": missed,
+            **usage,
+        }
+    )
+    print(format_distribution("claim ack", claim_ms))
+    print(format_distribution("position update", update))
+    print(
+        "all waiting relatives updated, per claim (ms): "
+        + " ".join(f"{seconds * 1000:.0f}" for seconds in per_claim_worst)
+    )
+    print(f"position updates never received: {missed}")
+    server = usage["server_core_percent"]
+    if server is not None:
+        print(f"CPU during the claims: server {server:.0f}% of a core")
+    return figures
+
+
+async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
+    await setup_claimed(pool, options)
+    probe = ServerProbe(options.server_pid)
+    start_at = time.monotonic() + 1.0
+    drop_at = start_at + options.before_drop
+    before = probe.snapshot()
+    results = await pool.call_all(
+        "reconnect",
+        start_at=start_at,
+        drop_at=drop_at,
+        spread=options.spread,
+        window=options.window,
+        rate=options.rate,
+    )
+    usage = probe.usage(before)
+    wall = time.monotonic() - start_at
+    reconnect = distribution(s * 1000 for r in results for s in r["reconnect_seconds"])
+    figures = {
+        "clients": sum(r["clients"] for r in results),
+        "reconnect_ms": reconnect,
+        "not_reconnected": sum(r["not_reconnected"] for r in results),
+        "counsellor_messages_acked": sum(r["acked"] for r in results),
+        "unacked": sum(r["unacked"] for r in results),
+        "missed": sum(r["missed"] for r in results),
+        "duplicated": sum(r["duplicated"] for r in results),
+        "gaps": sum(r["gaps"] for r in results),
+        "out_of_order": sum(r["out_of_order"] for r in results),
+        "errors": merged_errors(results),
+        **usage,
+    }
+    print(format_distribution("reconnected after", reconnect))
+    print(
+        f"not reconnected within {options.window:.0f} s: {figures['not_reconnected']};"
+        f" counsellor messages acked {figures['counsellor_messages_acked']}"
+        f" (unacked {figures['unacked']})"
+    )
+    print(
+        f"missed {figures['missed']}, duplicated {figures['duplicated']},"
+        f" seq gaps {figures['gaps']}, out of order {figures['out_of_order']}"
+    )
+    if figures["errors"]:
+        print(f"errors: {figures['errors']}")
+    print(describe_usage(usage, [r["cpu_seconds"] for r in results], wall))
+    return figures
+
+
+SCENARIOS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "throughput": (scenario_throughput, {"conversations": 200}),
+    "paced": (scenario_paced, {"conversations": 200, "rate": 1000.0}),
+    "idle": (scenario_idle, {"conversations": 10_000}),
+    "reconnect": (scenario_reconnect, {"conversations": 5_000, "rate": 200.0}),
+}
+
+
+def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenario", choices=SCENARIOS)
+    parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("--username", help='counsellor account; "{i}" becomes the worker index')
+    parser.add_argument("--password", default="")
+    parser.add_argument("--server-pid", type=int, help="server process, for its CPU and RSS")
+    parser.add_argument("--procs", type=int, default=1, help="load processes")
+    parser.add_argument(
+        "-n", "--conversations", type=int, help="conversations / relatives (scenario default)"
+    )
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out of latencies")
+    parser.add_argument("--rate", type=float, help="msg/s in total (paced, reconnect)")
+    parser.add_argument("--concurrency", type=int, default=64, help="setup calls in flight")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per call, seconds")
+    parser.add_argument("--attempts", type=int, default=3, help="sends of one client_id")
+    parser.add_argument("--grace", type=float, default=10.0, help="wait for stragglers")
+    parser.add_argument("--waiting-share", type=float, default=0.5, help="idle: share waiting")
+    parser.add_argument("--claims", type=int, default=10, help="idle: claims from the front")
+    parser.add_argument("--claim-interval", type=float, default=2.5, help="idle: seconds")
+    parser.add_argument("--settle", type=float, default=3.0, help="idle: seconds before RSS")
+    parser.add_argument("--before-drop", type=float, default=3.0, help="reconnect: seconds")
+    parser.add_argument("--spread", type=float, default=10.0, help="reconnect: reconnects over")
+    parser.add_argument("--window", type=float, default=20.0, help="reconnect: must be back in")
+    parser.add_argument("--tail", type=float, default=3.0, help="reconnect: sending after")
+    parser.add_argument("--json", help="also write the figures to this file")
+    options = parser.parse_args(argv)
+    for name, default in SCENARIOS[options.scenario][1].items():
+        if getattr(options, name) is None:
+            setattr(options, name, default)
+    if options.conversations < options.procs:
+        parser.error("need at least one conversation per load process")
+    return options
+
+
+async def main_async(options: argparse.Namespace) -> dict[str, Any]:
+    run, _ = SCENARIOS[options.scenario]
+    pool = WorkerPool(options)
+    try:
+        await pool.call_all("login")
+        return await run(pool, options)
+    finally:
+        await pool.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    options = parse_options(argv)
+    raise_fd_limit()
+    print(
+        f"{options.scenario} against {options.url}: {options.conversations} conversations,"
+        f" {options.procs} load process(es)"
+    )
+    figures = asyncio.run(main_async(options))
+    if options.json:
+        with open(options.json, "w") as out:
+            json.dump(
+                {"scenario": options.scenario, "argv": sys.argv[1:], "figures": figures},
+                out,
+                indent=2,
+            )
+
+
+if __name__ == "__main__":
+    main()
