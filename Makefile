@@ -1,0 +1,41 @@
+# Kinline: `make run` serves on http://127.0.0.1:8080, `make test` runs every test.
+# Both create the virtual environment on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SYSTEM_PACKAGES := chromium fonts-noto-core
+
+.PHONY: run test lint bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,scale]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kinline serve
+
+# Debian packages the browser tests need; installed when missing and we are root.
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run as root, or install them)"; exit 1; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: $(STAMP) system-deps lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	@echo "see bench/README.md"
+
+clean:
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm test-artifacts

@@ -1,0 +1,365 @@
+"""Conversations, messages, notes and tokens in SQL. Text is encrypted before it reaches a row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.adapters.crypto import FieldCipher
+from server.adapters.db.tables import (
+    conversations,
+    messages,
+    notes,
+    relative_tokens,
+    staff_users,
+)
+from server.domain.conversations import Conversation, Message, Note, Sender, State
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(
+        id=row.id,
+        language=row.language,
+        topic=row.topic,
+        state=State(row.state),
+        created_at=row.created_at,
+        priority=row.priority,
+        priority_reason=row.priority_reason,
+        counsellor_id=row.counsellor_id,
+        claimed_at=row.claimed_at,
+        closed_at=row.closed_at,
+        outcome=row.outcome,
+        last_seq=row.last_seq,
+    )
+
+
+class ChatStore:
+    def __init__(self, connection: AsyncConnection, cipher: FieldCipher) -> None:
+        self.connection = connection
+        self.cipher = cipher
+
+    async def insert_conversation(self, conversation: Conversation, resume_hash: str) -> None:
+        await self.connection.execute(
+            insert(conversations).values(
+                id=conversation.id,
+                language=conversation.language,
+                topic=conversation.topic,
+                state=conversation.state.value,
+                priority=conversation.priority,
+                created_at=conversation.created_at,
+                last_seq=0,
+                counsellor_read_seq=0,
+                resume_hash=resume_hash,
+            )
+        )
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        row = (
+            await self.connection.execute(select(conversations).where(conversations.c.id == conversation_id))
+        ).first()
+        return _conversation(row) if row else None
+
+    async def save_state(self, before: Conversation, after: Conversation) -> bool:
+        """Write a transition only if the row still matches ``before`` (state and holder).
+        Returns False when another writer got there first, which is how one claim wins."""
+        result = await self.connection.execute(
+            update(conversations)
+            .where(
+                and_(
+                    conversations.c.id == before.id,
+                    conversations.c.state == before.state.value,
+                    conversations.c.counsellor_id.is_(None)
+                    if before.counsellor_id is None
+                    else conversations.c.counsellor_id == before.counsellor_id,
+                )
+            )
+            .values(
+                state=after.state.value,
+                counsellor_id=after.counsellor_id,
+                claimed_at=after.claimed_at,
+                closed_at=after.closed_at,
+                outcome=after.outcome,
+                priority=after.priority,
+                priority_reason=after.priority_reason,
+            )
+        )
+        return result.rowcount == 1
+
+    async def find_by_resume_hash(self, resume_hash: str) -> Conversation | None:
+        row = (
+            await self.connection.execute(
+                select(conversations).where(conversations.c.resume_hash == resume_hash)
+            )
+        ).first()
+        return _conversation(row) if row else None
+
+    async def add_token(
+        self, token_hash: str, conversation_id: str, now: datetime, expires_at: datetime
+    ) -> None:
+        await self.connection.execute(
+            insert(relative_tokens).values(
+                token_hash=token_hash,
+                conversation_id=conversation_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    async def conversation_for_token(self, token_hash: str, now: datetime) -> Conversation | None:
+        row = (
+            await self.connection.execute(
+                select(conversations)
+                .join(relative_tokens, relative_tokens.c.conversation_id == conversations.c.id)
+                .where(relative_tokens.c.token_hash == token_hash, relative_tokens.c.expires_at > now)
+            )
+        ).first()
+        return _conversation(row) if row else None
+
+    async def message_by_client_id(self, conversation_id: str, client_id: str) -> Message | None:
+        row = (
+            await self.connection.execute(
+                select(messages).where(
+                    messages.c.conversation_id == conversation_id,
+                    messages.c.client_id == client_id,
+                )
+            )
+        ).first()
+        return self._message(row) if row else None
+
+    async def append_message(
+        self,
+        conversation_id: str,
+        client_id: str,
+        sender: Sender,
+        text: str,
+        now: datetime,
+        author_id: int | None = None,
+    ) -> Message | None:
+        """Take the next seq with one conditional UPDATE (a row lock on PostgreSQL) and insert.
+        Returns None when the same client_id won a race in another transaction."""
+        seq = (
+            await self.connection.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(last_seq=conversations.c.last_seq + 1)
+                .returning(conversations.c.last_seq)
+            )
+        ).scalar_one()
+        try:
+            async with self.connection.begin_nested():
+                message_id = (
+                    await self.connection.execute(
+                        insert(messages)
+                        .values(
+                            conversation_id=conversation_id,
+                            seq=seq,
+                            client_id=client_id,
+                            sender=sender.value,
+                            author_id=author_id,
+                            body=self.cipher.encrypt(text),
+                            sent_at=now,
+                        )
+                        .returning(messages.c.id)
+                    )
+                ).scalar_one()
+        except IntegrityError:
+            return None
+        return Message(message_id, conversation_id, seq, sender, text, now)
+
+    async def messages_after(
+        self, conversation_id: str, after_seq: int, limit: int | None = None
+    ) -> list[Message]:
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
+            .order_by(messages.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await self.connection.execute(query)).all()
+        return [self._message(row) for row in rows]
+
+    def _message(self, row: Any) -> Message:
+        return Message(
+            id=row.id,
+            conversation_id=row.conversation_id,
+            seq=row.seq,
+            sender=Sender(row.sender),
+            text=self.cipher.decrypt(row.body),
+            sent_at=row.sent_at,
+        )
+
+    async def waiting(self) -> list[Conversation]:
+        rows = (
+            await self.connection.execute(
+                select(conversations)
+                .where(conversations.c.state == State.WAITING.value)
+                .order_by(conversations.c.priority.desc(), conversations.c.created_at, conversations.c.id)
+            )
+        ).all()
+        return [_conversation(row) for row in rows]
+
+    async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]:
+        """Active conversations of one counsellor, each with its count of unread relative messages."""
+        unread = (
+            select(func.count())
+            .select_from(messages)
+            .where(
+                messages.c.conversation_id == conversations.c.id,
+                messages.c.seq > conversations.c.counsellor_read_seq,
+                messages.c.sender == Sender.RELATIVE.value,
+            )
+            .scalar_subquery()
+        )
+        rows = (
+            await self.connection.execute(
+                select(conversations, unread.label("unread"))
+                .where(
+                    conversations.c.counsellor_id == counsellor_id,
+                    conversations.c.state == State.ACTIVE.value,
+                )
+                .order_by(conversations.c.claimed_at)
+            )
+        ).all()
+        return [(_conversation(row), row.unread) for row in rows]
+
+    async def count_held(self, counsellor_id: int) -> int:
+        return int(
+            (
+                await self.connection.execute(
+                    select(func.count())
+                    .select_from(conversations)
+                    .where(
+                        conversations.c.counsellor_id == counsellor_id,
+                        conversations.c.state == State.ACTIVE.value,
+                    )
+                )
+            ).scalar_one()
+        )
+
+    async def load_by_counsellor(self) -> dict[int, int]:
+        rows = (
+            await self.connection.execute(
+                select(conversations.c.counsellor_id, func.count())
+                .where(conversations.c.state == State.ACTIVE.value)
+                .group_by(conversations.c.counsellor_id)
+            )
+        ).all()
+        return {row[0]: row[1] for row in rows}
+
+    async def closed(self, limit: int) -> list[Conversation]:
+        rows = (
+            await self.connection.execute(
+                select(conversations)
+                .where(conversations.c.state == State.CLOSED.value)
+                .order_by(conversations.c.closed_at.desc())
+                .limit(limit)
+            )
+        ).all()
+        return [_conversation(row) for row in rows]
+
+    async def recent_waits(self, limit: int = 20) -> list[float]:
+        rows = (
+            await self.connection.execute(
+                select(conversations.c.created_at, conversations.c.claimed_at)
+                .where(conversations.c.claimed_at.is_not(None))
+                .order_by(conversations.c.claimed_at.desc())
+                .limit(limit)
+            )
+        ).all()
+        return [(row.claimed_at - row.created_at).total_seconds() for row in rows]
+
+    async def mark_read(self, conversation_id: str, seq: int) -> int:
+        """Raise the counsellor's read mark (never lower it); returns the mark now stored."""
+        await self.connection.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.counsellor_read_seq < seq)
+            .values(
+                counsellor_read_seq=func.min(seq, conversations.c.last_seq)
+                if self.connection.dialect.name == "sqlite"
+                else func.least(seq, conversations.c.last_seq)
+            )
+        )
+        return int(
+            (
+                await self.connection.execute(
+                    select(conversations.c.counsellor_read_seq).where(conversations.c.id == conversation_id)
+                )
+            ).scalar_one()
+        )
+
+    async def waiting_needing_update(self, before: datetime) -> list[Conversation]:
+        rows = (
+            await self.connection.execute(
+                select(conversations).where(
+                    conversations.c.state == State.WAITING.value,
+                    func.coalesce(conversations.c.last_bot_update_at, conversations.c.created_at) < before,
+                )
+            )
+        ).all()
+        return [_conversation(row) for row in rows]
+
+    async def claim_bot_update(self, conversation_id: str, before: datetime, now: datetime) -> bool:
+        result = await self.connection.execute(
+            update(conversations)
+            .where(
+                conversations.c.id == conversation_id,
+                func.coalesce(conversations.c.last_bot_update_at, conversations.c.created_at) < before,
+            )
+            .values(last_bot_update_at=now)
+        )
+        return result.rowcount == 1
+
+    async def add_note(self, conversation_id: str, author_id: int, text: str, now: datetime) -> int:
+        return int(
+            (
+                await self.connection.execute(
+                    insert(notes)
+                    .values(
+                        conversation_id=conversation_id,
+                        author_id=author_id,
+                        body=self.cipher.encrypt(text),
+                        created_at=now,
+                    )
+                    .returning(notes.c.id)
+                )
+            ).scalar_one()
+        )
+
+    async def notes_for(self, conversation_id: str) -> list[Note]:
+        rows = (
+            await self.connection.execute(
+                select(notes, staff_users.c.display_name)
+                .join(staff_users, staff_users.c.id == notes.c.author_id)
+                .where(notes.c.conversation_id == conversation_id)
+                .order_by(notes.c.id)
+            )
+        ).all()
+        return [
+            Note(row.id, row.conversation_id, row.display_name, self.cipher.decrypt(row.body), row.created_at)
+            for row in rows
+        ]
+
+    async def delete_closed_before(self, cutoff: datetime) -> Sequence[str]:
+        ids = (
+            (
+                await self.connection.execute(
+                    select(conversations.c.id).where(
+                        conversations.c.state == State.CLOSED.value, conversations.c.closed_at < cutoff
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if ids:
+            await self.connection.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+        return ids
+
+    async def delete_expired_tokens(self, now: datetime) -> None:
+        await self.connection.execute(delete(relative_tokens).where(relative_tokens.c.expires_at <= now))

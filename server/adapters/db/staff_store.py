@@ -1,0 +1,131 @@
+"""Staff accounts, server-side sessions and the audit log in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.adapters.db.tables import audit_log, staff_sessions, staff_users
+from server.domain.staff import Role, StaffUser
+
+
+def _user(row: Any) -> StaffUser:
+    return StaffUser(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        active=row.active,
+        route=row.route,
+        languages=list(row.languages or []),
+    )
+
+
+class StaffStore:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def add_user(
+        self,
+        username: str,
+        display_name: str,
+        password_hash: str,
+        role: Role,
+        now: datetime,
+        route: str | None = None,
+    ) -> int:
+        return int(
+            (
+                await self.connection.execute(
+                    insert(staff_users)
+                    .values(
+                        username=username,
+                        display_name=display_name,
+                        password_hash=password_hash,
+                        role=role.value,
+                        route=route,
+                        languages=[],
+                        active=True,
+                        created_at=now,
+                    )
+                    .returning(staff_users.c.id)
+                )
+            ).scalar_one()
+        )
+
+    async def credentials(self, username: str) -> tuple[StaffUser, str] | None:
+        row = (
+            await self.connection.execute(select(staff_users).where(staff_users.c.username == username))
+        ).first()
+        return (_user(row), row.password_hash) if row else None
+
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        await self.connection.execute(
+            update(staff_users).where(staff_users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    async def set_active(self, username: str, active: bool) -> StaffUser | None:
+        await self.connection.execute(
+            update(staff_users).where(staff_users.c.username == username).values(active=active)
+        )
+        found = await self.credentials(username)
+        return found[0] if found else None
+
+    async def get_user(self, user_id: int) -> StaffUser | None:
+        row = (await self.connection.execute(select(staff_users).where(staff_users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def list_users(self) -> list[StaffUser]:
+        rows = (await self.connection.execute(select(staff_users).order_by(staff_users.c.id))).all()
+        return [_user(row) for row in rows]
+
+    async def create_session(self, id_hash: str, user_id: int, now: datetime) -> None:
+        await self.connection.execute(
+            insert(staff_sessions).values(id_hash=id_hash, user_id=user_id, created_at=now, last_seen_at=now)
+        )
+
+    async def session(self, id_hash: str) -> tuple[StaffUser, datetime, datetime] | None:
+        row = (
+            await self.connection.execute(
+                select(
+                    staff_users,
+                    staff_sessions.c.created_at.label("session_created_at"),
+                    staff_sessions.c.last_seen_at,
+                )
+                .join(staff_sessions, staff_sessions.c.user_id == staff_users.c.id)
+                .where(staff_sessions.c.id_hash == id_hash)
+            )
+        ).first()
+        if row is None:
+            return None
+        return _user(row), row.session_created_at, row.last_seen_at
+
+    async def touch_session(self, id_hash: str, now: datetime) -> None:
+        await self.connection.execute(
+            update(staff_sessions).where(staff_sessions.c.id_hash == id_hash).values(last_seen_at=now)
+        )
+
+    async def delete_session(self, id_hash: str) -> None:
+        await self.connection.execute(delete(staff_sessions).where(staff_sessions.c.id_hash == id_hash))
+
+    async def delete_sessions_of(self, user_id: int) -> None:
+        await self.connection.execute(delete(staff_sessions).where(staff_sessions.c.user_id == user_id))
+
+    async def audit(
+        self, actor_id: int | None, action: str, object_type: str, object_id: str, now: datetime
+    ) -> None:
+        await self.connection.execute(
+            insert(audit_log).values(
+                at=now, actor_id=actor_id, action=action, object_type=object_type, object_id=object_id
+            )
+        )
+
+    async def audit_rows(self, object_type: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if object_type:
+            query = query.where(audit_log.c.object_type == object_type)
+        rows = (await self.connection.execute(query)).all()
+        return [dict(row._mapping) for row in rows]

@@ -1,0 +1,164 @@
+"""SQLAlchemy Core tables: the single source of truth for every conversation and queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("route", String(64)),
+    Column("languages", JSON, nullable=False, default=list),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Index("ix_staff_sessions_user_id", "user_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("language", String(8), nullable=False),
+    Column("topic", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("priority_reason", String(32)),
+    Column("counsellor_id", Integer, ForeignKey("staff_users.id")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("outcome", String(32)),
+    Column("last_seq", Integer, nullable=False, default=0),
+    Column("counsellor_read_seq", Integer, nullable=False, default=0),
+    Column("resume_hash", String(64), nullable=False, unique=True),
+    Column("last_bot_update_at", UtcDateTime),
+    Index("ix_conversations_state_priority", "state", "priority", "created_at"),
+    Index("ix_conversations_counsellor_state", "counsellor_id", "state"),
+)
+
+relative_tokens = Table(
+    "relative_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "conversation_id",
+        String(36),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_relative_tokens_conversation_id", "conversation_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "conversation_id",
+        String(36),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("author_id", Integer, ForeignKey("staff_users.id")),
+    Column("body", LargeBinary, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "seq"),
+    UniqueConstraint("conversation_id", "client_id"),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "conversation_id",
+        String(36),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("author_id", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_notes_conversation_id", "conversation_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", Integer, ForeignKey("staff_users.id")),
+    Column("action", String(48), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Index("ix_audit_log_object", "object_type", "object_id"),
+)

@@ -1,0 +1,40 @@
+"""The SQL implementation of the services' UnitOfWork port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.adapters.crypto import FieldCipher
+from server.adapters.db.chat_store import ChatStore
+from server.adapters.db.engine import Database
+from server.adapters.db.staff_store import StaffStore
+
+
+@dataclass
+class SqlRepositories:
+    connection: AsyncConnection
+    chat: ChatStore
+    staff: StaffStore
+
+
+class SqlUnitOfWork:
+    def __init__(self, database: Database, cipher: FieldCipher) -> None:
+        self.database = database
+        self.cipher = cipher
+
+    def _repositories(self, connection: AsyncConnection) -> SqlRepositories:
+        return SqlRepositories(connection, ChatStore(connection, self.cipher), StaffStore(connection))
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlRepositories]:
+        async with self.database.write() as connection:
+            yield self._repositories(connection)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlRepositories]:
+        async with self.database.read() as connection:
+            yield self._repositories(connection)

@@ -1,0 +1,174 @@
+"""create_app(settings): assembles adapters, services and transports. Nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+
+import socketio
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bots.intake import IntakeBot
+from server import app_keys
+from server.adapters.crypto import EphemeralKeyedHash, FieldCipher, load_or_create_key
+from server.adapters.db.engine import Database
+from server.adapters.db.unit_of_work import SqlUnitOfWork
+from server.domain.hours import OpeningHours
+from server.i18n import Catalogs
+from server.knowledge import Knowledge
+from server.paths import config_dir, web_dir
+from server.services.auth import AuthService, SessionPolicy
+from server.services.chat import ChatPolicy, ChatService
+from server.services.events import EventBus
+from server.services.ports import system_clock
+from server.services.rate_limit import RateLimiter
+from server.services.retention import RetentionService
+from server.settings import Settings
+from server.transports.http.middlewares import errors_middleware, security_headers_middleware
+from server.transports.http.openapi import add_openapi_route
+from server.transports.http.routes import add_routes
+from server.transports.http.staff_auth import cookie_name
+from server.transports.http.static import add_static_routes
+from server.transports.sockets.broadcast import Broadcaster
+from server.transports.sockets.counsellor import CounsellorNamespace
+from server.transports.sockets.presence import Presence
+from server.transports.sockets.relative import RelativeNamespace
+
+log = logging.getLogger(__name__)
+
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
+EVENTS: web.AppKey[EventBus] = web.AppKey("events")
+INTAKE: web.AppKey[IntakeBot] = web.AppKey("intake")
+RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
+
+
+def opening_hours(settings: Settings) -> OpeningHours:
+    return OpeningHours(
+        timezone=settings.hours.timezone,
+        weekly=settings.hours.weekly,
+        closed_dates=frozenset(date.fromisoformat(d) for d in settings.hours.closed_dates),
+        always_open=settings.hours.always_open,
+    )
+
+
+def chat_policy(settings: Settings) -> ChatPolicy:
+    chat = settings.chat
+    return ChatPolicy(
+        hours=opening_hours(settings),
+        languages=tuple(chat.languages),
+        topics=tuple(chat.topics),
+        outcomes=tuple(chat.outcomes),
+        capacity=chat.counsellor_capacity,
+        max_text_length=chat.max_text_length,
+        token_lifetime=chat.token_lifetime,
+        default_wait=chat.default_wait_estimate,
+    )
+
+
+def _socket_server(settings: Settings) -> socketio.AsyncServer:
+    manager = socketio.AsyncRedisManager(settings.scale.redis_url) if settings.scale.redis_url else None
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=settings.security.allowed_origins or None,
+        max_http_buffer_size=settings.limits.max_socket_payload_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[app_keys.SETTINGS]
+    database = Database(settings.resolved_database_url())
+    key = load_or_create_key(
+        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
+    )
+    uow = SqlUnitOfWork(database, FieldCipher(key))
+    events = app[EVENTS]
+    app[app_keys.DATABASE] = database
+    app[app_keys.CHAT] = ChatService(uow, events, system_clock, chat_policy(settings))
+    app[app_keys.AUTH] = AuthService(
+        uow,
+        events,
+        system_clock,
+        SessionPolicy(
+            settings.security.session_idle_timeout,
+            settings.security.session_absolute_timeout,
+            settings.limits.login_failures_before_delay,
+        ),
+    )
+    app[RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
+    yield
+    await database.dispose()
+
+
+async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[app_keys.SETTINGS]
+    sio, chat, events = app[SIO], app[app_keys.CHAT], app[EVENTS]
+    counsellors = CounsellorNamespace(
+        chat, app[app_keys.AUTH], cookie_name(settings.security.secure_cookies), Presence()
+    )
+    sio.register_namespace(RelativeNamespace(chat))
+    sio.register_namespace(counsellors)
+    broadcaster = Broadcaster(sio, chat, counsellors, settings.chat.queue_push_delay)
+    events.subscribe(broadcaster.on_event)
+    intake = IntakeBot(
+        chat,
+        app[app_keys.CATALOGS],
+        app[app_keys.KNOWLEDGE],
+        settings.privacy.emergency_number,
+        settings.chat.waiting_update_every,
+    )
+    events.subscribe(intake.on_event)
+    app[INTAKE] = intake
+    broadcaster.start()
+    yield
+    await broadcaster.stop()
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        app[INTAKE].send_waiting_updates,
+        "interval",
+        seconds=15,
+        id="waiting-updates",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        app[RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
+    )
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.limits.max_body_bytes,
+        middlewares=[security_headers_middleware, errors_middleware],
+    )
+    app[app_keys.SETTINGS] = settings
+    app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
+    app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")
+    app[app_keys.CLIENT_KEY] = EphemeralKeyedHash()
+    app[app_keys.CONVERSATION_LIMITER] = RateLimiter(
+        settings.limits.new_conversations_per_minute, system_clock
+    )
+    app[app_keys.RESUME_LIMITER] = RateLimiter(
+        max(settings.limits.new_conversations_per_minute * 2, 0), system_clock
+    )
+    app[EVENTS] = EventBus()
+    sio = _socket_server(settings)
+    sio.attach(app)
+    app[SIO] = sio
+    add_routes(app)
+    add_openapi_route(app)
+    add_static_routes(app, web_dir())
+    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_realtime_ctx)
+    app.cleanup_ctx.append(_scheduler_ctx)
+    return app

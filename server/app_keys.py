@@ -1,0 +1,27 @@
+"""Typed keys for everything create_app puts on the application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from server.adapters.crypto import EphemeralKeyedHash
+    from server.adapters.db.engine import Database
+    from server.i18n import Catalogs
+    from server.knowledge import Knowledge
+    from server.services.auth import AuthService
+    from server.services.chat import ChatService
+    from server.services.rate_limit import RateLimiter
+    from server.settings import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DATABASE: web.AppKey[Database] = web.AppKey("database")
+CHAT: web.AppKey[ChatService] = web.AppKey("chat")
+AUTH: web.AppKey[AuthService] = web.AppKey("auth")
+CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
+KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge")
+CONVERSATION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("conversation_limiter")
+RESUME_LIMITER: web.AppKey[RateLimiter] = web.AppKey("resume_limiter")
+CLIENT_KEY: web.AppKey[EphemeralKeyedHash] = web.AppKey("client_key")

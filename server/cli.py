@@ -1,0 +1,141 @@
+"""The `kinline` command: serve, migrate, and staff accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from server.settings import Settings, SettingsError, load_settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log.level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("aiohttp.access", "engineio", "socketio", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _migrate(settings: Settings) -> None:
+    from server.adapters.db.migrate import upgrade
+
+    upgrade(settings.resolved_database_url())
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    _migrate(settings)
+    host = host or settings.host
+    port = port or settings.port
+    logging.getLogger("kinline").info("serving on http://%s:%d", host, port)
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        access_log=None,
+        print=None,
+        loop=_new_event_loop(),
+        handle_signals=True,
+    )
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed, else the standard loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _read_password(prompt: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            raise SystemExit("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
+    from server.adapters.crypto import FieldCipher, load_or_create_key
+    from server.adapters.db.engine import Database
+    from server.adapters.db.unit_of_work import SqlUnitOfWork
+    from server.domain.errors import DomainError
+    from server.domain.staff import Role
+    from server.services.auth import AuthService, SessionPolicy
+    from server.services.events import EventBus
+    from server.services.ports import system_clock
+
+    database = Database(settings.resolved_database_url())
+    key = load_or_create_key(
+        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
+    )
+    auth = AuthService(
+        SqlUnitOfWork(database, FieldCipher(key)),
+        EventBus(),
+        system_clock,
+        SessionPolicy(settings.security.session_idle_timeout, settings.security.session_absolute_timeout, 3),
+    )
+    try:
+        if args.user_command == "add":
+            role = Role(args.role)
+            if role is Role.SOCIAL_SERVICES and not args.route:
+                raise SystemExit("social_services users need --route")
+            password = _read_password(f"password for {args.name}: ")
+            user_id = await auth.add_user(args.name, password, role, args.display_name, args.route)
+            return f"added {role.value} {args.name} (id {user_id})"
+        user = await auth.set_active(args.name, args.user_command == "enable")
+        return f"{args.name} is now {'enabled' if user.active else 'disabled'}"
+    except DomainError as error:
+        raise SystemExit(f"error: {error.message}") from None
+    finally:
+        await database.dispose()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kinline", description="Kinline support line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="apply migrations and serve HTTP and Socket.IO")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    commands.add_parser("migrate", help="apply database migrations")
+    user = commands.add_parser("user", help="staff accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a staff account; the password is read from stdin")
+    add.add_argument("name")
+    add.add_argument(
+        "--role", required=True, choices=["counsellor", "supervisor", "admin", "social_services"]
+    )
+    add.add_argument("--display-name")
+    add.add_argument("--route", help="escalation route of a social_services user")
+    for verb in ("disable", "enable"):
+        toggle = user_commands.add_parser(verb, help=f"{verb} a staff account")
+        toggle.add_argument("name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise SystemExit(f"kinline: {error}") from None
+    _configure_logging(settings)
+    if args.command == "serve":
+        _serve(settings, args.host, args.port)
+    elif args.command == "migrate":
+        _migrate(settings)
+        print("migrations applied")
+    elif args.command == "user":
+        _migrate(settings)
+        print(asyncio.run(_user_command(settings, args)))

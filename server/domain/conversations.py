@@ -1,0 +1,138 @@
+"""Conversations: states, transitions, and the rules for messages. Pure; no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+
+
+class State(enum.StrEnum):
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class Sender(enum.StrEnum):
+    RELATIVE = "relative"
+    COUNSELLOR = "counsellor"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+DEFAULT_TOPIC = "worried_about_someone"
+LEFT_BY_RELATIVE = "left_by_relative"
+DANGER_PRIORITY = 10
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    language: str
+    topic: str
+    state: State
+    created_at: datetime
+    priority: int = 0
+    priority_reason: str | None = None
+    counsellor_id: int | None = None
+    claimed_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    last_seq: int = 0
+
+    def is_held_by(self, counsellor_id: int) -> bool:
+        return self.state is State.ACTIVE and self.counsellor_id == counsellor_id
+
+
+def claim(conversation: Conversation, counsellor_id: int, now: datetime) -> Conversation:
+    if conversation.state is State.ACTIVE:
+        raise Conflict("another counsellor has claimed this conversation", code="already_claimed")
+    if conversation.state is State.CLOSED:
+        raise InvalidTransition("the conversation is closed", code="conversation_closed")
+    return replace(conversation, state=State.ACTIVE, counsellor_id=counsellor_id, claimed_at=now)
+
+
+def transfer(conversation: Conversation, from_id: int, to_id: int) -> Conversation:
+    require_holder(conversation, from_id)
+    if to_id == from_id:
+        raise InvalidInput("cannot transfer to yourself", code="invalid_request")
+    return replace(conversation, counsellor_id=to_id)
+
+
+def close(conversation: Conversation, outcome: str, now: datetime) -> Conversation:
+    if conversation.state is State.CLOSED:
+        raise InvalidTransition("the conversation is already closed", code="conversation_closed")
+    return replace(conversation, state=State.CLOSED, closed_at=now, outcome=outcome)
+
+
+def require_holder(conversation: Conversation, counsellor_id: int) -> None:
+    if not conversation.is_held_by(counsellor_id):
+        raise Forbidden("you do not hold this conversation", code="not_holder")
+
+
+def require_open(conversation: Conversation) -> None:
+    if conversation.state is State.CLOSED:
+        raise InvalidTransition("the conversation is closed", code="conversation_closed")
+
+
+def check_capacity(active_count: int, capacity: int) -> None:
+    if active_count >= capacity:
+        raise Conflict(f"capacity of {capacity} conversations reached", code="capacity_reached")
+
+
+def check_outcome(outcome: str, allowed: list[str]) -> None:
+    if outcome not in allowed:
+        raise InvalidInput(f"unknown outcome {outcome!r}", code="unknown_outcome")
+
+
+def check_text(text: str, max_length: int) -> str:
+    """Messages are plain text: stripped of surrounding whitespace, never empty, bounded."""
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput("the message is empty", code="empty_text")
+    if len(stripped) > max_length:
+        raise InvalidInput(f"messages are limited to {max_length} characters", code="text_too_long")
+    return stripped
+
+
+def raise_priority(conversation: Conversation, reason: str) -> Conversation:
+    return replace(conversation, priority=max(conversation.priority, DANGER_PRIORITY), priority_reason=reason)
+
+
+def queue_order_key(conversation: Conversation) -> tuple[int, datetime]:
+    """Higher priority first, then who has waited longest."""
+    return (-conversation.priority, conversation.created_at)
+
+
+def estimate_wait_seconds(
+    position: int, recent_waits: list[float], fallback: float, counsellors_online: int
+) -> int:
+    """Median of recent waits scaled by queue position, shared across online counsellors."""
+    if recent_waits:
+        ordered = sorted(recent_waits)
+        per_conversation = ordered[len(ordered) // 2]
+    else:
+        per_conversation = fallback
+    per_conversation = max(per_conversation, 30.0)
+    return int(per_conversation * position / max(counsellors_online, 1))
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: str
+    seq: int
+    sender: Sender
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    conversation_id: str
+    author: str
+    text: str
+    created_at: datetime

@@ -1,0 +1,51 @@
+"""Domain errors. Each carries a stable machine-readable code; transports map kinds to statuses."""
+
+
+class DomainError(Exception):
+    code = "error"
+    default_message = "request failed"
+
+    def __init__(self, message: str | None = None, code: str | None = None) -> None:
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    default_message = "not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    default_message = "conflicts with the current state"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_request"
+    default_message = "invalid request"
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    default_message = "not authenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    default_message = "not allowed"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    default_message = "too many requests, try again later"
+
+
+class Unavailable(DomainError):
+    code = "closed"
+    default_message = "the line is closed now"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"

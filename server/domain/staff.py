@@ -1,0 +1,47 @@
+"""Staff accounts and roles."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Role(enum.StrEnum):
+    COUNSELLOR = "counsellor"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    SOCIAL_SERVICES = "social_services"
+
+
+CHAT_ROLES = frozenset({Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool = True
+    route: str | None = None
+    languages: list[str] = field(default_factory=list)
+
+    @property
+    def can_chat(self) -> bool:
+        return self.role in CHAT_ROLES
+
+
+def check_username(username: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,63}", username):
+        raise ValueError("usernames are 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
+    return username
+
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")

@@ -1,0 +1,366 @@
+"""Chat use-cases: one short transaction each; events go out only after the commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from server.adapters.crypto import new_resume_code, new_token, normalise_resume_code, secret_hash
+from server.domain import conversations as rules
+from server.domain.conversations import Conversation, Message, Note, Sender, State
+from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, Unavailable
+from server.domain.hours import OpeningHours
+from server.domain.staff import Role, StaffUser
+from server.services.events import (
+    ConversationChanged,
+    ConversationStarted,
+    EventBus,
+    MessagePosted,
+    NoteAdded,
+    ReadMarked,
+    Typing,
+)
+from server.services.ports import Clock, Repositories, UnitOfWork
+
+OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class ChatPolicy:
+    hours: OpeningHours
+    languages: tuple[str, ...]
+    topics: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    capacity: int
+    max_text_length: int
+    token_lifetime: timedelta
+    default_wait: timedelta
+
+
+@dataclass(frozen=True)
+class StartedConversation:
+    conversation: Conversation
+    token: str
+    resume_code: str
+
+
+@dataclass(frozen=True)
+class RelativeStatus:
+    state: State
+    queue_position: int | None
+    estimated_wait_seconds: int | None
+
+
+@dataclass(frozen=True)
+class StaffLoad:
+    user: StaffUser
+    load: int
+
+
+def queue_positions(waiting: list[Conversation]) -> dict[str, int]:
+    """1-based positions in the order the queue is served."""
+    ordered = sorted(waiting, key=rules.queue_order_key)
+    return {conversation.id: index for index, conversation in enumerate(ordered, start=1)}
+
+
+class ChatService:
+    def __init__(self, uow: UnitOfWork, events: EventBus, clock: Clock, policy: ChatPolicy) -> None:
+        self.uow = uow
+        self.events = events
+        self.clock = clock
+        self.policy = policy
+
+    # relatives
+
+    async def start_conversation(self, language: str, topic: str | None) -> StartedConversation:
+        now = self.clock()
+        if not self.policy.hours.is_open(now):
+            raise Unavailable("the line is closed now")
+        if language not in self.policy.languages:
+            raise InvalidInput(f"language must be one of {list(self.policy.languages)}")
+        topic = topic or rules.DEFAULT_TOPIC
+        if topic not in self.policy.topics:
+            raise InvalidInput(f"topic must be one of {list(self.policy.topics)}")
+        conversation = Conversation(
+            id=str(uuid.uuid4()), language=language, topic=topic, state=State.WAITING, created_at=now
+        )
+        token, resume_code = new_token(), new_resume_code()
+        async with self.uow.write() as repos:
+            await repos.chat.insert_conversation(conversation, secret_hash(resume_code))
+            await repos.chat.add_token(
+                secret_hash(token), conversation.id, now, now + self.policy.token_lifetime
+            )
+        await self.events.publish(ConversationStarted(conversation))
+        return StartedConversation(conversation, token, resume_code)
+
+    async def resume(self, resume_code: str) -> tuple[Conversation, str]:
+        now = self.clock()
+        token = new_token()
+        async with self.uow.write() as repos:
+            conversation = await repos.chat.find_by_resume_hash(
+                secret_hash(normalise_resume_code(resume_code))
+            )
+            if conversation is None:
+                raise NotFound("no conversation has this resume code")
+            await repos.chat.add_token(
+                secret_hash(token), conversation.id, now, now + self.policy.token_lifetime
+            )
+        return conversation, token
+
+    async def authenticate_relative(self, token: str) -> Conversation:
+        async with self.uow.read() as repos:
+            conversation = await repos.chat.conversation_for_token(secret_hash(token), self.clock())
+        if conversation is None:
+            raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
+        return conversation
+
+    async def relative_status(self, conversation_id: str) -> RelativeStatus:
+        async with self.uow.read() as repos:
+            conversation = await self._get(repos, conversation_id)
+            if conversation.state is not State.WAITING:
+                return RelativeStatus(conversation.state, None, None)
+            waiting = await repos.chat.waiting()
+            recent = await repos.chat.recent_waits()
+        position = queue_positions(waiting).get(conversation.id, 1)
+        return RelativeStatus(State.WAITING, position, self.estimate_wait(position, recent))
+
+    def estimate_wait(self, position: int, recent_waits: list[float]) -> int:
+        return rules.estimate_wait_seconds(
+            position, recent_waits, self.policy.default_wait.total_seconds(), counsellors_online=1
+        )
+
+    async def waiting_with_estimates(self) -> tuple[list[Conversation], list[float]]:
+        async with self.uow.read() as repos:
+            return await repos.chat.waiting(), await repos.chat.recent_waits()
+
+    async def leave(self, conversation_id: str) -> Conversation:
+        return await self._close(conversation_id, rules.LEFT_BY_RELATIVE, actor=None)
+
+    # messages
+
+    async def post_message(
+        self,
+        conversation_id: str,
+        client_id: str,
+        text: str,
+        sender: Sender,
+        author: StaffUser | None = None,
+    ) -> Message:
+        """Store once per client_id; a repeat returns the stored message and announces nothing."""
+        if not client_id or len(client_id) > 64:
+            raise InvalidInput("client_id must be a string of 1 to 64 characters")
+        text = rules.check_text(text, self.policy.max_text_length)
+        now = self.clock()
+        async with self.uow.write() as repos:
+            existing = await repos.chat.message_by_client_id(conversation_id, client_id)
+            if existing is not None:
+                return existing
+            conversation = await self._get(repos, conversation_id)
+            rules.require_open(conversation)
+            if author is not None:
+                rules.require_holder(conversation, author.id)
+            message = await repos.chat.append_message(
+                conversation_id, client_id, sender, text, now, author.id if author else None
+            )
+        if message is None:
+            async with self.uow.read() as repos:
+                stored = await repos.chat.message_by_client_id(conversation_id, client_id)
+            if stored is None:
+                raise NotFound("message vanished")
+            return stored
+        await self.events.publish(MessagePosted(replace(conversation, last_seq=message.seq), message))
+        return message
+
+    async def post_bot_message(self, conversation_id: str, text: str) -> Message | None:
+        """The bot speaks only into open conversations; returns None when it is closed."""
+        async with self.uow.read() as repos:
+            conversation = await self._get(repos, conversation_id)
+        if conversation.state is State.CLOSED:
+            return None
+        return await self.post_message(conversation_id, f"bot-{uuid.uuid4()}", text, Sender.BOT)
+
+    async def history(self, conversation_id: str, after_seq: int) -> list[Message]:
+        async with self.uow.read() as repos:
+            return await repos.chat.messages_after(conversation_id, max(after_seq, 0))
+
+    async def staff_history(self, conversation_id: str, after_seq: int, reader: StaffUser) -> list[Message]:
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            self._require_may_read(conversation, reader)
+            await repos.staff.audit(
+                reader.id, "conversation.read", "conversation", conversation_id, self.clock()
+            )
+            return await repos.chat.messages_after(conversation_id, max(after_seq, 0))
+
+    async def relative_typing(self, conversation_id: str) -> None:
+        async with self.uow.read() as repos:
+            conversation = await self._get(repos, conversation_id)
+        if conversation.state is State.ACTIVE:
+            await self.events.publish(Typing(conversation, by_relative=True))
+
+    async def counsellor_typing(self, conversation_id: str, counsellor: StaffUser) -> None:
+        async with self.uow.read() as repos:
+            conversation = await self._get(repos, conversation_id)
+        rules.require_holder(conversation, counsellor.id)
+        await self.events.publish(Typing(conversation, by_relative=False))
+
+    async def mark_read(self, conversation_id: str, counsellor: StaffUser, seq: int) -> int:
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            rules.require_holder(conversation, counsellor.id)
+            stored = await repos.chat.mark_read(conversation_id, seq)
+        await self.events.publish(ReadMarked(conversation, stored))
+        return stored
+
+    # counsellors
+
+    async def claim(self, conversation_id: str, counsellor: StaffUser) -> Conversation:
+        self._require_chat_role(counsellor)
+        now = self.clock()
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            claimed = rules.claim(conversation, counsellor.id, now)
+            rules.check_capacity(await repos.chat.count_held(counsellor.id), self.policy.capacity)
+            if not await repos.chat.save_state(conversation, claimed):
+                raise Conflict(
+                    "another counsellor has claimed this conversation", code="already_claimed"
+                )
+            await repos.staff.audit(counsellor.id, "conversation.claim", "conversation", conversation_id, now)
+        await self.events.publish(ConversationChanged(claimed))
+        return claimed
+
+    async def transfer(self, conversation_id: str, counsellor: StaffUser, to_user_id: int) -> Conversation:
+        now = self.clock()
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            target = await repos.staff.get_user(to_user_id)
+            if target is None or not target.active or not target.can_chat:
+                raise NotFound("no such colleague")
+            moved = rules.transfer(conversation, counsellor.id, target.id)
+            rules.check_capacity(await repos.chat.count_held(target.id), self.policy.capacity)
+            if not await repos.chat.save_state(conversation, moved):
+                raise Conflict("the conversation changed meanwhile", code="conflict")
+            await repos.staff.audit(
+                counsellor.id, "conversation.transfer", "conversation", conversation_id, now
+            )
+        await self.events.publish(ConversationChanged(moved, previous_counsellor_id=counsellor.id))
+        return moved
+
+    async def close(self, conversation_id: str, actor: StaffUser, outcome: str) -> Conversation:
+        rules.check_outcome(outcome, list(self.policy.outcomes))
+        return await self._close(conversation_id, outcome, actor)
+
+    async def _close(self, conversation_id: str, outcome: str, actor: StaffUser | None) -> Conversation:
+        now = self.clock()
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            if actor is not None and actor.role not in OVERSEERS:
+                rules.require_holder(conversation, actor.id)
+            closed = rules.close(conversation, outcome, now)
+            if not await repos.chat.save_state(conversation, closed):
+                raise Conflict("the conversation changed meanwhile", code="conflict")
+            if actor is not None:
+                await repos.staff.audit(actor.id, "conversation.close", "conversation", conversation_id, now)
+        await self.events.publish(
+            ConversationChanged(closed, previous_counsellor_id=conversation.counsellor_id)
+        )
+        return closed
+
+    async def raise_priority(self, conversation_id: str, reason: str) -> Conversation | None:
+        """Mark a conversation urgent once; returns None if it already was, or is closed."""
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            if conversation.priority_reason is not None or conversation.state is State.CLOSED:
+                return None
+            raised = rules.raise_priority(conversation, reason)
+            if not await repos.chat.save_state(conversation, raised):
+                return None
+        await self.events.publish(ConversationChanged(raised))
+        return raised
+
+    async def add_note(self, conversation_id: str, author: StaffUser, text: str) -> Note:
+        text = rules.check_text(text, self.policy.max_text_length)
+        now = self.clock()
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            self._require_may_read(conversation, author)
+            note_id = await repos.chat.add_note(conversation_id, author.id, text, now)
+            await repos.staff.audit(author.id, "note.add", "conversation", conversation_id, now)
+        note = Note(note_id, conversation_id, author.display_name, text, now)
+        await self.events.publish(NoteAdded(conversation, note))
+        return note
+
+    async def notes(self, conversation_id: str, reader: StaffUser) -> list[Note]:
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            self._require_may_read(conversation, reader)
+            await repos.staff.audit(reader.id, "note.read", "conversation", conversation_id, self.clock())
+            return await repos.chat.notes_for(conversation_id)
+
+    async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]:
+        async with self.uow.read() as repos:
+            return await repos.chat.held_by(counsellor_id)
+
+    async def queue(self) -> list[Conversation]:
+        async with self.uow.read() as repos:
+            return await repos.chat.waiting()
+
+    async def staff_loads(self) -> list[StaffLoad]:
+        async with self.uow.read() as repos:
+            users = await repos.staff.list_users()
+            loads = await repos.chat.load_by_counsellor()
+        return [StaffLoad(user, loads.get(user.id, 0)) for user in users if user.active and user.can_chat]
+
+    async def closed_conversations(self, reader: StaffUser, limit: int) -> list[Conversation]:
+        self._require_chat_role(reader)
+        async with self.uow.read() as repos:
+            return await repos.chat.closed(min(max(limit, 1), 500))
+
+    async def conversation_detail(
+        self, conversation_id: str, reader: StaffUser
+    ) -> tuple[Conversation, list[Message], list[Note]]:
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            self._require_may_read(conversation, reader)
+            await repos.staff.audit(
+                reader.id, "conversation.read", "conversation", conversation_id, self.clock()
+            )
+            return (
+                conversation,
+                await repos.chat.messages_after(conversation_id, 0),
+                await repos.chat.notes_for(conversation_id),
+            )
+
+    async def claim_due_waiting_updates(self, every: timedelta) -> list[tuple[Conversation, int]]:
+        """Waiting conversations whose last bot update is older than ``every``, each with its
+        queue position. Each is claimed with a conditional UPDATE so one node sends it once."""
+        now = self.clock()
+        async with self.uow.write() as repos:
+            due = await repos.chat.waiting_needing_update(now - every)
+            claimed = [c for c in due if await repos.chat.claim_bot_update(c.id, now - every, now)]
+            positions = queue_positions(await repos.chat.waiting()) if claimed else {}
+        return [(conversation, positions.get(conversation.id, 1)) for conversation in claimed]
+
+    # helpers
+
+    @staticmethod
+    async def _get(repos: Repositories, conversation_id: str) -> Conversation:
+        conversation = await repos.chat.get(conversation_id)
+        if conversation is None:
+            raise NotFound("no such conversation")
+        return conversation
+
+    @staticmethod
+    def _require_chat_role(user: StaffUser) -> None:
+        if not user.can_chat:
+            raise Forbidden("this role does not take part in chats")
+
+    def _require_may_read(self, conversation: Conversation, reader: StaffUser) -> None:
+        """Holders read their own; anyone in a chat role reads closed history; overseers read all."""
+        self._require_chat_role(reader)
+        if reader.role in OVERSEERS or conversation.is_held_by(reader.id):
+            return
+        if conversation.state is State.CLOSED:
+            return
+        raise Forbidden("you do not hold this conversation", code="not_holder")

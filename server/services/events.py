@@ -1,0 +1,89 @@
+"""What the services announce after a commit. Realtime delivery and the intake bot subscribe."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from server.domain.conversations import Conversation, Message, Note
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConversationStarted:
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
+class ConversationChanged:
+    """A claim, transfer, close or priority change. ``previous_counsellor_id`` lets a transfer
+    tell the counsellor who no longer holds the conversation."""
+
+    conversation: Conversation
+    previous_counsellor_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MessagePosted:
+    conversation: Conversation
+    message: Message
+
+
+@dataclass(frozen=True)
+class Typing:
+    conversation: Conversation
+    by_relative: bool
+
+
+@dataclass(frozen=True)
+class ReadMarked:
+    conversation: Conversation
+    seq: int
+
+
+@dataclass(frozen=True)
+class NoteAdded:
+    conversation: Conversation
+    note: Note
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    session_hash: str
+
+
+@dataclass(frozen=True)
+class StaffDisabled:
+    user_id: int
+
+
+Event = (
+    ConversationStarted
+    | ConversationChanged
+    | MessagePosted
+    | Typing
+    | ReadMarked
+    | NoteAdded
+    | SessionEnded
+    | StaffDisabled
+)
+Subscriber = Callable[[Event], Awaitable[None]]
+
+
+class EventBus:
+    """In-process fan-out. A failing subscriber is logged and never undoes the committed change."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    async def publish(self, event: Event) -> None:
+        for subscriber in self._subscribers:
+            try:
+                await subscriber(event)
+            except Exception:
+                log.exception("subscriber failed on %s", type(event).__name__)

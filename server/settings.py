@@ -1,0 +1,197 @@
+"""One settings model: config/default.toml, then KINLINE_CONFIG, then KINLINE_* environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from server.domain.durations import format_duration, parse_duration
+from server.domain.hours import WEEKDAYS, parse_interval
+from server.paths import config_dir, project_root
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(lambda value: parse_duration(value) if isinstance(value, str) else value),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+LANGUAGE_CODES = ("sv", "en", "ar", "so", "fa", "ti")
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class HoursSettings(_Section):
+    always_open: bool = False
+    timezone: str = "Europe/Stockholm"
+    weekly: dict[str, list[str]] = Field(default_factory=dict)
+    closed_dates: list[str] = Field(default_factory=list)
+
+    @field_validator("weekly")
+    @classmethod
+    def _check_weekly(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, intervals in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+            for interval in intervals:
+                parse_interval(interval)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+
+class ChatSettings(_Section):
+    counsellor_capacity: int = Field(default=3, ge=1)
+    max_text_length: int = Field(default=4000, ge=1, le=100_000)
+    outcomes: list[str] = Field(
+        default_factory=lambda: ["supported", "referred", "information", "no_contact", "other"]
+    )
+    topics: list[str] = Field(
+        default_factory=lambda: ["worried_about_someone", "leaving_myself", "affected", "professional"]
+    )
+    languages: list[str] = Field(default_factory=lambda: list(LANGUAGE_CODES))
+    token_lifetime: Duration = timedelta(days=30)
+    waiting_update_every: Duration = timedelta(minutes=3)
+    default_wait_estimate: Duration = timedelta(minutes=5)
+    queue_push_delay: Duration = timedelta(0)
+
+    @field_validator("languages")
+    @classmethod
+    def _check_languages(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in LANGUAGE_CODES]
+        if unknown:
+            raise ValueError(f"unsupported languages {unknown}; supported: {list(LANGUAGE_CODES)}")
+        return value
+
+
+class LimitsSettings(_Section):
+    new_conversations_per_minute: int = Field(default=5, ge=0)
+    login_failures_before_delay: int = Field(default=3, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_socket_payload_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+class SecuritySettings(_Section):
+    session_idle_timeout: Duration = timedelta(minutes=30)
+    session_absolute_timeout: Duration = timedelta(hours=10)
+    secure_cookies: bool = False
+    allowed_origins: list[str] = Field(default_factory=list)
+    data_key: str = ""
+    data_key_file: str = "var/data.key"
+
+
+class PrivacySettings(_Section):
+    exit_url: str = "https://www.google.com/"
+    emergency_number: str = "112"
+    chat_retention: Duration = timedelta(days=180)
+
+
+class SmsSettings(_Section):
+    backend: Literal["outbox", "twilio"] = "outbox"
+    sender_name: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class ScaleSettings(_Section):
+    redis_url: str = ""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KINLINE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///var/kinline.db"
+    public_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    hours: HoursSettings = Field(default_factory=HoursSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = [config_dir() / "default.toml"]
+        extra = os.environ.get("KINLINE_CONFIG")
+        if extra:
+            files.append(Path(extra))
+        tomls = [TomlConfigSettingsSource(settings_cls, toml_file=path) for path in reversed(files)]
+        return (init_settings, env_settings, *tomls)
+
+    def resolved_database_url(self) -> str:
+        """Relative SQLite paths are taken from the project root, not the working directory."""
+        match = re.match(r"^(sqlite\+aiosqlite:///)(?!/)(.+)$", self.database_url)
+        if match is None:
+            return self.database_url
+        prefix, relative = match.groups()
+        return f"{prefix}{project_root() / relative}"
+
+    def resolved_path(self, relative: str) -> Path:
+        path = Path(relative)
+        return path if path.is_absolute() else project_root() / path
+
+
+class SettingsError(Exception):
+    """Start-up refused because a setting is wrong; the message names every bad key."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    extra = os.environ.get("KINLINE_CONFIG")
+    if extra and not Path(extra).is_file():
+        raise SettingsError(f"KINLINE_CONFIG: no such file: {extra}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            key = ".".join(str(part) for part in problem["loc"])
+            lines.append(f"{key}: {problem['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    except ValueError as error:
+        raise SettingsError(f"invalid settings: {error}") from None

@@ -1,0 +1,195 @@
+"""The OpenAPI 3.1 document for the HTTP part of docs/protocol.md, built from the request models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from server.transports.http.routes import Login, ResumeConversation, StartConversation
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+_MESSAGE = {
+    "type": "object",
+    "required": ["id", "conversation_id", "seq", "sender", "text", "sent_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "conversation_id": {"type": "string"},
+        "seq": {"type": "integer", "minimum": 1},
+        "sender": {"enum": ["relative", "counsellor", "bot", "system"]},
+        "text": {"type": "string"},
+        "sent_at": {"type": "string", "format": "date-time"},
+    },
+}
+_USER = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "username": {"type": "string"},
+        "display_name": {"type": "string"},
+        "role": {"type": "string"},
+    },
+}
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
+
+
+def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    content = {"application/json": {"schema": schema or {"type": "object"}}}
+    return {"description": description, "content": content}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): _json("error", {"$ref": "#/components/schemas/Error"}) for status in statuses}
+
+
+def _staff(summary: str, ok: dict[str, Any], *errors: int) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "security": [{"session": []}],
+        "responses": {"200": ok, **_errors(401, *errors)},
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kinline",
+            "version": "1",
+            "description": "See docs/protocol.md; the Socket.IO part is described there.",
+        },
+        "components": {
+            "schemas": {"Error": _ERROR, "Message": _MESSAGE, "User": _USER},
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "kinline_session"}},
+        },
+        "paths": {
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {
+                        "200": _json("ok", {"type": "object", "properties": {"status": {"const": "ok"}}})
+                    },
+                }
+            },
+            "/api/public": {
+                "get": {
+                    "summary": "Opening hours and settings for the relative page",
+                    "responses": {"200": _json("public settings")},
+                }
+            },
+            "/api/conversations": {
+                "post": {
+                    "summary": "Start an anonymous conversation",
+                    "requestBody": _body(StartConversation),
+                    "responses": {
+                        "201": _json(
+                            "started",
+                            {
+                                "type": "object",
+                                "required": ["conversation_id", "token", "resume_code"],
+                                "properties": {
+                                    "conversation_id": {"type": "string"},
+                                    "token": {"type": "string"},
+                                    "resume_code": {"type": "string"},
+                                },
+                            },
+                        ),
+                        **_errors(400, 413, 422, 429, 503),
+                    },
+                }
+            },
+            "/api/conversations/resume": {
+                "post": {
+                    "summary": "Continue a conversation with its resume code",
+                    "requestBody": _body(ResumeConversation),
+                    "responses": {
+                        "200": _json(
+                            "resumed",
+                            {
+                                "type": "object",
+                                "required": ["conversation_id", "token"],
+                                "properties": {
+                                    "conversation_id": {"type": "string"},
+                                    "token": {"type": "string"},
+                                },
+                            },
+                        ),
+                        **_errors(400, 404, 422, 429),
+                    },
+                }
+            },
+            "/api/auth/login": {
+                "post": {
+                    "summary": "Staff sign-in; sets the session cookie",
+                    "requestBody": _body(Login),
+                    "responses": {
+                        "200": _json(
+                            "signed in",
+                            {"type": "object", "properties": {"user": {"$ref": "#/components/schemas/User"}}},
+                        ),
+                        **_errors(400, 401, 422),
+                    },
+                }
+            },
+            "/api/auth/logout": {
+                "post": {
+                    "summary": "End the staff session",
+                    "responses": {"204": {"description": "signed out"}},
+                }
+            },
+            "/api/me": {"get": _staff("The signed-in staff member", _json("user"))},
+            "/api/staff/settings": {
+                "get": _staff("Outcomes, topics, languages, capacity", _json("settings"))
+            },
+            "/api/staff/canned": {
+                "get": {
+                    **_staff("Canned answers for a language", _json("answers")),
+                    "parameters": [{"name": "language", "in": "query", "schema": {"type": "string"}}],
+                }
+            },
+            "/api/staff/conversations": {
+                "get": {
+                    **_staff("Closed conversations, newest first", _json("conversations"), 422),
+                    "parameters": [
+                        {"name": "state", "in": "query", "schema": {"const": "closed"}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                }
+            },
+            "/api/staff/conversations/{conversation_id}": {
+                "get": {
+                    **_staff("A transcript with notes (audited)", _json("conversation"), 403, 404),
+                    "parameters": [
+                        {
+                            "name": "conversation_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                }
+            },
+        },
+    }
+
+
+async def openapi_json(_request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+def add_openapi_route(app: web.Application) -> None:
+    app.router.add_get("/api/openapi.json", openapi_json)

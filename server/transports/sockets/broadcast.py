@@ -1,0 +1,172 @@
+"""Pushes committed changes to the right sockets. The queue and waiting positions are pushed in
+coalesced rounds: a burst of changes costs one database read and one emit per moved relative."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import socketio
+
+from server.domain.conversations import Sender, State
+from server.services.chat import ChatService, queue_positions
+from server.services.events import (
+    ConversationChanged,
+    ConversationStarted,
+    Event,
+    MessagePosted,
+    NoteAdded,
+    ReadMarked,
+    SessionEnded,
+    StaffDisabled,
+    Typing,
+)
+from server.transports import wire
+from server.transports.sockets.counsellor import NAMESPACE as COUNSELLOR
+from server.transports.sockets.counsellor import CounsellorNamespace
+from server.transports.sockets.relative import NAMESPACE as RELATIVE
+from server.transports.sockets.rooms import (
+    STAFF_ROOM,
+    conversation_room,
+    session_room,
+    user_room,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Broadcaster:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        chat: ChatService,
+        counsellors: CounsellorNamespace,
+        queue_push_delay: timedelta,
+    ) -> None:
+        self.sio = sio
+        self.chat = chat
+        self.counsellors = counsellors
+        self.delay = queue_push_delay.total_seconds()
+        self._sent_positions: dict[str, tuple[int, int]] = {}
+        self._queue_dirty = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._worker = asyncio.create_task(self._push_queue_forever(), name="queue-push")
+
+    async def stop(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, MessagePosted):
+            await self._message(event)
+        elif isinstance(event, ConversationStarted):
+            self._queue_dirty.set()
+        elif isinstance(event, ConversationChanged):
+            await self._changed(event)
+        elif isinstance(event, Typing):
+            await self._typing(event)
+        elif isinstance(event, ReadMarked):
+            await self.sio.emit(
+                "read", {"seq": event.seq}, room=conversation_room(event.conversation.id), namespace=RELATIVE
+            )
+        elif isinstance(event, NoteAdded) and event.conversation.counsellor_id is not None:
+            await self.sio.emit(
+                "note",
+                wire.note(event.note),
+                room=user_room(event.conversation.counsellor_id),
+                namespace=COUNSELLOR,
+            )
+        elif isinstance(event, SessionEnded):
+            await self._disconnect_room(session_room(event.session_hash))
+        elif isinstance(event, StaffDisabled):
+            await self._disconnect_room(user_room(event.user_id))
+
+    async def _message(self, event: MessagePosted) -> None:
+        payload = wire.message(event.message)
+        conversation = event.conversation
+        await self.sio.emit("message", payload, room=conversation_room(conversation.id), namespace=RELATIVE)
+        if conversation.state is State.ACTIVE and conversation.counsellor_id is not None:
+            await self.sio.emit(
+                "message", payload, room=user_room(conversation.counsellor_id), namespace=COUNSELLOR
+            )
+
+    async def _changed(self, event: ConversationChanged) -> None:
+        conversation = event.conversation
+        if conversation.state is not State.WAITING:
+            self._sent_positions.pop(conversation.id, None)
+            await self.sio.emit(
+                "status",
+                wire.status(conversation.state.value, None, None),
+                room=conversation_room(conversation.id),
+                namespace=RELATIVE,
+            )
+        for user_id in {conversation.counsellor_id, event.previous_counsellor_id} - {None}:
+            assert user_id is not None
+            await self._push_mine(user_id)
+        self._queue_dirty.set()
+
+    async def _typing(self, event: Typing) -> None:
+        conversation = event.conversation
+        if event.by_relative and conversation.counsellor_id is not None:
+            await self.sio.emit(
+                "typing",
+                {"conversation_id": conversation.id},
+                room=user_room(conversation.counsellor_id),
+                namespace=COUNSELLOR,
+            )
+        elif not event.by_relative:
+            await self.sio.emit(
+                "typing",
+                {"sender": Sender.COUNSELLOR.value},
+                room=conversation_room(conversation.id),
+                namespace=RELATIVE,
+            )
+
+    async def _push_mine(self, user_id: int) -> None:
+        await self.sio.emit(
+            "mine",
+            await self.counsellors.mine_payload(user_id),
+            room=user_room(user_id),
+            namespace=COUNSELLOR,
+        )
+
+    async def _disconnect_room(self, room: str) -> None:
+        for sid, _eio in list(self.sio.manager.get_participants(COUNSELLOR, room)):
+            await self.sio.disconnect(sid, namespace=COUNSELLOR)
+
+    async def _push_queue_forever(self) -> None:
+        while True:
+            await self._queue_dirty.wait()
+            await asyncio.sleep(self.delay)
+            self._queue_dirty.clear()
+            try:
+                await self.push_queue()
+            except Exception:
+                log.exception("queue push failed")
+
+    async def push_queue(self) -> None:
+        waiting, recent = await self.chat.waiting_with_estimates()
+        positions = queue_positions(waiting)
+        ordered = sorted(waiting, key=lambda c: positions[c.id])
+        await self.sio.emit(
+            "queue",
+            {"conversations": [wire.queue_item(c) for c in ordered]},
+            room=STAFF_ROOM,
+            namespace=COUNSELLOR,
+        )
+        sent: dict[str, tuple[int, int]] = {}
+        for conversation_id, position in positions.items():
+            estimate = self.chat.estimate_wait(position, recent)
+            sent[conversation_id] = (position, estimate)
+            if self._sent_positions.get(conversation_id) != (position, estimate):
+                await self.sio.emit(
+                    "status",
+                    wire.status(State.WAITING.value, position, estimate),
+                    room=conversation_room(conversation_id),
+                    namespace=RELATIVE,
+                )
+        self._sent_positions = sent

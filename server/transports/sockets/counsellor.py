@@ -1,0 +1,170 @@
+"""Socket.IO namespace /counsellor: staff with a valid session cookie."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from typing import Any
+
+from pydantic import Field
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from server.domain.conversations import Sender
+from server.domain.errors import DomainError, Forbidden
+from server.domain.staff import StaffUser
+from server.services.auth import AuthService
+from server.services.chat import ChatService
+from server.transports import wire
+from server.transports.errors import error_detail
+from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event
+from server.transports.sockets.presence import Presence
+from server.transports.sockets.rooms import STAFF_ROOM, session_room, user_room
+
+NAMESPACE = "/counsellor"
+
+
+class ConversationRef(EventPayload):
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class SendMessage(ConversationRef):
+    client_id: str = Field(min_length=1, max_length=64)
+    text: str = Field(max_length=100_000)
+
+
+class History(ConversationRef):
+    after_seq: int = Field(default=0, ge=0)
+
+
+class Close(ConversationRef):
+    outcome: str = Field(min_length=1, max_length=64)
+
+
+class Read(ConversationRef):
+    seq: int = Field(ge=0)
+
+
+class AddNote(ConversationRef):
+    text: str = Field(max_length=100_000)
+
+
+class Transfer(ConversationRef):
+    to_user_id: int
+
+
+def session_cookie(environ: dict[str, Any], cookie_name: str) -> str | None:
+    jar = SimpleCookie()
+    jar.load(environ.get("HTTP_COOKIE", ""))
+    morsel = jar.get(cookie_name)
+    return morsel.value if morsel else None
+
+
+class CounsellorNamespace(GuardedNamespace):
+    def __init__(self, chat: ChatService, auth: AuthService, cookie_name: str, presence: Presence) -> None:
+        super().__init__(NAMESPACE)
+        self.chat = chat
+        self.auth = auth
+        self.cookie_name = cookie_name
+        self.presence = presence
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
+        token = session_cookie(environ, self.cookie_name)
+        if not token:
+            raise SocketRefused(error_detail("not_authenticated", "sign in first"))
+        try:
+            session = await self.auth.session(token)
+        except DomainError as error:
+            raise SocketRefused(error_detail("not_authenticated", error.message)) from None
+        if not session.user.can_chat:
+            raise SocketRefused(error_detail("forbidden", "this role does not take part in chats"))
+        await self.save_session(sid, {"user": session.user})
+        for room in (STAFF_ROOM, user_room(session.user.id), session_room(session.session_hash)):
+            await self.enter_room(sid, room)
+        self.presence.connected(session.user.id, sid)
+        queue = await self.chat.queue()
+        await self.emit("queue", {"conversations": [wire.queue_item(c) for c in queue]}, to=sid)
+        await self.emit("mine", await self.mine_payload(session.user.id), to=sid)
+
+    async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
+        self.presence.disconnected(sid)
+
+    async def mine_payload(self, user_id: int) -> dict[str, Any]:
+        held = await self.chat.held_by(user_id)
+        return {"conversations": [wire.conversation(c, unread) for c, unread in held]}
+
+    async def _user(self, sid: str) -> StaffUser:
+        session = await self.get_session(sid)
+        user = session.get("user")
+        if not isinstance(user, StaffUser):
+            raise Forbidden("not signed in")
+        return user
+
+    @event(ConversationRef)
+    async def on_claim(self, sid: str, payload: ConversationRef) -> dict[str, Any]:
+        claimed = await self.chat.claim(payload.conversation_id, await self._user(sid))
+        return {"ok": True, "conversation": wire.conversation(claimed)}
+
+    @event(SendMessage)
+    async def on_send_message(self, sid: str, payload: SendMessage) -> dict[str, Any]:
+        message = await self.chat.post_message(
+            payload.conversation_id,
+            payload.client_id,
+            payload.text,
+            Sender.COUNSELLOR,
+            author=await self._user(sid),
+        )
+        return {"ok": True, "message": wire.message(message)}
+
+    @event(History)
+    async def on_history(self, sid: str, payload: History) -> dict[str, Any]:
+        messages = await self.chat.staff_history(
+            payload.conversation_id, payload.after_seq, await self._user(sid)
+        )
+        return {"ok": True, "messages": [wire.message(m) for m in messages]}
+
+    @event(ConversationRef)
+    async def on_typing(self, sid: str, payload: ConversationRef) -> dict[str, Any]:
+        await self.chat.counsellor_typing(payload.conversation_id, await self._user(sid))
+        return {"ok": True}
+
+    @event(Read)
+    async def on_read(self, sid: str, payload: Read) -> dict[str, Any]:
+        seq = await self.chat.mark_read(payload.conversation_id, await self._user(sid), payload.seq)
+        return {"ok": True, "seq": seq}
+
+    @event(AddNote)
+    async def on_add_note(self, sid: str, payload: AddNote) -> dict[str, Any]:
+        note = await self.chat.add_note(payload.conversation_id, await self._user(sid), payload.text)
+        return {"ok": True, "note": wire.note(note)}
+
+    @event(ConversationRef)
+    async def on_notes(self, sid: str, payload: ConversationRef) -> dict[str, Any]:
+        notes = await self.chat.notes(payload.conversation_id, await self._user(sid))
+        return {"ok": True, "notes": [wire.note(n) for n in notes]}
+
+    @event(Empty)
+    async def on_staff(self, sid: str, _payload: Empty) -> dict[str, Any]:
+        await self._user(sid)
+        loads = await self.chat.staff_loads()
+        return {
+            "ok": True,
+            "staff": [
+                {
+                    "id": entry.user.id,
+                    "display_name": entry.user.display_name,
+                    "online": self.presence.is_online(entry.user.id),
+                    "load": entry.load,
+                    "capacity": self.chat.policy.capacity,
+                }
+                for entry in loads
+            ],
+        }
+
+    @event(Transfer)
+    async def on_transfer(self, sid: str, payload: Transfer) -> dict[str, Any]:
+        await self.chat.transfer(payload.conversation_id, await self._user(sid), payload.to_user_id)
+        return {"ok": True}
+
+    @event(Close)
+    async def on_close(self, sid: str, payload: Close) -> dict[str, Any]:
+        await self.chat.close(payload.conversation_id, await self._user(sid), payload.outcome)
+        return {"ok": True}

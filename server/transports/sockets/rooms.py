@@ -1,0 +1,15 @@
+"""Room names shared by the namespaces and the broadcaster."""
+
+STAFF_ROOM = "staff"
+
+
+def conversation_room(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def session_room(session_hash: str) -> str:
+    return f"session:{session_hash}"
