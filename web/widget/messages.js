@@ -1,0 +1,150 @@
+// The message list: server messages in seq order (each seq once), then the relative's pending messages.
+// Text is always set with textContent.
+
+import { t, language } from '/shared/i18n.js';
+import { errorText } from './format.js';
+
+const STATUS_ICONS = { pending: '\u25F7', delivered: '\u2713', read: '\u2713\u2713', failed: '!' };
+const SENDERS = new Set(['relative', 'counsellor', 'bot', 'system']);
+
+function formatTime(isoTime) {
+  const date = new Date(isoTime);
+  if (Number.isNaN(date.getTime())) return '';
+  return new Intl.DateTimeFormat(language(), { hour: '2-digit', minute: '2-digit' }).format(date);
+}
+
+export class MessageList {
+  #list;
+  #bySeq = new Map();
+  #pending = new Map();
+  #readSeq = 0;
+
+  constructor(listElement) {
+    this.#list = listElement;
+  }
+
+  clear() {
+    this.#list.replaceChildren();
+    this.#bySeq.clear();
+    this.#pending.clear();
+    this.#readSeq = 0;
+  }
+
+  has(seq) {
+    return this.#bySeq.has(seq);
+  }
+
+  /** Add a stored message M; a seq already shown is ignored. Returns the new element or null. */
+  add(message) {
+    if (this.#bySeq.has(message.seq)) return null;
+    const sender = SENDERS.has(message.sender) ? message.sender : 'system';
+    const element = this.#build(sender, message.text);
+    element.dataset.seq = String(message.seq);
+    element.dataset.sentAt = message.sent_at ?? '';
+    if (sender === 'relative') element.dataset.status = message.seq <= this.#readSeq ? 'read' : 'delivered';
+    this.#bySeq.set(message.seq, element);
+    this.#list.insertBefore(element, this.#elementAfter(message.seq));
+    this.#render(element);
+    return element;
+  }
+
+  /** Show an outbox entry ({client_id, text, state, error}) at the end of the list, or update it. */
+  showPending(entry) {
+    let element = this.#pending.get(entry.client_id);
+    if (!element) {
+      element = this.#build('relative', entry.text);
+      element.dataset.clientId = entry.client_id;
+      this.#pending.set(entry.client_id, element);
+      this.#list.append(element);
+    }
+    element.dataset.status = entry.state === 'failed' ? 'failed' : 'pending';
+    if (entry.error) element.dataset.error = entry.error;
+    else delete element.dataset.error;
+    this.#render(element);
+  }
+
+  removePending(clientId) {
+    this.#pending.get(clientId)?.remove();
+    this.#pending.delete(clientId);
+  }
+
+  /** The counsellor has read everything up to seq. */
+  markRead(seq) {
+    this.#readSeq = Math.max(this.#readSeq, seq);
+    for (const [messageSeq, element] of this.#bySeq) {
+      if (messageSeq <= this.#readSeq && element.dataset.status === 'delivered') {
+        element.dataset.status = 'read';
+        this.#render(element);
+      }
+    }
+  }
+
+  /** Re-render labels, times and marks in the current language. */
+  retranslate() {
+    for (const element of this.#list.children) this.#render(element);
+  }
+
+  #elementAfter(seq) {
+    let next = null;
+    let nextSeq = Infinity;
+    for (const [otherSeq, element] of this.#bySeq) {
+      if (otherSeq > seq && otherSeq < nextSeq) {
+        next = element;
+        nextSeq = otherSeq;
+      }
+    }
+    return next ?? this.#pending.values().next().value ?? null;
+  }
+
+  #build(sender, text) {
+    const item = document.createElement('li');
+    item.className = `message message-${sender}`;
+    item.dataset.testid = 'message';
+    item.dataset.sender = sender;
+
+    const meta = document.createElement('p');
+    meta.className = 'message-meta';
+    const label = document.createElement('span');
+    label.className = 'message-sender';
+    const time = document.createElement('time');
+    time.className = 'message-time';
+    meta.append(label, ' ', time);
+
+    const body = document.createElement('p');
+    body.className = 'message-text';
+    body.dir = 'auto';
+    body.textContent = text;
+
+    item.append(meta, body);
+    if (sender === 'relative') {
+      const mark = document.createElement('p');
+      mark.className = 'message-status';
+      mark.dataset.testid = 'message-status';
+      const icon = document.createElement('span');
+      icon.className = 'message-status-icon';
+      icon.setAttribute('aria-hidden', 'true');
+      const statusText = document.createElement('span');
+      statusText.className = 'message-status-text';
+      mark.append(icon, statusText);
+      item.append(mark);
+    }
+    return item;
+  }
+
+  #render(element) {
+    const { sender, status, sentAt, error } = element.dataset;
+    element.querySelector('.message-sender').textContent = t(`widget.sender_${sender}`);
+    const time = element.querySelector('.message-time');
+    if (sentAt) {
+      time.dateTime = sentAt;
+      time.textContent = formatTime(sentAt);
+    }
+    const mark = element.querySelector('.message-status');
+    if (mark && status) {
+      mark.querySelector('.message-status-icon').textContent = STATUS_ICONS[status] ?? '';
+      let text = t(`widget.status_${status}`);
+      if (error) text = `${text} ${errorText(error)}`;
+      mark.querySelector('.message-status-text').textContent = text;
+    }
+  }
+}
