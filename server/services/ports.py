@@ -29,3 +29,23 @@ class UnitOfWork(Protocol):
     def write(self) -> AbstractAsyncContextManager[Repositories]: ...
 
     def read(self) -> AbstractAsyncContextManager[Repositories]: ...
+
+
+class SmsOutcome:
+    """How a send attempt ended. ``UNKNOWN`` (timeout, 5xx) must be reconciled, never resent blindly."""
+
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class SmsReceipt(Protocol):
+    outcome: str
+    provider_id: str | None
+    error: str | None
+
+
+class SmsSender(Protocol):
+    """Sends one text to an E.164 number. Implemented by the Twilio and outbox adapters."""
+
+    async def send(self, to_e164: str, body: str) -> SmsReceipt: ...
