@@ -101,6 +101,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
     yield
+    await uow.close()
     await database.dispose()
 
 

@@ -152,10 +152,11 @@ class ChatService:
             raise InvalidInput("client_id must be a string of 1 to 64 characters")
         text = rules.check_text(text, self.policy.max_text_length)
         now = self.clock()
-        async with self.uow.write() as repos:
+
+        async def store(repos: Repositories) -> tuple[Conversation | None, Message | None]:
             existing = await repos.chat.message_by_client_id(conversation_id, client_id)
             if existing is not None:
-                return existing
+                return None, existing
             conversation = await self._get(repos, conversation_id)
             rules.require_open(conversation)
             if author is not None:
@@ -163,13 +164,17 @@ class ChatService:
             message = await repos.chat.append_message(
                 conversation_id, client_id, sender, text, now, author.id if author else None
             )
+            return conversation, message
+
+        conversation, message = await self.uow.grouped(store)
         if message is None:
             async with self.uow.read() as repos:
-                stored = await repos.chat.message_by_client_id(conversation_id, client_id)
-            if stored is None:
+                message = await repos.chat.message_by_client_id(conversation_id, client_id)
+            if message is None:
                 raise NotFound("message vanished")
-            return stored
-        await self.events.publish(MessagePosted(replace(conversation, last_seq=message.seq), message))
+            return message
+        if conversation is not None:
+            await self.events.publish(MessagePosted(replace(conversation, last_seq=message.seq), message))
         return message
 
     async def post_bot_message(self, conversation_id: str, text: str) -> Message | None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from server.adapters.db.chat_store import ChatStore
     from server.adapters.db.staff_store import StaffStore
 
 Clock = Callable[[], datetime]
+Result = TypeVar("Result")
 
 
 def system_clock() -> datetime:
@@ -29,6 +30,11 @@ class UnitOfWork(Protocol):
     def write(self) -> AbstractAsyncContextManager[Repositories]: ...
 
     def read(self) -> AbstractAsyncContextManager[Repositories]: ...
+
+    async def grouped(self, work: Callable[[Repositories], Awaitable[Result]]) -> Result:
+        """Like write(), but the transaction may be shared with concurrent callers (group commit).
+        ``work`` must raise DomainErrors only before it writes."""
+        ...
 
 
 class SmsOutcome:

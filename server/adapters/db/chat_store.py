@@ -150,25 +150,25 @@ class ChatStore:
                 .returning(conversations.c.last_seq)
             )
         ).scalar_one()
-        try:
-            async with self.connection.begin_nested():
-                message_id = (
-                    await self.connection.execute(
-                        insert(messages)
-                        .values(
-                            conversation_id=conversation_id,
-                            seq=seq,
-                            client_id=client_id,
-                            sender=sender.value,
-                            author_id=author_id,
-                            body=self.cipher.encrypt(text),
-                            sent_at=now,
-                        )
-                        .returning(messages.c.id)
-                    )
-                ).scalar_one()
-        except IntegrityError:
-            return None
+        values = {
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "client_id": client_id,
+            "sender": sender.value,
+            "author_id": author_id,
+            "body": self.cipher.encrypt(text),
+            "sent_at": now,
+        }
+        statement = insert(messages).values(**values).returning(messages.c.id)
+        if self.connection.dialect.name == "sqlite":
+            # One writer connection: no other transaction can hold this client_id.
+            message_id = (await self.connection.execute(statement)).scalar_one()
+        else:
+            try:
+                async with self.connection.begin_nested():
+                    message_id = (await self.connection.execute(statement)).scalar_one()
+            except IntegrityError:
+                return None
         return Message(message_id, conversation_id, seq, sender, text, now)
 
     async def messages_after(

@@ -1,0 +1,87 @@
+"""Group commit: many short units of work share one transaction and one fsync.
+
+Each caller still gets its own result only after the COMMIT that holds its writes, so "acked after
+commit" stays true while SQLite's synchronous=FULL costs one fsync per batch instead of per message.
+A unit that raises a DomainError has made no writes (services check before they write), so only that
+caller sees the error; any other failure rolls the whole batch back and every caller in it gets the
+error, which is safe because the units are idempotent and callers retry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.adapters.db.engine import Database
+from server.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+Repos = TypeVar("Repos")
+Result = TypeVar("Result")
+MAX_BATCH = 500
+Unit = tuple[Callable[[Repos], Awaitable[Any]], asyncio.Future[Any]]
+
+
+class GroupCommitter(Generic[Repos]):
+    def __init__(self, database: Database, make_repositories: Callable[[AsyncConnection], Repos]) -> None:
+        self.database = database
+        self.make_repositories = make_repositories
+        self._pending: list[Unit[Repos]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[Repos], Awaitable[Result]]) -> Result:
+        if self._worker is None or self._worker.done():
+            self._wakeup = asyncio.Event()
+            self._worker = asyncio.create_task(self._drain_forever(), name="group-commit")
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        assert self._wakeup is not None
+        self._wakeup.set()
+        return await future
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        for _work, future in self._pending:
+            if not future.done():
+                future.set_exception(RuntimeError("shutting down"))
+        self._pending.clear()
+
+    async def _drain_forever(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[Unit[Repos]]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        try:
+            async with self.database.write() as connection:
+                repositories = self.make_repositories(connection)
+                for work, future in batch:
+                    try:
+                        outcomes.append((future, None, await work(repositories)))
+                    except DomainError as error:
+                        outcomes.append((future, error, None))
+        except Exception as failure:
+            log.exception("group commit of %d units failed", len(batch))
+            for _work, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for future, domain_error, value in outcomes:
+            if future.done():
+                continue
+            if domain_error is not None:
+                future.set_exception(domain_error)
+            else:
+                future.set_result(value)
