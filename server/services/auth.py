@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -127,7 +127,9 @@ class AuthService:
 
     async def session(self, token: str) -> StaffSession:
         """The live session for a cookie value, or NotAuthenticated. Expired sessions are deleted."""
-        session_hash = secret_hash(token)
+        return await self.session_by_hash(secret_hash(token))
+
+    async def session_by_hash(self, session_hash: str) -> StaffSession:
         now = self.clock()
         async with self.uow.read() as repos:
             found = await repos.staff.session(session_hash)
@@ -150,11 +152,6 @@ class AuthService:
 
     async def logout(self, token: str) -> None:
         session_hash = secret_hash(token)
-        async with self.uow.write() as repos:
-            await repos.staff.delete_session(session_hash)
-        await self.events.publish(SessionEnded(session_hash))
-
-    async def sign_out_hash(self, session_hash: str, at: datetime | None = None) -> None:
         async with self.uow.write() as repos:
             await repos.staff.delete_session(session_hash)
         await self.events.publish(SessionEnded(session_hash))

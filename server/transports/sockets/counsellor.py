@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -9,7 +10,7 @@ from pydantic import Field
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from server.domain.conversations import Sender
-from server.domain.errors import DomainError, Forbidden
+from server.domain.errors import DomainError, Forbidden, NotAuthenticated
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatService
@@ -20,6 +21,7 @@ from server.transports.sockets.presence import Presence
 from server.transports.sockets.rooms import STAFF_ROOM, session_room, user_room
 
 NAMESPACE = "/counsellor"
+SESSION_RECHECK_SECONDS = 20.0
 
 
 class ConversationRef(EventPayload):
@@ -76,7 +78,9 @@ class CounsellorNamespace(GuardedNamespace):
             raise SocketRefused(error_detail("not_authenticated", error.message)) from None
         if not session.user.can_chat:
             raise SocketRefused(error_detail("forbidden", "this role does not take part in chats"))
-        await self.save_session(sid, {"user": session.user})
+        await self.save_session(
+            sid, {"user": session.user, "session_hash": session.session_hash, "checked_at": time.monotonic()}
+        )
         for room in (STAFF_ROOM, user_room(session.user.id), session_room(session.session_hash)):
             await self.enter_room(sid, room)
         self.presence.connected(session.user.id, sid)
@@ -92,10 +96,20 @@ class CounsellorNamespace(GuardedNamespace):
         return {"conversations": [wire.conversation(c, unread) for c, unread in held]}
 
     async def _user(self, sid: str) -> StaffUser:
+        """The signed-in user. The server-side session is checked again at most every
+        SESSION_RECHECK_SECONDS, so a logout or disable in another process takes effect too."""
         session = await self.get_session(sid)
         user = session.get("user")
         if not isinstance(user, StaffUser):
             raise Forbidden("not signed in")
+        if time.monotonic() - session["checked_at"] > SESSION_RECHECK_SECONDS:
+            try:
+                user = (await self.auth.session_by_hash(session["session_hash"])).user
+            except NotAuthenticated:
+                await self.disconnect(sid)
+                raise
+            session.update(user=user, checked_at=time.monotonic())
+            await self.save_session(sid, session)
         return user
 
     @event(ConversationRef)
