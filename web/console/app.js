@@ -31,6 +31,7 @@ const queue = new QueueView({
   list: byId('queue-list'),
   count: byId('queue-count'),
   empty: byId('queue-empty'),
+  error: byId('queue-error'),
   onClaim: (id) => (session ? session.workspace.claim(id) : Promise.resolve({ ok: false, error: { code: 'offline' } })),
   onNewItem: () => alertUser('conversation'),
 });
@@ -193,8 +194,10 @@ function wireSocket(current) {
   });
   socket.on('connect_error', async (error) => {
     if (!live()) return;
-    if (error?.data?.code === 'not_authenticated') {
+    const code = error?.data?.code;
+    if (code === 'not_authenticated' || code === 'forbidden') {
       showLogin();
+      if (code === 'forbidden') showError(loginError, errorText(code));
       return;
     }
     setConnectionState('reconnecting');

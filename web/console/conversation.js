@@ -1,7 +1,7 @@
 // One open conversation: its tab, and its panel with messages, composer, private notes,
 // canned answers, transfer and close.
 import { t, translateDom } from '/shared/i18n.js';
-import { el, errorText, formatTime, labelFor, languageLabel, newClientId, showError } from './dom.js';
+import { el, errorText, formatDateTime, formatTime, labelFor, languageLabel, newClientId, showError } from './dom.js';
 import { insertBySeq, renderMessage, renderNote } from './messages.js';
 
 export const MAX_MESSAGE_LENGTH = 4000;
@@ -294,7 +294,7 @@ export class ConversationPanel {
         ' ',
         el('span', { class: 'message__status', 'data-i18n': 'console.chat.sending', text: t('console.chat.sending') }),
       ),
-      el('p', { class: 'message__text', text }),
+      el('p', { class: 'message__text', dir: 'auto', text }),
     );
   }
 
@@ -489,6 +489,7 @@ export class ConversationPanel {
     this.fillStaff();
     this.fillOutcomes();
     for (const time of this.panel.querySelectorAll('.message__time')) time.textContent = formatTime(time.dateTime);
+    for (const time of this.panel.querySelectorAll('.note__time')) time.textContent = formatDateTime(time.dateTime);
   }
 
   destroy() {

@@ -22,7 +22,7 @@ export function renderMessage(message) {
       ' ',
       el('time', { class: 'message__time', datetime: message.sent_at, text: formatTime(message.sent_at) }),
     ),
-    el('p', { class: 'message__text', text: message.text }),
+    el('p', { class: 'message__text', dir: 'auto', text: message.text }),
   );
 }
 
@@ -51,8 +51,8 @@ export function renderNote(note) {
       { class: 'note__meta' },
       el('span', { class: 'note__author', text: authorName(note.author) }),
       ' ',
-      el('time', { datetime: note.created_at, text: formatDateTime(note.created_at) }),
+      el('time', { class: 'note__time', datetime: note.created_at, text: formatDateTime(note.created_at) }),
     ),
-    el('p', { class: 'note__text', text: note.text }),
+    el('p', { class: 'note__text', dir: 'auto', text: note.text }),
   );
 }

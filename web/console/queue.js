@@ -4,11 +4,15 @@ import { t } from '/shared/i18n.js';
 import { el, errorText, formatElapsed, labelFor, languageLabel, showError } from './dom.js';
 
 export class QueueView {
-  /** onClaim(conversationId) resolves to an ack; onNewItem() fires for ids never seen before in this session. */
-  constructor({ list, count, empty, onClaim, onNewItem }) {
+  /**
+   * onClaim(conversationId) resolves to an ack; onNewItem() fires for ids never seen before in this session.
+   * error shows a failed claim; it lives outside the items because the item may vanish before the ack.
+   */
+  constructor({ list, count, empty, error, onClaim, onNewItem }) {
     this.list = list;
     this.count = count;
     this.empty = empty;
+    this.error = error;
     this.onClaim = onClaim;
     this.onNewItem = onNewItem;
     this.items = new Map();
@@ -48,14 +52,13 @@ export class QueueView {
     const topic = el('span', { class: 'queue-item__topic', id: `queue-topic-${id}` });
     const waited = el('time', { class: 'queue-item__elapsed' });
     const waitingLabel = el('span', { class: 'queue-item__waiting-label' });
-    const error = el('p', { class: 'form-error', role: 'alert', hidden: true });
     const claim = el('button', {
       type: 'button',
       class: 'button button--primary queue-item__claim',
       'data-testid': 'claim',
       'aria-describedby': `queue-topic-${id}`,
     });
-    claim.addEventListener('click', () => this.claim(id, claim, error));
+    claim.addEventListener('click', () => this.claim(id, claim));
     const element = el(
       'li',
       { class: 'queue-item', 'data-testid': 'queue-item', 'data-conversation-id': id },
@@ -63,9 +66,8 @@ export class QueueView {
       topic,
       el('p', { class: 'queue-item__waiting' }, waitingLabel, ' ', waited),
       claim,
-      error,
     );
-    const item = { element, language, badge, topic, waited, waitingLabel, claim, error, q };
+    const item = { element, language, badge, topic, waited, waitingLabel, claim, q };
     this.items.set(id, item);
     return item;
   }
@@ -86,12 +88,12 @@ export class QueueView {
     item.claim.textContent = t('console.queue.claim');
   }
 
-  async claim(id, button, error) {
+  async claim(id, button) {
     button.disabled = true;
-    showError(error, '');
+    showError(this.error, '');
     const ack = await this.onClaim(id);
-    if (!ack.ok) showError(error, errorText(ack.error?.code));
-    if (button.isConnected) button.disabled = false;
+    if (!ack.ok) showError(this.error, errorText(ack.error?.code));
+    button.disabled = false;
   }
 
   /** Called every second: waiting times tick without asking the server. */
@@ -109,6 +111,7 @@ export class QueueView {
     this.seen.clear();
     this.primed = false;
     this.list.replaceChildren();
+    showError(this.error, '');
     this.count.textContent = '0';
     this.empty.hidden = false;
   }
