@@ -4,11 +4,12 @@ import { setLanguage, t, translateDom, language, languageNames } from '/shared/i
 import { ChatSession } from './chat.js';
 import { MessageList } from './messages.js';
 import { renderHours, openNowText } from './hours.js';
-import { errorText, tCount } from './format.js';
+import { errorText, formatNumber, tCount } from './format.js';
 import * as storage from './storage.js';
 
-const MAX_MESSAGE_LENGTH = 4000;
-const COUNTER_WARNING_AT = 3800;
+const DEFAULT_MAX_MESSAGE_LENGTH = 4000;
+/** The counter turns to a warning this many characters before the limit. */
+const COUNTER_WARNING_MARGIN = 200;
 const TYPING_VISIBLE_MS = 4000;
 const DOUBLE_ESCAPE_MS = 1500;
 const CLOSED_REFRESH_MS = 60000;
@@ -27,6 +28,7 @@ const ui = {
   chatView: $('chat-view'),
   langSelect: $('lang-select'),
   topicSelect: $('topic-select'),
+  topicField: $('topic-field'),
   quickExit: $('quick-exit'),
   hours: { now: $('hours-now'), caption: $('hours-caption'), rows: $('hours-rows'), timezone: $('hours-timezone') },
   emergency: $('emergency'),
@@ -46,6 +48,7 @@ const ui = {
   estimatedWait: $('estimated-wait'),
   connectionState: $('connection-state'),
   messages: $('messages'),
+  scroller: $('scroller'),
   announcer: $('announcer'),
   typingIndicator: $('typing-indicator'),
   closedNotice: $('closed-notice'),
@@ -184,6 +187,7 @@ function renderPublicInfo() {
   ui.emergency.textContent = t('widget.emergency', { number: info.emergency_number });
   const canStart = Boolean(info.open || info.always_open);
   show(ui.startButton, canStart);
+  show(ui.topicField, canStart);
   show(ui.serviceClosed, !canStart);
   ui.serviceClosed.textContent = canStart ? '' : openNowText(info);
 }
@@ -206,6 +210,7 @@ function scheduleClosedRefresh() {
 }
 
 function showStartView({ errorCode = null } = {}) {
+  document.body.classList.remove('chat-mode');
   show(ui.chatView, false);
   show(ui.startView, true);
   showError(ui.startError, errorCode);
@@ -262,6 +267,7 @@ function openChat({ token, resumeCode = null, replayIsNew }) {
   state.connected = null;
   state.quietUntil = replayIsNew ? 0 : Date.now() + REPLAY_QUIET_MS;
   ui.messageInput.value = '';
+  ui.messageInput.maxLength = messageLimit();
   showError(ui.composerError, null);
   hideTyping();
   renderStatus();
@@ -270,6 +276,7 @@ function openChat({ token, resumeCode = null, replayIsNew }) {
 
   show(ui.startView, false);
   show(ui.chatView, true);
+  document.body.classList.add('chat-mode');
   ui.resumeCode.textContent = resumeCode ?? '';
   show(ui.resumePanel, Boolean(resumeCode));
 
@@ -289,16 +296,19 @@ function sessionHandlers() {
       renderStatus();
     },
     onMessage(message) {
+      const follow = isScrolledToLatest();
       const element = messageList.add(message);
-      if (element && message.sender !== 'relative') {
+      if (!element) return;
+      if (message.sender !== 'relative') {
         hideTyping();
         if (Date.now() > state.quietUntil) announce(message);
       }
-      if (element) scrollToLatest();
+      if (follow) scrollToLatest();
     },
     onAcked(entry, message) {
+      const follow = isScrolledToLatest();
       messageList.removePending(entry.client_id);
-      if (messageList.add(message)) scrollToLatest();
+      if (messageList.add(message) && follow) scrollToLatest();
     },
     onOutboxChange(entry) {
       messageList.showPending(entry);
@@ -330,9 +340,14 @@ function announce(message) {
   ui.announcer.textContent = `${t(`widget.sender_${message.sender}`)}: ${message.text}`;
 }
 
+/** True when the relative is reading the newest messages, so new ones may scroll into view. */
+function isScrolledToLatest() {
+  const { scrollHeight, scrollTop, clientHeight } = ui.scroller;
+  return scrollHeight - scrollTop - clientHeight < 80;
+}
+
 function scrollToLatest() {
-  const last = ui.messages.lastElementChild;
-  if (last) last.scrollIntoView({ block: 'nearest' });
+  ui.scroller.scrollTop = ui.scroller.scrollHeight;
 }
 
 function renderStatus() {
@@ -371,10 +386,12 @@ function renderConnection() {
 }
 
 function showTyping() {
+  const follow = isScrolledToLatest();
   ui.typingIndicator.textContent = t('widget.typing');
   show(ui.typingIndicator, true);
   clearTimeout(state.typingTimer);
   state.typingTimer = setTimeout(hideTyping, TYPING_VISIBLE_MS);
+  if (follow) scrollToLatest();
 }
 
 function hideTyping() {
@@ -383,14 +400,20 @@ function hideTyping() {
   ui.typingIndicator.textContent = '';
 }
 
+function messageLimit() {
+  return state.publicInfo?.max_text_length || DEFAULT_MAX_MESSAGE_LENGTH;
+}
+
+/** Characters as the server counts them (code points), not UTF-16 units. */
 function characterCount(text) {
   return [...text].length;
 }
 
 function renderCounter() {
   const count = characterCount(ui.messageInput.value);
-  ui.charCounter.textContent = t('widget.char_counter', { count, max: MAX_MESSAGE_LENGTH });
-  ui.charCounter.classList.toggle('warning', count >= COUNTER_WARNING_AT);
+  const max = messageLimit();
+  ui.charCounter.textContent = t('widget.char_counter', { count: formatNumber(count), max: formatNumber(max) });
+  ui.charCounter.classList.toggle('warning', count >= max - COUNTER_WARNING_MARGIN);
 }
 
 function onInput() {
@@ -407,7 +430,7 @@ function onSend(event) {
     ui.messageInput.focus();
     return;
   }
-  if (characterCount(text) > MAX_MESSAGE_LENGTH) {
+  if (characterCount(text) > messageLimit()) {
     showError(ui.composerError, 'text_too_long');
     return;
   }

@@ -1,6 +1,27 @@
-// Language-aware formatting on top of t(): plurals, numbers, error codes, dates in the service time zone.
+// Language-aware formatting on top of t(): plurals, numbers, error codes, weekdays, dates in the service time zone.
+// Browsers often ship no date data for Somali and Tigrinya; then weekday names come from the catalog
+// (widget.weekday_<day>) and numbers and times use a neutral 24-hour locale.
 
 import { t, language } from '/shared/i18n.js';
+
+const NEUTRAL_LOCALE = 'en-GB';
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+/** 2024-01-01 was a Monday. */
+const REFERENCE_MONDAY_UTC = Date.UTC(2024, 0, 1, 12);
+
+/** Whether the browser has real date data for the current language. */
+function hasDateData() {
+  return Intl.DateTimeFormat.supportedLocalesOf([language()]).length > 0;
+}
+
+/** The locale for Intl formatters, always with the Gregorian calendar (dates here are Swedish dates). */
+function dateLocale() {
+  return `${hasDateData() ? language() : NEUTRAL_LOCALE}-u-ca-gregory`;
+}
+
+function numberLocale() {
+  return Intl.NumberFormat.supportedLocalesOf([language()]).length ? language() : NEUTRAL_LOCALE;
+}
 
 /** The error text for a protocol error code, or the generic one for a code the catalog does not know. */
 export function errorText(code) {
@@ -10,7 +31,7 @@ export function errorText(code) {
 }
 
 export function formatNumber(value) {
-  return new Intl.NumberFormat(language()).format(value);
+  return new Intl.NumberFormat(numberLocale()).format(value);
 }
 
 /**
@@ -25,13 +46,46 @@ export function tCount(key, count, params = {}) {
   return text === specificKey ? t(`${key}_other`, allParams) : text;
 }
 
-/** Date and time in the service's time zone, e.g. "tisdag 26 november 09:00". */
-export function formatDateTime(isoTime, timeZone) {
-  return new Intl.DateTimeFormat(language(), {
-    weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit', timeZone,
-  }).format(new Date(isoTime));
+/** Weekday name for "mon" ... "sun". */
+export function weekdayName(day) {
+  const key = `widget.weekday_${day}`;
+  const fromCatalog = t(key);
+  if (fromCatalog !== key && !hasDateData()) return fromCatalog;
+  return new Intl.DateTimeFormat(dateLocale(), { weekday: 'long', timeZone: 'UTC' })
+    .format(new Date(REFERENCE_MONDAY_UTC + WEEKDAYS.indexOf(day) * 86400000));
 }
 
-export function formatTimeIn(isoTime, timeZone) {
-  return new Intl.DateTimeFormat(language(), { hour: '2-digit', minute: '2-digit', timeZone }).format(new Date(isoTime));
+/** The weekday key ("mon" ...) of a moment in a time zone. */
+export function weekdayIn(date, timeZone) {
+  const name = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone }).format(date);
+  return name.slice(0, 3).toLowerCase();
+}
+
+/** Time of day; for a plain clock time ("09:00") pass timeZone 'UTC' and a UTC date. */
+export function formatTime(date, timeZone) {
+  return new Intl.DateTimeFormat(dateLocale(), { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone })
+    .format(date);
+}
+
+/** Date and time in a time zone, e.g. "torsdag 26 november 09:00". */
+export function formatDateTime(isoTime, timeZone) {
+  const date = new Date(isoTime);
+  if (!hasDateData()) {
+    const dayMonth = new Intl.DateTimeFormat(NEUTRAL_LOCALE, { day: 'numeric', month: 'numeric', timeZone }).format(date);
+    return `${weekdayName(weekdayIn(date, timeZone))} ${dayMonth} ${formatTime(date, timeZone)}`;
+  }
+  return new Intl.DateTimeFormat(dateLocale(), {
+    weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone,
+  }).format(date);
+}
+
+/** A readable name for an IANA time zone ("centraleuropeisk tid"), or the zone id without underscores. */
+export function timeZoneName(timeZone) {
+  if (!hasDateData()) return timeZone.replaceAll('_', ' ');
+  try {
+    const parts = new Intl.DateTimeFormat(dateLocale(), { timeZone, timeZoneName: 'longGeneric' }).formatToParts(new Date());
+    return parts.find((part) => part.type === 'timeZoneName')?.value ?? timeZone;
+  } catch {
+    return timeZone;
+  }
 }

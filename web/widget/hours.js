@@ -1,24 +1,16 @@
-// Opening hours from GET /api/public: the weekly table and "open now / opens again at" line,
+// Opening hours from GET /api/public: the weekly table and the "open now / opens again at" line,
 // in the chosen language and always in the service's time zone.
 
-import { t, language } from '/shared/i18n.js';
-import { formatDateTime, formatTimeIn } from './format.js';
+import { t } from '/shared/i18n.js';
+import { formatDateTime, formatTime, timeZoneName, weekdayIn, weekdayName } from './format.js';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-/** 2024-01-01 was a Monday: a fixed week to take localized weekday names from. */
-const REFERENCE_MONDAY_UTC = Date.UTC(2024, 0, 1, 12);
 
-function weekdayName(index) {
-  return new Intl.DateTimeFormat(language(), { weekday: 'long', timeZone: 'UTC' })
-    .format(new Date(REFERENCE_MONDAY_UTC + index * 86400000));
-}
-
-/** "09:00" -> localized time of day; "24:00" stays as it is (end of day). */
+/** "09:00" -> localized time of day; "24:00" (end of day) stays as it is. */
 function formatClock(text) {
   const [hours, minutes] = text.trim().split(':').map(Number);
   if (!Number.isInteger(hours) || !Number.isInteger(minutes) || hours >= 24) return text.trim();
-  return new Intl.DateTimeFormat(language(), { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })
-    .format(new Date(Date.UTC(2024, 0, 1, hours, minutes)));
+  return formatTime(new Date(Date.UTC(2024, 0, 1, hours, minutes)), 'UTC');
 }
 
 function formatInterval(text) {
@@ -26,27 +18,12 @@ function formatInterval(text) {
   return end === undefined ? text : `${formatClock(start)}\u2013${formatClock(end)}`;
 }
 
-/** The weekday key ("mon" ...) of today in the service time zone. */
-function todayIn(timeZone) {
-  const name = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone }).format(new Date());
-  return name.slice(0, 3).toLowerCase();
-}
-
-function timeZoneName(timeZone) {
-  try {
-    const parts = new Intl.DateTimeFormat(language(), { timeZone, timeZoneName: 'longGeneric' }).formatToParts(new Date());
-    return parts.find((part) => part.type === 'timeZoneName')?.value ?? timeZone;
-  } catch {
-    return timeZone;
-  }
-}
-
 /** One sentence about now: open around the clock, open until, or closed until. */
 export function openNowText(info) {
   if (info.always_open) return t('widget.hours_always_open');
   if (info.open) {
     return info.closes_at
-      ? t('widget.hours_open_until', { time: formatTimeIn(info.closes_at, info.timezone) })
+      ? t('widget.hours_open_until', { time: formatTime(new Date(info.closes_at), info.timezone) })
       : t('widget.hours_open_now');
   }
   return info.next_open
@@ -59,8 +36,8 @@ export function renderHours(elements, info) {
   elements.now.textContent = openNowText(info);
   elements.now.dataset.open = String(Boolean(info.open));
   elements.caption.textContent = t('widget.hours_heading');
-  const today = todayIn(info.timezone);
-  const rows = info.always_open ? [] : WEEKDAYS.map((day, index) => {
+  const today = weekdayIn(new Date(), info.timezone);
+  const rows = info.always_open ? [] : WEEKDAYS.map((day) => {
     const row = document.createElement('tr');
     if (day === today) {
       row.className = 'today';
@@ -68,7 +45,7 @@ export function renderHours(elements, info) {
     }
     const name = document.createElement('th');
     name.scope = 'row';
-    name.textContent = weekdayName(index);
+    name.textContent = weekdayName(day);
     const times = document.createElement('td');
     const intervals = info.weekly?.[day] ?? [];
     times.textContent = intervals.length ? intervals.map(formatInterval).join(', ') : t('widget.hours_closed_day');

@@ -1,16 +1,16 @@
 // The message list: server messages in seq order (each seq once), then the relative's pending messages.
 // Text is always set with textContent.
 
-import { t, language } from '/shared/i18n.js';
-import { errorText } from './format.js';
+import { t } from '/shared/i18n.js';
+import { errorText, formatTime } from './format.js';
 
 const STATUS_ICONS = { pending: '\u25F7', delivered: '\u2713', read: '\u2713\u2713', failed: '!' };
 const SENDERS = new Set(['relative', 'counsellor', 'bot', 'system']);
 
-function formatTime(isoTime) {
+/** Sent time in the reader's own time zone. */
+function formatSentAt(isoTime) {
   const date = new Date(isoTime);
-  if (Number.isNaN(date.getTime())) return '';
-  return new Intl.DateTimeFormat(language(), { hour: '2-digit', minute: '2-digit' }).format(date);
+  return Number.isNaN(date.getTime()) ? '' : formatTime(date, undefined);
 }
 
 export class MessageList {
@@ -137,7 +137,7 @@ export class MessageList {
     const time = element.querySelector('.message-time');
     if (sentAt) {
       time.dateTime = sentAt;
-      time.textContent = formatTime(sentAt);
+      time.textContent = formatSentAt(sentAt);
     }
     const mark = element.querySelector('.message-status');
     if (mark && status) {
