@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SYSTEM_PACKAGES := chromium fonts-noto-core
+SYSTEM_PACKAGES := chromium fonts-noto-core postgresql redis-server
 
 .PHONY: run test lint bench system-deps clean
 

@@ -147,6 +147,11 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler.shutdown(wait=False)
 
 
+async def _close_sockets(app: web.Application) -> None:
+    """Close every socket at shutdown so clients reconnect elsewhere at once."""
+    await app[SIO].shutdown()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.limits.max_body_bytes,
@@ -166,6 +171,7 @@ def create_app(settings: Settings) -> web.Application:
     sio = _socket_server(settings)
     sio.attach(app)
     app[SIO] = sio
+    app.on_shutdown.append(_close_sockets)
     add_routes(app)
     add_openapi_route(app)
     add_static_routes(app, web_dir())

@@ -18,7 +18,9 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("aiohttp.access", "engineio", "socketio", "apscheduler", "alembic"):
+    quiet = ("aiohttp.access", "engineio", "socketio", "apscheduler", "alembic", "aiosqlite", "asyncpg",
+             "sqlalchemy", "redis", "asyncio")
+    for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -37,7 +37,9 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self._writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+            self._writer = create_async_engine(
+                url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
+            )
             self._reader = create_async_engine(url, pool_size=4, max_overflow=4, pool_timeout=60)
             _configure_sqlite(self._writer, immediate=True)
             _configure_sqlite(self._reader, immediate=False)
