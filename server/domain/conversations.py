@@ -127,6 +127,7 @@ class Message:
     sender: Sender
     text: str
     sent_at: datetime
+    client_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ def message(m: Message) -> dict[str, Any]:
         "sender": m.sender.value,
         "text": m.text,
         "sent_at": iso(m.sent_at),
+        "client_id": m.client_id,
     }
 
 

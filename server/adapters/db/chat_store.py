@@ -169,7 +169,7 @@ class ChatStore:
                     message_id = (await self.connection.execute(statement)).scalar_one()
             except IntegrityError:
                 return None
-        return Message(message_id, conversation_id, seq, sender, text, now)
+        return Message(message_id, conversation_id, seq, sender, text, now, client_id)
 
     async def messages_after(
         self, conversation_id: str, after_seq: int, limit: int | None = None
@@ -192,6 +192,7 @@ class ChatStore:
             sender=Sender(row.sender),
             text=self.cipher.decrypt(row.body),
             sent_at=row.sent_at,
+            client_id=row.client_id,
         )
 
     async def waiting(self) -> list[Conversation]:
