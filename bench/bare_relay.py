@@ -247,12 +247,14 @@ def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
         if conversation_id is None:
             raise socketio.exceptions.ConnectionRefusedError({"code": "invalid_token"})
         relative_conversation[sid] = conversation_id
+        # Join first, then read: a message committed in between is sent live and replayed,
+        # never lost. With SQLite on the loop nothing runs in between, so it is sent once.
         await sio.enter_room(sid, relative_room(conversation_id), namespace="/relative")
-        await sio.emit(
-            "status", await store.run(store.status, conversation_id), to=sid, namespace="/relative"
-        )
         after_seq = int(auth.get("after_seq") or 0)
-        for message in await store.run(store.messages_after, conversation_id, after_seq):
+        missed = await store.run(store.messages_after, conversation_id, after_seq)
+        status = await store.run(store.status, conversation_id)
+        await sio.emit("status", status, to=sid, namespace="/relative")
+        for message in missed:
             await sio.emit("message", message, to=sid, namespace="/relative")
 
     @sio.on("disconnect", namespace="/relative")

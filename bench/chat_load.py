@@ -122,6 +122,18 @@ class Relative:
     seq_counts: collections.Counter[int] = field(default_factory=collections.Counter)
     contiguous_seq: int = 0
     out_of_order: int = 0
+    connection: int = 0
+
+    def handlers(self) -> dict[str, Callable[[Any], None]]:
+        """Handlers for a new connection; they go deaf once it is dropped, so frames still
+        buffered in a cut connection count as lost, as they would be on a real network."""
+        self.connection += 1
+        current = self.connection
+
+        def live(handler: Callable[[Any], None]) -> Callable[[Any], None]:
+            return lambda data: handler(data) if self.connection == current else None
+
+        return {"status": live(self.on_status), "message": live(self.on_message)}
 
     def on_status(self, data: dict[str, Any]) -> None:
         self.statuses.append((time.monotonic(), data.get("state"), data.get("queue_position")))
@@ -141,10 +153,17 @@ class Relative:
     def drop(self) -> None:
         """Cut the TCP connection under the socket, as a phone losing its network would."""
         ws = self.client.eio.ws if self.client else None
-        sock = ws.get_extra_info("socket") if ws is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        self.client = None
+        self.connection += 1
+        transport_socket = ws.get_extra_info("socket") if ws is not None else None
+        if transport_socket is None:
+            return
+        # uvloop hands out a socket look-alike without shutdown(); a duplicate fd has it.
+        with (
+            contextlib.suppress(OSError),
+            socket.fromfd(transport_socket.fileno(), socket.AF_INET, socket.SOCK_STREAM) as dup,
+        ):
+            dup.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(eq=False)
@@ -237,7 +256,7 @@ class Protocol:
     async def connect_relative(self, relative: Relative) -> None:
         relative.client = await self.connect(
             RELATIVE,
-            {"status": relative.on_status, "message": relative.on_message},
+            relative.handlers(),
             auth={"token": relative.token, "after_seq": relative.contiguous_seq},
         )
 
@@ -563,7 +582,6 @@ class Worker:
         old_clients = [relative.client for relative in self.relatives]
         for relative in self.relatives:
             relative.drop()
-            relative.client = None
         reconnected = await asyncio.gather(*(reconnect(r) for r in self.relatives))
         await asyncio.sleep(self.options.tail)
         stop_sending.set()
