@@ -259,7 +259,7 @@ async function onResume(event) {
 
 // ---- chat view ----------------------------------------------------------------------------------------------------
 
-function openChat({ token, resumeCode = null, replayIsNew }) {
+function openChat({ token, resumeCode = null, replayIsNew, moveFocus = true }) {
   clearTimeout(state.closedRefreshTimer);
   state.session?.close();
   messageList.clear();
@@ -286,7 +286,7 @@ function openChat({ token, resumeCode = null, replayIsNew }) {
   session.connect();
 
   if (resumeCode) ui.resumePanel.focus();
-  else ui.messageInput.focus();
+  else if (moveFocus) ui.messageInput.focus();
 }
 
 function sessionHandlers() {
@@ -517,7 +517,7 @@ async function boot() {
   renderTexts();
   show(ui.loading, false);
   const stored = storage.loadConversation();
-  if (stored) openChat({ token: stored.token, replayIsNew: false });
+  if (stored) openChat({ token: stored.token, replayIsNew: false, moveFocus: false });
   else if (loaded) showStartView();
   else show(ui.loadError, true);
 }

@@ -13,8 +13,10 @@ const PERMANENT_SEND_ERRORS = new Set(['text_too_long', 'empty_text', 'conversat
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The refusal code: `data.code` per the protocol; also found in the message when a server sends it there. */
 function connectErrorCode(error) {
-  return error?.data?.code ?? (error?.message === 'invalid_token' ? 'invalid_token' : null);
+  if (error?.data?.code) return error.data.code;
+  return /\binvalid_token\b/.test(String(error?.message ?? '')) ? 'invalid_token' : null;
 }
 
 /**
@@ -62,32 +64,32 @@ export class ChatSession {
     });
     this.#socket = socket;
     socket.on('connect', () => {
-      this.#handlers.onConnection(true);
+      this.#notify('onConnection', true);
       for (const entry of this.#outbox.values()) this.#deliver(entry);
     });
     socket.on('disconnect', (reason) => {
-      this.#handlers.onConnection(false);
+      this.#notify('onConnection', false);
       // The client reconnects by itself except when the server closed the connection.
       if (reason === 'io server disconnect') this.#reconnectLater();
     });
     socket.on('connect_error', (error) => {
       if (connectErrorCode(error) === 'invalid_token') {
+        this.#notify('onInvalidToken');
         this.close();
-        this.#handlers.onInvalidToken();
         return;
       }
-      this.#handlers.onConnection(false);
+      this.#notify('onConnection', false);
       if (!socket.active) this.#reconnectLater();
     });
     socket.on('status', (status) => {
       this.#stateClosed = status?.state === 'closed';
-      this.#handlers.onStatus(status);
+      this.#notify('onStatus', status);
     });
     socket.on('message', (message) => this.#receive(message));
     socket.on('read', (payload) => {
-      if (Number.isInteger(payload?.seq)) this.#handlers.onRead(payload.seq);
+      if (Number.isInteger(payload?.seq)) this.#notify('onRead', payload.seq);
     });
-    socket.on('typing', () => this.#handlers.onTyping());
+    socket.on('typing', () => this.#notify('onTyping'));
   }
 
   /** Queue a message; it is shown as pending by the caller and delivered as soon as the socket allows. */
@@ -135,7 +137,7 @@ export class ChatSession {
     this.#seenSeqs.add(message.seq);
     while (this.#seenSeqs.has(this.#contiguousSeq + 1)) this.#contiguousSeq += 1;
     if (message.sender === 'relative' && !fromAck) this.#matchEcho(message);
-    this.#handlers.onMessage(message);
+    this.#notify('onMessage', message);
     this.#persist();
     if (message.seq > this.#contiguousSeq) this.#scheduleGapCheck();
   }
@@ -150,7 +152,7 @@ export class ChatSession {
       ?? (message.client_id ? undefined : candidates.find((item) => item.text === message.text));
     if (entry) {
       entry.echoedSeq = message.seq;
-      this.#handlers.onAcked(entry, message);
+      this.#notify('onAcked', entry, message);
     }
   }
 
@@ -184,14 +186,14 @@ export class ChatSession {
         if (ack?.ok && ack.message) {
           this.#outbox.delete(entry.client_id);
           this.#receive(ack.message, { fromAck: true });
-          this.#handlers.onAcked(entry, ack.message);
+          this.#notify('onAcked', entry, ack.message);
           this.#persist();
           return;
         }
         const code = ack?.error?.code ?? 'unknown';
         if (!PERMANENT_SEND_ERRORS.has(code)) {
           entry.error = code;
-          this.#handlers.onOutboxChange(entry);
+          this.#notify('onOutboxChange', entry);
           await sleep(RATE_LIMIT_RETRY_MS);
           continue;
         }
@@ -200,7 +202,7 @@ export class ChatSession {
         if (entry.echoedSeq === null) {
           entry.state = 'failed';
           entry.error = code;
-          this.#handlers.onOutboxChange(entry);
+          this.#notify('onOutboxChange', entry);
         }
         return;
       }
@@ -209,8 +211,13 @@ export class ChatSession {
     }
   }
 
+  /** Call a handler unless this session was closed: a replaced session must not touch the page. */
+  #notify(name, ...args) {
+    if (!this.#stopped) this.#handlers[name](...args);
+  }
+
   #persist() {
     const entries = [...this.#outbox.values()].map(({ client_id, text }) => ({ client_id, text }));
-    this.#handlers.onPersist(this.#contiguousSeq, entries);
+    this.#notify('onPersist', this.#contiguousSeq, entries);
   }
 }
