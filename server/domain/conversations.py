@@ -41,6 +41,7 @@ class Conversation:
     closed_at: datetime | None = None
     outcome: str | None = None
     last_seq: int = 0
+    counsellor_read_seq: int = 0
 
     def is_held_by(self, counsellor_id: int) -> bool:
         return self.state is State.ACTIVE and self.counsellor_id == counsellor_id

@@ -35,6 +35,7 @@ def _conversation(row: Any) -> Conversation:
         closed_at=row.closed_at,
         outcome=row.outcome,
         last_seq=row.last_seq,
+        counsellor_read_seq=row.counsellor_read_seq,
     )
 
 

@@ -8,15 +8,21 @@ from typing import Any, TypeVar
 
 import socketio
 from pydantic import BaseModel, ConfigDict, ValidationError
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from server.domain.errors import DomainError
-from server.transports.errors import ack_for, describe_validation, failed_ack
+from server.transports.errors import ack_for, describe_validation, error_detail, failed_ack
 
 log = logging.getLogger(__name__)
 
 Payload = TypeVar("Payload", bound=BaseModel)
 Handler = Callable[[Any, str, Any], Awaitable[Any]]
 LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
+
+
+def refuse(code: str, message: str) -> SocketRefused:
+    """A refusal the client sees as a connect error whose data is ``{"code", "message"}``."""
+    return SocketRefused(message, error_detail(code, message))
 
 
 class EventPayload(BaseModel):

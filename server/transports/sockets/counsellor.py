@@ -7,7 +7,6 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from pydantic import Field
-from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from server.domain.conversations import Sender
 from server.domain.errors import DomainError, Forbidden, NotAuthenticated
@@ -15,8 +14,7 @@ from server.domain.staff import StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatService
 from server.transports import wire
-from server.transports.errors import error_detail
-from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event
+from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event, refuse
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.rooms import STAFF_ROOM, session_room, user_room
 
@@ -71,13 +69,13 @@ class CounsellorNamespace(GuardedNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
         token = session_cookie(environ, self.cookie_name)
         if not token:
-            raise SocketRefused(error_detail("not_authenticated", "sign in first"))
+            raise refuse("not_authenticated", "sign in first")
         try:
             session = await self.auth.session(token)
         except DomainError as error:
-            raise SocketRefused(error_detail("not_authenticated", error.message)) from None
+            raise refuse("not_authenticated", error.message) from None
         if not session.user.can_chat:
-            raise SocketRefused(error_detail("forbidden", "this role does not take part in chats"))
+            raise refuse("forbidden", "this role does not take part in chats")
         await self.save_session(
             sid, {"user": session.user, "session_hash": session.session_hash, "checked_at": time.monotonic()}
         )

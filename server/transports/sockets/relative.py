@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from server.domain.conversations import Sender
 from server.domain.errors import DomainError
 from server.services.chat import ChatService
 from server.transports import wire
-from server.transports.errors import error_detail
-from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event
+from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event, refuse
 from server.transports.sockets.rooms import conversation_room
 
 NAMESPACE = "/relative"
@@ -30,7 +28,7 @@ class History(EventPayload):
 def _after_seq(auth: dict[str, Any]) -> int:
     value = auth.get("after_seq", 0)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SocketRefused(error_detail("invalid_request", "after_seq must be a non-negative integer"))
+        raise refuse("invalid_request", "after_seq must be a non-negative integer")
     return value
 
 
@@ -41,12 +39,12 @@ class RelativeNamespace(GuardedNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not isinstance(auth, dict) or not isinstance(auth.get("token"), str):
-            raise SocketRefused(error_detail("invalid_token", "a conversation token is required"))
+            raise refuse("invalid_token", "a conversation token is required")
         after_seq = _after_seq(auth)
         try:
             conversation = await self.chat.authenticate_relative(auth["token"])
         except DomainError as error:
-            raise SocketRefused(error_detail(error.code, error.message)) from None
+            raise refuse(error.code, error.message) from None
         await self.save_session(sid, {"conversation_id": conversation.id})
         await self.enter_room(sid, conversation_room(conversation.id))
         status = await self.chat.relative_status(conversation.id)
@@ -57,6 +55,8 @@ class RelativeNamespace(GuardedNamespace):
         )
         for message in await self.chat.history(conversation.id, after_seq):
             await self.emit("message", wire.message(message), to=sid)
+        if conversation.counsellor_read_seq:
+            await self.emit("read", {"seq": conversation.counsellor_read_seq}, to=sid)
 
     async def _conversation_id(self, sid: str) -> str:
         session = await self.get_session(sid)

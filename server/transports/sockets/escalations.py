@@ -1,0 +1,113 @@
+"""Socket.IO namespace /escalations: live "something changed" signals for the escalation views of
+the console (counsellors, supervisors and social services users alike).
+
+Pushes carry ids only; the console then fetches what it may see over HTTP, where every read is
+audited. Who hears about an escalation follows the same permission rules as reading it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from server.domain import permissions
+from server.domain.errors import DomainError
+from server.domain.escalation import Escalation
+from server.domain.permissions import Action, Ownership
+from server.domain.staff import Role, StaffUser
+from server.services.auth import AuthService
+from server.services.escalation import EscalationService
+from server.services.events import Event, SessionEnded, StaffDisabled
+from server.transports.errors import error_detail
+from server.transports.sockets.base import GuardedNamespace
+from server.transports.sockets.counsellor import session_cookie
+from server.transports.sockets.rooms import session_room, user_room
+
+NAMESPACE = "/escalations"
+
+
+def role_room(role: Role) -> str:
+    return f"escalations:role:{role.value}"
+
+
+def route_room(role: Role, route: str) -> str:
+    return f"escalations:route:{role.value}:{route}"
+
+
+def _reads(role: Role, ownership: Ownership, escalation: Escalation) -> bool:
+    return permissions.allowed(role, Action.ESCALATION_READ, ownership, escalation.facts())
+
+
+def audience(escalation: Escalation) -> list[str]:
+    """Rooms of everyone who may read this escalation: its drafter, roles that read any escalation,
+    and the users of each route it was delivered to."""
+    rooms = [user_room(escalation.drafter_id)]
+    for role in Role:
+        if _reads(role, Ownership.OTHER, escalation):
+            rooms.append(role_room(role))
+        elif _reads(role, Ownership.ROUTE, escalation):
+            rooms.extend(route_room(role, route) for route in sorted(escalation.routes))
+    return rooms
+
+
+def overseers(escalation: Escalation) -> list[str]:
+    """Alerts go to the roles that read every escalation (supervisors)."""
+    return [role_room(role) for role in Role if _reads(role, Ownership.OTHER, escalation)]
+
+
+class EscalationNamespace(GuardedNamespace):
+    def __init__(self, escalations: EscalationService, auth: AuthService, cookie_name: str) -> None:
+        super().__init__(NAMESPACE)
+        self.escalations = escalations
+        self.auth = auth
+        self.cookie_name = cookie_name
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
+        token = session_cookie(environ, self.cookie_name)
+        if not token:
+            raise SocketRefused(error_detail("not_authenticated", "sign in first"))
+        try:
+            session = await self.auth.session(token)
+            self.escalations.require_subscribe(session.user)
+        except DomainError as error:
+            raise SocketRefused(error_detail(error.code, error.message)) from None
+        user: StaffUser = session.user
+        rooms = [user_room(user.id), session_room(session.session_hash), role_room(user.role)]
+        if user.route:
+            rooms.append(route_room(user.role, user.route))
+        for room in rooms:
+            await self.enter_room(sid, room)
+        await self.emit("ready", {}, to=sid)
+
+
+class SocketEscalationNotifier:
+    """The EscalationNotifier port over socket.io (works across processes with the Redis manager)."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def changed(self, escalation: Escalation) -> None:
+        await self.sio.emit(
+            "changed", {"escalation_id": escalation.id}, room=audience(escalation), namespace=NAMESPACE
+        )
+
+    async def alert(self, escalation: Escalation, reason: str) -> None:
+        await self.sio.emit(
+            "alert",
+            {"escalation_id": escalation.id, "reason": reason},
+            room=overseers(escalation),
+            namespace=NAMESPACE,
+        )
+
+    async def on_event(self, event: Event) -> None:
+        """Logout and disabled accounts close these sockets too."""
+        if isinstance(event, SessionEnded):
+            await self._disconnect(session_room(event.session_hash))
+        elif isinstance(event, StaffDisabled):
+            await self._disconnect(user_room(event.user_id))
+
+    async def _disconnect(self, room: str) -> None:
+        for sid, _eio in list(self.sio.manager.get_participants(NAMESPACE, room)):
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
