@@ -1,0 +1,239 @@
+"""Privacy scan, run last: after a full conversation with distinctive canary texts, no server log of this
+test run holds message text, a client address, a user agent or a secret, and the database holds no address,
+no user agent, no plaintext message or note and no secret in the clear."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from tests.support.clients import (
+    Api,
+    CounsellorSocket,
+    Harness,
+    RelativeSocket,
+    Staff,
+    new_client_id,
+    queue_ids,
+)
+from tests.support.server import DEFAULT_PASSWORD, ServerProcess
+
+LOOPBACK = "127.0.0.1"
+FORWARDED_ADDRESS = "203.0.113.77"
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) KinlineCanaryAgent/9.9"
+CLIENT_HEADERS = {"User-Agent": USER_AGENT, "X-Forwarded-For": FORWARDED_ADDRESS}
+
+CANARY_MESSAGE = "canary-message Ljungblomma 7431 min bror har förändrats"
+CANARY_REPLY = "canary-reply Tranbärssaft 2219 berätta mer"
+CANARY_NOTE = "canary-note Blåklocka 5590 orolig förälder"
+CANARY_DANGER = "canary-danger Nattfjäril 8817 han har en kniv"
+CANARY_WRONG_PASSWORD = "canary-password Vinterek 3302"
+CANARY_UNKNOWN_USER = "canary-ghost-nyckelpiga"
+CANARY_RESUME_CODE = "ZZZZ-ZZZZ-ZZZZ-ZZZZ"
+CANARY_TEXTS = (CANARY_MESSAGE, CANARY_REPLY, CANARY_NOTE, CANARY_DANGER)
+
+COUNSELLOR = "privacy-counsellor"
+
+
+def session_started_at() -> float:
+    """When this pytest process started: logs older than that belong to earlier runs."""
+    return psutil.Process().create_time()
+
+
+def logs_of_this_run(directory: Path, since: float) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(path for path in directory.glob("*.log") if path.stat().st_mtime >= since)
+
+
+def findings(sources: Iterable[tuple[str, str]], needles: Iterable[str]) -> list[str]:
+    needles = [needle for needle in needles if needle]
+    return [f"{name}: {needle!r}" for name, text in sources for needle in needles if needle in text]
+
+
+def every_stored_value(db_path: Path) -> list[tuple[str, str, Any]]:
+    """(table, column, value) for every non-null cell of every table."""
+    cells: list[tuple[str, str, Any]] = []
+    with sqlite3.connect(db_path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            cursor = db.execute(f'SELECT * FROM "{table}"')
+            columns = [description[0] for description in cursor.description]
+            for row in cursor:
+                cells.extend((table, column, value) for column, value in zip(columns, row, strict=True))
+    return [cell for cell in cells if cell[2] is not None]
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return str(value)
+
+
+async def wait_for_message(socket: RelativeSocket | CounsellorSocket, text: str) -> dict[str, Any]:
+    return dict(await socket.log.wait_for("message", lambda m: m.get("text") == text))
+
+
+async def bad_login(api: Api, username: str, password: str) -> None:
+    credentials = {"username": username, "password": password}
+    result = await api.request("POST", "/api/auth/login", json=credentials, headers=CLIENT_HEADERS)
+    assert result.status == 401, result.body
+    assert result.body["error"]["code"] == "invalid_credentials"
+
+
+async def sign_in(harness: Harness) -> Staff:
+    api = harness.api()
+    credentials = {"username": COUNSELLOR, "password": DEFAULT_PASSWORD}
+    result = await api.request("POST", "/api/auth/login", json=credentials, headers=CLIENT_HEADERS)
+    assert result.status == 200, result.body
+    staff = Staff(api, result.body["user"], harness.counsellor_socket())
+    await staff.socket.connect(headers={**staff.cookie_header, **CLIENT_HEADERS})
+    return staff
+
+
+async def start_conversation(harness: Harness) -> dict[str, str]:
+    payload = {"language": "sv", "topic": "worried_about_someone"}
+    result = await harness.api().request("POST", "/api/conversations", json=payload, headers=CLIENT_HEADERS)
+    assert result.status == 201, result.body
+    return dict(result.body)
+
+
+async def relative_socket(harness: Harness, token: str) -> RelativeSocket:
+    socket = harness.relative_socket()
+    await socket.connect(auth={"token": token, "after_seq": 0}, headers=CLIENT_HEADERS)
+    return socket
+
+
+async def run_full_conversation(server: ServerProcess) -> list[str]:
+    """Every step a relative and a counsellor take in one conversation; returns the secrets it saw."""
+    secrets: list[str] = [DEFAULT_PASSWORD, CANARY_WRONG_PASSWORD, CANARY_RESUME_CODE]
+    async with Harness(server) as harness:
+        await harness.add_staff(COUNSELLOR)
+        gatekeeper = harness.api()
+        await bad_login(gatekeeper, COUNSELLOR, CANARY_WRONG_PASSWORD)
+        await bad_login(gatekeeper, CANARY_UNKNOWN_USER, CANARY_WRONG_PASSWORD)
+        staff = await sign_in(harness)
+        secrets.append(staff.api.session_cookie())
+
+        started = await start_conversation(harness)
+        conversation_id = started["conversation_id"]
+        secrets += [started["token"], started["resume_code"]]
+        await staff.socket.log.wait_for("queue", lambda q: conversation_id in queue_ids(q))
+        relative = await relative_socket(harness, started["token"])
+
+        danger_ack = await relative.send(CANARY_DANGER)
+        assert danger_ack["ok"], danger_ack
+        await relative.log.wait_for("message", lambda m: m["sender"] == "bot" and "112" in m["text"])
+        await staff.socket.log.wait_for(
+            "queue",
+            lambda q: any(
+                item["conversation_id"] == conversation_id and item["priority_reason"] == "danger_words"
+                for item in q["conversations"]
+            ),
+        )
+
+        claimed = await staff.socket.claim(conversation_id)
+        assert claimed["ok"], claimed
+        await relative.log.wait_for("status", lambda s: s["state"] == "active")
+
+        sent = await relative.send(CANARY_MESSAGE)
+        assert sent["ok"], sent
+        await wait_for_message(staff.socket, CANARY_MESSAGE)
+        reply = await staff.socket.send(conversation_id, CANARY_REPLY, new_client_id())
+        assert reply["ok"], reply
+        await wait_for_message(relative, CANARY_REPLY)
+
+        assert (await relative.call("typing", {}))["ok"]
+        await staff.socket.log.wait_for("typing", lambda t: t["conversation_id"] == conversation_id)
+        assert (await staff.socket.call("typing", {"conversation_id": conversation_id}))["ok"]
+        await relative.log.wait_for("typing")
+        read = await staff.socket.call(
+            "read", {"conversation_id": conversation_id, "seq": reply["message"]["seq"]}
+        )
+        assert read["ok"], read
+        await relative.log.wait_for("read")
+
+        note = await staff.socket.call("add_note", {"conversation_id": conversation_id, "text": CANARY_NOTE})
+        assert note["ok"], note
+        await relative.barrier()
+        assert relative.log.named("note") == [], "the relative was sent a private note"
+        assert CANARY_NOTE not in [m.get("text") for m in relative.messages()]
+
+        wrong = await harness.api().request(
+            "POST",
+            "/api/conversations/resume",
+            json={"resume_code": CANARY_RESUME_CODE},
+            headers=CLIENT_HEADERS,
+        )
+        assert wrong.status == 404, wrong.body
+        resumed = await harness.api().request(
+            "POST",
+            "/api/conversations/resume",
+            json={"resume_code": started["resume_code"]},
+            headers=CLIENT_HEADERS,
+        )
+        assert resumed.status == 200, resumed.body
+        secrets.append(resumed.body["token"])
+        other_device = await relative_socket(harness, resumed.body["token"])
+        await wait_for_message(other_device, CANARY_REPLY)
+
+        closed = await staff.socket.call(
+            "close", {"conversation_id": conversation_id, "outcome": "supported"}
+        )
+        assert closed["ok"], closed
+        await relative.log.wait_for("status", lambda s: s["state"] == "closed")
+
+        detail = await staff.api.request(
+            "GET", f"/api/staff/conversations/{conversation_id}", headers=CLIENT_HEADERS
+        )
+        assert detail.status == 200, detail.body
+        assert {CANARY_MESSAGE, CANARY_REPLY, CANARY_DANGER} <= {m["text"] for m in detail.body["messages"]}
+        assert CANARY_NOTE in [n["text"] for n in detail.body["notes"]]
+
+        logout = await staff.api.request("POST", "/api/auth/logout", headers=CLIENT_HEADERS)
+        assert logout.status == 204
+    return secrets
+
+
+def assert_database_private(db_path: Path, secrets: list[str]) -> None:
+    cells = every_stored_value(db_path)
+    assert cells, "the database is empty: nothing was scanned"
+    forbidden = [LOOPBACK, FORWARDED_ADDRESS, USER_AGENT, "KinlineCanaryAgent", *CANARY_TEXTS, *secrets]
+    leaks = findings(((f"{table}.{column}", as_text(value)) for table, column, value in cells), forbidden)
+    assert leaks == [], f"the database holds what it must not: {leaks}"
+
+    bodies = [value for table, column, value in cells if table in ("messages", "notes") and column == "body"]
+    assert len(bodies) >= len(CANARY_TEXTS), "the messages and notes were not stored"
+    for body in bodies:
+        assert isinstance(body, bytes), "a body is stored as text, not as ciphertext"
+    plaintexts = [text.encode() for text in CANARY_TEXTS]
+    assert not [body for body in bodies if any(p in body for p in plaintexts)], (
+        "a body is stored in plaintext"
+    )
+
+    raw_files = [path for path in db_path.parent.glob(f"{db_path.name}*") if path.is_file()]
+    raw = findings(((path.name, path.read_bytes().decode("latin-1")) for path in raw_files), forbidden)
+    assert raw == [], f"the database files hold, even in free pages: {raw}"
+
+
+async def test_logs_and_database_hold_no_personal_data(
+    server_factory: Callable[..., ServerProcess], artifacts_dir: Path
+) -> None:
+    server = server_factory()
+    secrets = await run_full_conversation(server)
+    server.stop()
+
+    logs = logs_of_this_run(artifacts_dir / "server-logs", session_started_at())
+    sources = [(path.name, path.read_text(errors="replace")) for path in logs]
+    own_log = server.log()
+    assert own_log.strip(), "this test's server wrote no log to scan"
+    sources.append(("this test's server", own_log))
+    needles = [LOOPBACK, FORWARDED_ADDRESS, USER_AGENT, "KinlineCanaryAgent", *CANARY_TEXTS, *secrets]
+    leaks = findings(sources, needles)
+    assert leaks == [], f"server logs hold what they must not ({len(sources)} logs scanned): {leaks}"
+
+    assert_database_private(server.db_path, secrets)
