@@ -1,0 +1,175 @@
+"""Staff sign-in on a real SQLite file: argon2id, sessions with idle and absolute timeouts,
+logout, and the slowdown after repeated failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from server.domain.errors import InvalidInput, NotAuthenticated
+from server.domain.staff import Role, StaffUser
+from server.services.auth import GENERIC_LOGIN_ERROR, MAX_LOGIN_DELAY_SECONDS, AuthService, LoginThrottle
+from server.services.events import SessionEnded, StaffDisabled
+from tests.integration.wiring import (
+    ABSOLUTE_TIMEOUT,
+    FAILURES_BEFORE_DELAY,
+    IDLE_TIMEOUT,
+    PASSWORD,
+    ManualClock,
+    RecordingBus,
+    add_staff,
+)
+from tests.unit.assertions import raises_code
+
+WRONG = "not-the-right-password"
+
+
+@pytest.fixture
+async def alice(auth: AuthService) -> StaffUser:
+    return await add_staff(auth, "alice")
+
+
+async def login_error(auth: AuthService, username: str, password: str) -> NotAuthenticated:
+    with pytest.raises(NotAuthenticated) as caught:
+        await auth.login(username, password)
+    return caught.value
+
+
+class TestPasswords:
+    async def test_passwords_are_stored_as_argon2id_hashes(
+        self, alice: StaffUser, raw: sqlite3.Connection
+    ) -> None:
+        (stored,) = raw.execute("SELECT password_hash FROM staff_users WHERE id = ?", (alice.id,)).fetchone()
+        assert stored.startswith("$argon2id$")
+        assert PASSWORD not in stored
+
+    async def test_a_short_password_is_refused(self, auth: AuthService) -> None:
+        with raises_code(InvalidInput, "invalid_request"):
+            await auth.add_user("bob", "short", Role.COUNSELLOR)
+
+    async def test_a_username_is_taken_once(self, auth: AuthService, alice: StaffUser) -> None:
+        with raises_code(InvalidInput, "user_exists"):
+            await auth.add_user("alice", PASSWORD, alice.role)
+
+
+class TestLogin:
+    async def test_the_right_password_opens_a_session(self, auth: AuthService, alice: StaffUser) -> None:
+        user, token = await auth.login("alice", PASSWORD)
+        assert user.id == alice.id
+        assert (await auth.session(token)).user.id == alice.id
+
+    async def test_the_session_token_is_stored_only_as_a_hash(
+        self, auth: AuthService, alice: StaffUser, raw: sqlite3.Connection
+    ) -> None:
+        _user, token = await auth.login("alice", PASSWORD)
+        assert token not in "\n".join(raw.iterdump())
+        assert raw.execute(
+            "SELECT count(*) FROM staff_sessions WHERE user_id = ?", (alice.id,)
+        ).fetchone() == (1,)
+
+    async def test_unknown_user_and_wrong_password_fail_the_same_way(
+        self, auth: AuthService, alice: StaffUser
+    ) -> None:
+        wrong_password = await login_error(auth, "alice", WRONG)
+        unknown_user = await login_error(auth, "mallory", PASSWORD)
+        assert (wrong_password.code, wrong_password.message) == (unknown_user.code, unknown_user.message)
+        assert wrong_password.code == "invalid_credentials"
+        assert wrong_password.message == GENERIC_LOGIN_ERROR
+
+    async def test_a_disabled_account_cannot_sign_in_and_loses_its_sessions(
+        self, auth: AuthService, alice: StaffUser, events: RecordingBus
+    ) -> None:
+        _user, token = await auth.login("alice", PASSWORD)
+        await auth.set_active("alice", False)
+        assert [e.user_id for e in events.of(StaffDisabled)] == [alice.id]
+        with pytest.raises(NotAuthenticated):
+            await auth.session(token)
+        error = await login_error(auth, "alice", PASSWORD)
+        assert (error.code, error.message) == ("invalid_credentials", GENERIC_LOGIN_ERROR)
+
+
+class TestSessions:
+    async def test_activity_keeps_a_session_alive_past_the_idle_timeout(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock
+    ) -> None:
+        _user, token = await auth.login("alice", PASSWORD)
+        for _ in range(3):
+            clock.advance(IDLE_TIMEOUT - timedelta(minutes=1))
+            assert (await auth.session(token)).user.id == alice.id
+
+    async def test_a_session_idle_longer_than_the_idle_timeout_ends(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+    ) -> None:
+        _user, token = await auth.login("alice", PASSWORD)
+        clock.advance(IDLE_TIMEOUT + timedelta(seconds=1))
+        with raises_code(NotAuthenticated, "session_expired"):
+            await auth.session(token)
+        assert raw.execute("SELECT count(*) FROM staff_sessions").fetchone() == (0,)
+        with raises_code(NotAuthenticated, "not_authenticated"):
+            await auth.session(token)
+
+    async def test_a_session_ends_at_the_absolute_timeout_however_active(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock
+    ) -> None:
+        _user, token = await auth.login("alice", PASSWORD)
+        step = IDLE_TIMEOUT / 2
+        elapsed = timedelta(0)
+        while elapsed + step < ABSOLUTE_TIMEOUT:
+            clock.advance(step)
+            elapsed += step
+            assert (await auth.session(token)).user.id == alice.id
+        clock.advance(ABSOLUTE_TIMEOUT - elapsed + timedelta(seconds=1))
+        with raises_code(NotAuthenticated, "session_expired"):
+            await auth.session(token)
+
+    async def test_logout_ends_the_session_on_the_server(
+        self, auth: AuthService, alice: StaffUser, events: RecordingBus
+    ) -> None:
+        _user, token = await auth.login("alice", PASSWORD)
+        _user, other_token = await auth.login("alice", PASSWORD)
+        await auth.logout(token)
+        with raises_code(NotAuthenticated, "not_authenticated"):
+            await auth.session(token)
+        assert (await auth.session(other_token)).user.id == alice.id
+        assert len(events.of(SessionEnded)) == 1
+
+
+class TestThrottle:
+    async def test_repeated_failures_for_one_username_are_slowed_more_and_more(
+        self, auth: AuthService, alice: StaffUser
+    ) -> None:
+        delays = []
+        for _ in range(FAILURES_BEFORE_DELAY + 2):
+            await login_error(auth, "alice", WRONG)
+            delays.append(auth.throttle.delay_for("alice"))
+        free, slowed = delays[: FAILURES_BEFORE_DELAY - 1], delays[FAILURES_BEFORE_DELAY - 1 :]
+        assert free == [0.0] * (FAILURES_BEFORE_DELAY - 1)
+        assert slowed[0] > 0
+        assert slowed[1] == 2 * slowed[0]
+        assert slowed[2] == 2 * slowed[1]
+
+    async def test_other_usernames_are_not_slowed(self, auth: AuthService, alice: StaffUser) -> None:
+        for _ in range(FAILURES_BEFORE_DELAY):
+            await login_error(auth, "alice", WRONG)
+        assert auth.throttle.delay_for("alice") > 0
+        assert auth.throttle.delay_for("bob") == 0.0
+
+    async def test_unknown_usernames_are_slowed_like_known_ones(self, auth: AuthService) -> None:
+        for _ in range(FAILURES_BEFORE_DELAY):
+            await login_error(auth, "mallory", WRONG)
+        assert auth.throttle.delay_for("mallory") > 0
+
+    async def test_a_successful_login_clears_the_slowdown(self, auth: AuthService, alice: StaffUser) -> None:
+        for _ in range(FAILURES_BEFORE_DELAY):
+            await login_error(auth, "alice", WRONG)
+        assert auth.throttle.delay_for("alice") > 0
+        await auth.login("alice", PASSWORD)
+        assert auth.throttle.delay_for("alice") == 0.0
+
+    def test_the_delay_is_capped(self) -> None:
+        throttle = LoginThrottle(FAILURES_BEFORE_DELAY)
+        for _ in range(50):
+            throttle.failed("alice")
+        assert throttle.delay_for("alice") == MAX_LOGIN_DELAY_SECONDS
