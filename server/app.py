@@ -14,18 +14,23 @@ from bots.intake import IntakeBot
 from server import app_keys
 from server.adapters.crypto import EphemeralKeyedHash, FieldCipher, load_or_create_key
 from server.adapters.db.engine import Database
+from server.adapters.db.escalation_store import SqlEscalationUnitOfWork
 from server.adapters.db.unit_of_work import SqlUnitOfWork
+from server.adapters.webhook import WebhookClient, new_session
 from server.domain.hours import OpeningHours
+from server.escalation_routes import load_escalation_config
 from server.i18n import Catalogs
 from server.knowledge import Knowledge
 from server.paths import config_dir, web_dir
 from server.services.auth import AuthService, SessionPolicy
 from server.services.chat import ChatPolicy, ChatService
+from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
 from server.services.ports import system_clock
 from server.services.rate_limit import RateLimiter
 from server.services.retention import RetentionService
 from server.settings import Settings
+from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.middlewares import errors_middleware, security_headers_middleware
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.routes import add_routes
@@ -33,6 +38,7 @@ from server.transports.http.staff_auth import cookie_name
 from server.transports.http.static import add_static_routes
 from server.transports.sockets.broadcast import Broadcaster
 from server.transports.sockets.counsellor import CounsellorNamespace
+from server.transports.sockets.escalations import EscalationNamespace, SocketEscalationNotifier
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.relative import RelativeNamespace
 
@@ -129,6 +135,36 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     await broadcaster.stop()
 
 
+async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Escalations: their store, the webhook client (closed on shutdown), the /escalations sockets."""
+    settings = app[app_keys.SETTINGS]
+    key = load_or_create_key(
+        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
+    )
+    notifier = SocketEscalationNotifier(app[SIO])
+    app[EVENTS].subscribe(notifier.on_event)
+    async with new_session(settings.escalation.webhook_timeout) as http:
+        service = EscalationService(
+            SqlEscalationUnitOfWork(app[app_keys.DATABASE], FieldCipher(key)),
+            app[app_keys.CHAT],
+            notifier,
+            system_clock,
+            EscalationPolicy(
+                config=app[app_keys.ESCALATION_CONFIG],
+                retention=settings.escalation.retention,
+                console_url=f"{settings.public_url.rstrip('/')}/console/",
+            ),
+            sms=None,
+            webhooks=WebhookClient(http),
+        )
+        app[app_keys.ESCALATIONS] = service
+        app[SIO].register_namespace(
+            EscalationNamespace(service, app[app_keys.AUTH], cookie_name(settings.security.secure_cookies))
+        )
+        yield
+        await service.close()
+
+
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -141,6 +177,14 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     scheduler.add_job(
         app[RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
+    )
+    scheduler.add_job(
+        app[app_keys.ESCALATIONS].sweep,
+        "interval",
+        seconds=app[app_keys.SETTINGS].escalation.sweep_interval.total_seconds(),
+        id="escalation-sweep",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.start()
     yield
@@ -168,15 +212,21 @@ def create_app(settings: Settings) -> web.Application:
     app[app_keys.RESUME_LIMITER] = RateLimiter(
         max(settings.limits.new_conversations_per_minute * 2, 0), system_clock
     )
+    app[app_keys.ESCALATION_CONFIG] = load_escalation_config(
+        settings.resolved_path(settings.escalation.routes_file),
+        emergency_number=settings.privacy.emergency_number,
+    )
     app[EVENTS] = EventBus()
     sio = _socket_server(settings)
     sio.attach(app)
     app[SIO] = sio
     app.on_shutdown.append(_close_sockets)
     add_routes(app)
+    add_escalation_routes(app)
     add_openapi_route(app)
     add_static_routes(app, web_dir())
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
+    app.cleanup_ctx.append(_escalation_ctx)
     app.cleanup_ctx.append(_scheduler_ctx)
     return app

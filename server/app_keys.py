@@ -9,10 +9,12 @@ from aiohttp import web
 if TYPE_CHECKING:
     from server.adapters.crypto import EphemeralKeyedHash
     from server.adapters.db.engine import Database
+    from server.domain.escalation import EscalationConfig
     from server.i18n import Catalogs
     from server.knowledge import Knowledge
     from server.services.auth import AuthService
     from server.services.chat import ChatService
+    from server.services.escalation import EscalationService
     from server.services.rate_limit import RateLimiter
     from server.settings import Settings
 
@@ -25,3 +27,5 @@ KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge")
 CONVERSATION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("conversation_limiter")
 RESUME_LIMITER: web.AppKey[RateLimiter] = web.AppKey("resume_limiter")
 CLIENT_KEY: web.AppKey[EphemeralKeyedHash] = web.AppKey("client_key")
+ESCALATION_CONFIG: web.AppKey[EscalationConfig] = web.AppKey("escalation_config")
+ESCALATIONS: web.AppKey[EscalationService] = web.AppKey("escalations")

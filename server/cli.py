@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from server.domain.staff import Role
 from server.settings import Settings, SettingsError, load_settings
 
 
@@ -73,7 +74,6 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
     from server.adapters.db.engine import Database
     from server.adapters.db.unit_of_work import SqlUnitOfWork
     from server.domain.errors import DomainError
-    from server.domain.staff import Role
     from server.services.auth import AuthService, SessionPolicy
     from server.services.events import EventBus
     from server.services.ports import system_clock
@@ -91,8 +91,7 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
     try:
         if args.user_command == "add":
             role = Role(args.role)
-            if role is Role.SOCIAL_SERVICES and not args.route:
-                raise SystemExit("social_services users need --route")
+            _check_route(settings, role, args.route)
             password = _read_password(f"password for {args.name}: ")
             user_id = await auth.add_user(args.name, password, role, args.display_name, args.route)
             return f"added {role.value} {args.name} (id {user_id})"
@@ -102,6 +101,22 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
         raise SystemExit(f"error: {error.message}") from None
     finally:
         await database.dispose()
+
+
+def _check_route(settings: Settings, role: Role, route: str | None) -> None:
+    """social_services users are bound to one route of the routes file; nobody else has one."""
+    from server.escalation_routes import load_escalation_config
+
+    if role is not Role.SOCIAL_SERVICES:
+        if route:
+            raise SystemExit("--route is only for social_services users")
+        return
+    if not route:
+        raise SystemExit("social_services users need --route")
+    routes = load_escalation_config(settings.resolved_path(settings.escalation.routes_file)).routes
+    if route not in routes:
+        known = ", ".join(sorted(routes))
+        raise SystemExit(f"--route: no route {route!r} in the routes file; known: {known}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,11 +148,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SettingsError as error:
         raise SystemExit(f"kinline: {error}") from None
     _configure_logging(settings)
-    if args.command == "serve":
-        _serve(settings, args.host, args.port)
-    elif args.command == "migrate":
-        _migrate(settings)
-        print("migrations applied")
-    elif args.command == "user":
-        _migrate(settings)
-        print(asyncio.run(_user_command(settings, args)))
+    try:
+        if args.command == "serve":
+            _serve(settings, args.host, args.port)
+        elif args.command == "migrate":
+            _migrate(settings)
+            print("migrations applied")
+        elif args.command == "user":
+            _migrate(settings)
+            print(asyncio.run(_user_command(settings, args)))
+    except SettingsError as error:
+        raise SystemExit(f"kinline: {error}") from None

@@ -128,6 +128,20 @@ class ScaleSettings(_Section):
     redis_url: str = ""
 
 
+class EscalationSettings(_Section):
+    routes_file: str = "config/escalation.toml"
+    retention: Duration = timedelta(days=730)
+    sweep_interval: Duration = timedelta(seconds=30)
+    webhook_timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("sweep_interval", "webhook_timeout", "retention")
+    @classmethod
+    def _check_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KINLINE_",
@@ -147,6 +161,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
 
     @classmethod
     def settings_customise_sources(

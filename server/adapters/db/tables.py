@@ -162,3 +162,63 @@ audit_log = Table(
     Column("object_id", String(64), nullable=False),
     Index("ix_audit_log_object", "object_type", "object_id"),
 )
+
+# ---- escalations (issue 4) ----
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # Kept when chat retention deletes the conversation: escalations have their own retention.
+    Column("conversation_id", String(36), ForeignKey("conversations.id", ondelete="SET NULL")),
+    # The conversation's resume-code hash, so the relative can look the status up later.
+    Column("relative_hash", String(64)),
+    Column("language", String(8), nullable=False),
+    Column("drafter_id", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("summary", LargeBinary, nullable=False),
+    Column("indicators", JSON, nullable=False),
+    Column("consent", Boolean, nullable=False),
+    Column("share_transcript", Boolean, nullable=False),
+    Column("age_band", String(8), nullable=False),
+    Column("relation", LargeBinary, nullable=False),
+    Column("contact", LargeBinary),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime),
+    Column("approved_by", Integer, ForeignKey("staff_users.id")),
+    Column("sent_back_by", Integer, ForeignKey("staff_users.id")),
+    Column("sent_back_reason", LargeBinary),
+    Column("sent_at", UtcDateTime),
+    Column("ack_deadline", UtcDateTime),
+    Column("acknowledged_by", Integer, ForeignKey("staff_users.id")),
+    Column("acknowledged_at", UtcDateTime),
+    Column("deadline_missed_at", UtcDateTime),
+    Column("backup_route", String(64)),
+    Column("backup_deadline", UtcDateTime),
+    Column("outcome_at", UtcDateTime),
+    Column("feedback", LargeBinary),
+    Index("ix_escalations_state_ack_deadline", "state", "ack_deadline"),
+    Index("ix_escalations_relative_hash", "relative_hash"),
+    Index("ix_escalations_drafter_id", "drafter_id"),
+    Index("ix_escalations_updated_at", "updated_at"),
+)
+
+escalation_notifications = Table(
+    "escalation_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("escalation_id", String(36), ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempted_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("provider_id", String(64)),
+    UniqueConstraint("escalation_id", "route", "channel", "purpose"),
+    Index("ix_escalation_notifications_state", "state"),
+)

@@ -1,0 +1,129 @@
+"""Who may do what, as data: role x action x ownership -> allowed.
+
+Ownership is how the acting staff member relates to the object of the action:
+
+- ``own``: they drafted the escalation (or hold the conversation an action starts from);
+- ``route``: the escalation is delivered to their route (district);
+- ``other``: neither;
+- ``none``: the action has no single object (a list, the audit view, a socket subscription).
+
+A rule can also ask for facts about the object (``requires``), such as "delivered to the route"
+or "the relative consented to share the transcript". Services compute ownership and facts and
+ask ``require``; nothing else decides. New actions (the chat's, for example) are new rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from server.domain.errors import Forbidden
+from server.domain.staff import Role
+
+
+class Ownership(enum.StrEnum):
+    OWN = "own"
+    ROUTE = "route"
+    OTHER = "other"
+    NONE = "none"
+
+
+class Fact(enum.StrEnum):
+    DELIVERED = "delivered"
+    TRANSCRIPT_SHARED = "transcript_shared"
+
+
+class Action(enum.StrEnum):
+    ESCALATION_CREATE = "escalation.create"
+    ESCALATION_LIST = "escalation.list"
+    ESCALATION_READ = "escalation.read"
+    ESCALATION_TRANSCRIPT = "escalation.transcript"
+    ESCALATION_RESUBMIT = "escalation.resubmit"
+    ESCALATION_APPROVE = "escalation.approve"
+    ESCALATION_SEND_BACK = "escalation.send_back"
+    ESCALATION_ACKNOWLEDGE = "escalation.acknowledge"
+    ESCALATION_OUTCOME = "escalation.outcome"
+    ESCALATION_AUDIT = "escalation.audit"
+    ESCALATION_SUBSCRIBE = "escalation.subscribe"
+
+
+@dataclass(frozen=True)
+class Rule:
+    ownership: frozenset[Ownership]
+    requires: frozenset[Fact] = frozenset()
+
+
+OBJECT_OWNERSHIPS = frozenset({Ownership.OWN, Ownership.ROUTE, Ownership.OTHER})
+NO_OBJECT = frozenset({Ownership.NONE})
+
+
+def _rule(*ownership: Ownership, requires: tuple[Fact, ...] = ()) -> Rule:
+    return Rule(frozenset(ownership), frozenset(requires))
+
+
+_ANY = _rule(*OBJECT_OWNERSHIPS)
+_NOT_OWN = _rule(Ownership.ROUTE, Ownership.OTHER)
+_OWN = _rule(Ownership.OWN)
+_ROUTE_DELIVERED = _rule(Ownership.ROUTE, requires=(Fact.DELIVERED,))
+_SIGNED_IN = _rule(Ownership.NONE)
+
+RULES: Mapping[Action, Mapping[Role, Rule]] = {
+    # Drafting starts from a conversation; "own" means holding it.
+    Action.ESCALATION_CREATE: {Role.COUNSELLOR: _OWN, Role.SUPERVISOR: _OWN},
+    Action.ESCALATION_LIST: {
+        Role.COUNSELLOR: _SIGNED_IN,
+        Role.SUPERVISOR: _SIGNED_IN,
+        Role.SOCIAL_SERVICES: _SIGNED_IN,
+    },
+    Action.ESCALATION_READ: {
+        Role.COUNSELLOR: _OWN,
+        Role.SUPERVISOR: _ANY,
+        Role.SOCIAL_SERVICES: _ROUTE_DELIVERED,
+    },
+    Action.ESCALATION_TRANSCRIPT: {
+        Role.COUNSELLOR: _OWN,
+        Role.SUPERVISOR: _ANY,
+        Role.SOCIAL_SERVICES: _rule(Ownership.ROUTE, requires=(Fact.DELIVERED, Fact.TRANSCRIPT_SHARED)),
+    },
+    Action.ESCALATION_RESUBMIT: {Role.COUNSELLOR: _OWN, Role.SUPERVISOR: _OWN},
+    # Never the person who drafted it.
+    Action.ESCALATION_APPROVE: {Role.SUPERVISOR: _NOT_OWN},
+    Action.ESCALATION_SEND_BACK: {Role.SUPERVISOR: _NOT_OWN},
+    Action.ESCALATION_ACKNOWLEDGE: {Role.SOCIAL_SERVICES: _ROUTE_DELIVERED},
+    Action.ESCALATION_OUTCOME: {Role.SOCIAL_SERVICES: _ROUTE_DELIVERED},
+    Action.ESCALATION_AUDIT: {Role.SUPERVISOR: _SIGNED_IN},
+    Action.ESCALATION_SUBSCRIBE: {
+        Role.COUNSELLOR: _SIGNED_IN,
+        Role.SUPERVISOR: _SIGNED_IN,
+        Role.SOCIAL_SERVICES: _SIGNED_IN,
+    },
+}
+
+# The ownerships that can occur for each action: actions on one escalation see own/route/other,
+# drafting sees own/other (holding the conversation or not), lists and subscriptions see none.
+SCOPES: Mapping[Action, frozenset[Ownership]] = {
+    action: (
+        NO_OBJECT
+        if action in {Action.ESCALATION_LIST, Action.ESCALATION_AUDIT, Action.ESCALATION_SUBSCRIBE}
+        else frozenset({Ownership.OWN, Ownership.OTHER})
+        if action is Action.ESCALATION_CREATE
+        else OBJECT_OWNERSHIPS
+    )
+    for action in Action
+}
+
+
+def allowed(role: Role, action: Action, ownership: Ownership, facts: frozenset[Fact] = frozenset()) -> bool:
+    rule = RULES.get(action, {}).get(role)
+    return rule is not None and ownership in rule.ownership and rule.requires <= facts
+
+
+def require(role: Role, action: Action, ownership: Ownership, facts: frozenset[Fact] = frozenset()) -> None:
+    if not allowed(role, action, ownership, facts):
+        raise Forbidden(f"{role.value} may not {action.value} here")
+
+
+def roles_allowed(action: Action) -> frozenset[Role]:
+    """Roles with any rule for action, whatever the ownership."""
+    return frozenset(RULES.get(action, {}))
