@@ -395,6 +395,10 @@ def submit(escalation: Escalation, route: Route, now: datetime) -> Escalation:
 def approve(escalation: Escalation, approver_id: int, route: Route, now: datetime) -> Escalation:
     if approver_id == escalation.drafter_id:
         raise Forbidden("the drafter cannot approve their own escalation", code="own_escalation")
+    if escalation.state is not State.AWAITING_APPROVAL:
+        raise InvalidTransition(
+            f"only an escalation awaiting approval can be approved, not {escalation.state.value}"
+        )
     return _move(
         escalation,
         State.SENT,
