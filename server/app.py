@@ -4,43 +4,54 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import socketio
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bots.intake import IntakeBot
+from bots.sms import SmsBot
 from server import app_keys
 from server.adapters.crypto import EphemeralKeyedHash, FieldCipher, load_or_create_key
+from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
 from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import SqlEscalationUnitOfWork
 from server.adapters.db.unit_of_work import SqlUnitOfWork
+from server.adapters.sms.outbox import OutboxSmsSender
+from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
+from server.domain.booking import GroupSchedule, KindRules
 from server.domain.hours import OpeningHours
 from server.escalation_routes import load_escalation_config
 from server.i18n import Catalogs
 from server.knowledge import Knowledge
 from server.paths import config_dir, web_dir
 from server.services.auth import AuthService, SessionPolicy
+from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatPolicy, ChatService
 from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
 from server.services.ports import system_clock
 from server.services.rate_limit import RateLimiter
+from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
 from server.settings import Settings
+from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.middlewares import errors_middleware, security_headers_middleware
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.routes import add_routes
 from server.transports.http.staff_auth import cookie_name
 from server.transports.http.static import add_static_routes
+from server.transports.sockets.appointments import AppointmentPush
 from server.transports.sockets.broadcast import Broadcaster
 from server.transports.sockets.counsellor import CounsellorNamespace
 from server.transports.sockets.escalations import EscalationNamespace, SocketEscalationNotifier
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.relative import RelativeNamespace
+from server.transports.webhooks.twilio import add_twilio_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +146,91 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     await broadcaster.stop()
 
 
+def appointment_kinds(settings: Settings) -> dict[str, KindRules]:
+    return {
+        name: KindRules(
+            name=name,
+            duration=kind.duration,
+            buffer=kind.buffer,
+            min_notice=kind.min_notice,
+            horizon=kind.horizon,
+            seats=kind.seats,
+            address=kind.address,
+            schedule=GroupSchedule.parse(kind.sessions, kind.weekly, kind.monthly),
+        )
+        for name, kind in settings.booking.kinds.items()
+    }
+
+
+async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Booking and SMS: the SMS backend (the Twilio client is built here, inside the loop), the
+    text sender, the booking service, the SMS reply bot and the console push."""
+    settings = app[app_keys.SETTINGS]
+    key = load_or_create_key(
+        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
+    )
+    uow = BookingUnitOfWork(app[app_keys.DATABASE], FieldCipher(key), PhoneIndex(key))
+    sms = settings.sms
+    twilio = None
+    if sms.backend == "twilio":
+        twilio = TwilioSmsSender(
+            TwilioConfig(
+                sms.twilio_account_sid,
+                sms.twilio_auth_token,
+                sms.twilio_from,
+                sms.twilio_api_base,
+                settings.public_url,
+                sms.send_timeout,
+            )
+        )
+        await twilio.open()
+    gateway = twilio or OutboxSmsSender(uow, system_clock)
+    zone, kinds = ZoneInfo(settings.booking.timezone), appointment_kinds(settings)
+    catalogs = app[app_keys.CATALOGS]
+    push = AppointmentPush(app[SIO])
+    texts = TextService(
+        uow,
+        gateway,
+        system_clock,
+        TextPolicy(
+            zone=zone,
+            kinds=kinds,
+            sender_name=sms.sender_name,
+            send_timeout=sms.send_timeout,
+            max_concurrent=sms.max_concurrent_sends,
+            reconcile_after=sms.reconcile_after,
+            max_attempts=settings.booking.max_send_attempts,
+            phone_retention=settings.booking.phone_retention,
+        ),
+        catalogs.text,
+        push,
+    )
+    booking = BookingService(
+        uow,
+        system_clock,
+        BookingPolicy(
+            zone=zone,
+            kinds=kinds,
+            languages=tuple(settings.chat.languages),
+            reminder_offsets=tuple(settings.booking.reminder_offsets),
+            phone_region=settings.booking.phone_region,
+        ),
+        texts,
+        app[app_keys.CHAT],
+        push,
+    )
+    push.booking = booking
+    app[app_keys.SMS], app[app_keys.TEXTS], app[app_keys.BOOKING] = gateway, texts, booking
+    app[app_keys.SMS_BOT] = SmsBot(booking, catalogs, settings.chat.languages)
+    per_minute = settings.booking.bookings_per_minute
+    app[app_keys.BOOKING_LIMITER] = RateLimiter(per_minute, system_clock)
+    app[app_keys.MANAGE_LIMITER] = RateLimiter(per_minute * 3, system_clock)
+    yield
+    await texts.drain()
+    if twilio is not None:
+        await twilio.close()
+
+
 async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     """Escalations: their store, the webhook client (closed on shutdown), the /escalations sockets."""
     settings = app[app_keys.SETTINGS]
@@ -186,6 +282,15 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         max_instances=1,
         coalesce=True,
     )
+    scheduler.add_job(
+        app[app_keys.TEXTS].sweep,
+        "interval",
+        seconds=app[app_keys.SETTINGS].booking.sweep_interval.total_seconds(),
+        id="booking-texts",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)
@@ -223,10 +328,13 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     add_routes(app)
     add_escalation_routes(app)
+    add_booking_routes(app)
+    add_twilio_webhooks(app)
     add_openapi_route(app)
     add_static_routes(app, web_dir())
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
+    app.cleanup_ctx.append(_booking_ctx)
     app.cleanup_ctx.append(_escalation_ctx)
     app.cleanup_ctx.append(_scheduler_ctx)
     return app

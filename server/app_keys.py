@@ -7,15 +7,18 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from bots.sms import SmsBot
     from server.adapters.crypto import EphemeralKeyedHash
     from server.adapters.db.engine import Database
     from server.domain.escalation import EscalationConfig
     from server.i18n import Catalogs
     from server.knowledge import Knowledge
     from server.services.auth import AuthService
+    from server.services.booking import BookingService
     from server.services.chat import ChatService
     from server.services.escalation import EscalationService
     from server.services.rate_limit import RateLimiter
+    from server.services.reminders import SmsGateway, TextService
     from server.settings import Settings
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -29,3 +32,10 @@ RESUME_LIMITER: web.AppKey[RateLimiter] = web.AppKey("resume_limiter")
 CLIENT_KEY: web.AppKey[EphemeralKeyedHash] = web.AppKey("client_key")
 ESCALATION_CONFIG: web.AppKey[EscalationConfig] = web.AppKey("escalation_config")
 ESCALATIONS: web.AppKey[EscalationService] = web.AppKey("escalations")
+# booking and SMS
+SMS: web.AppKey[SmsGateway] = web.AppKey("sms")
+BOOKING: web.AppKey[BookingService] = web.AppKey("booking")
+TEXTS: web.AppKey[TextService] = web.AppKey("texts")
+SMS_BOT: web.AppKey[SmsBot] = web.AppKey("sms_bot")
+BOOKING_LIMITER: web.AppKey[RateLimiter] = web.AppKey("booking_limiter")
+MANAGE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("manage_limiter")

@@ -15,6 +15,7 @@ from pydantic import (
     PlainSerializer,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -118,6 +119,78 @@ class SmsSettings(_Section):
     twilio_auth_token: str = ""
     twilio_from: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    send_timeout: Duration = timedelta(seconds=15)
+    max_concurrent_sends: int = Field(default=10, ge=1, le=200)
+    reconcile_after: Duration = timedelta(minutes=2)
+
+
+class AppointmentKindSettings(_Section):
+    duration: Duration
+    buffer: Duration = timedelta(0)
+    min_notice: Duration = timedelta(hours=2)
+    horizon: Duration = timedelta(days=28)
+    seats: int = Field(default=1, ge=1, le=500)
+    address: str = ""
+    sessions: list[str] = Field(default_factory=list)
+    weekly: list[str] = Field(default_factory=list)
+    monthly: list[str] = Field(default_factory=list)
+
+    @field_validator("duration")
+    @classmethod
+    def _check_duration(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("duration must be positive")
+        return value
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> AppointmentKindSettings:
+        from server.domain.booking import GroupSchedule
+
+        GroupSchedule.parse(self.sessions, self.weekly, self.monthly)
+        return self
+
+
+def _default_kinds() -> dict[str, AppointmentKindSettings]:
+    return {
+        "phone": AppointmentKindSettings(duration=timedelta(minutes=45), buffer=timedelta(minutes=15)),
+        "visit": AppointmentKindSettings(duration=timedelta(hours=1), buffer=timedelta(minutes=30)),
+    }
+
+
+class BookingSettings(_Section):
+    timezone: str = "Europe/Stockholm"
+    reminder_offsets: list[Duration] = Field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)]
+    )
+    kinds: dict[str, AppointmentKindSettings] = Field(default_factory=_default_kinds)
+    phone_region: str = "SE"
+    phone_retention: Duration = timedelta(days=30)
+    sweep_interval: Duration = timedelta(seconds=30)
+    bookings_per_minute: int = Field(default=10, ge=0)
+    max_send_attempts: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _check_offsets(cls, value: list[timedelta]) -> list[timedelta]:
+        if any(offset <= timedelta(0) for offset in value):
+            raise ValueError("reminder offsets must be positive")
+        return value
+
+    @field_validator("kinds")
+    @classmethod
+    def _check_kinds(cls, value: dict[str, AppointmentKindSettings]) -> dict[str, AppointmentKindSettings]:
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+                raise ValueError(f"kind names are lower-case identifiers: {name!r}")
+        return value
 
 
 class LogSettings(_Section):
@@ -159,6 +232,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
+    booking: BookingSettings = Field(default_factory=BookingSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)

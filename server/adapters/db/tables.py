@@ -163,6 +163,114 @@ audit_log = Table(
     Index("ix_audit_log_object", "object_type", "object_id"),
 )
 
+# ---- booking and SMS (issue 3) ----
+
+booking_profiles = Table(
+    "booking_profiles",
+    metadata,
+    Column("user_id", Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("weekly", JSON, nullable=False, default=list),
+    Column("exceptions", JSON, nullable=False, default=list),
+    Column("last_assigned_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    Column("busy_until", UtcDateTime, nullable=False),
+    Column("counsellor_id", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("manage_hash", String(64), unique=True),
+    Column("phone", LargeBinary),
+    Column("phone_hash", String(64)),
+    Column("conversation_id", String(36), ForeignKey("conversations.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancelled_by", String(16)),
+    Column("version", Integer, nullable=False, default=1),
+    Index("ix_appointments_start_at", "start_at"),
+    Index("ix_appointments_counsellor_id_start_at", "counsellor_id", "start_at"),
+    Index("ix_appointments_phone_hash", "phone_hash"),
+)
+
+group_sessions = Table(
+    "group_sessions",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("start_at", UtcDateTime, primary_key=True),
+    Column("counsellor_id", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("seats_taken", Integer, nullable=False, default=0),
+)
+
+appointment_texts = Table(
+    "appointment_texts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "appointment_id", String(36), ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("purpose", String(16), nullable=False),
+    Column("offset_seconds", Integer),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claim_id", String(36)),
+    Column("claimed_at", UtcDateTime),
+    Column("body", LargeBinary),
+    Column("provider_id", String(64)),
+    Column("error_code", String(32)),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_appointment_texts_state_due_at", "state", "due_at"),
+    Index("ix_appointment_texts_appointment_id", "appointment_id"),
+    Index("ix_appointment_texts_provider_id", "provider_id"),
+)
+
+sms_opt_outs = Table(
+    "sms_opt_outs",
+    metadata,
+    Column("phone_hash", String(64), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+sms_inbound_seen = Table(
+    "sms_inbound_seen",
+    metadata,
+    Column("message_hash", String(64), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("provider_id", String(64), nullable=False, unique=True),
+    Column("to_phone", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_sms_outbox_created_at", "created_at"),
+)
+
+slot_offers = Table(
+    "slot_offers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "conversation_id", String(36), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("counsellor_id", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("starts", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_slot_offers_conversation_id", "conversation_id"),
+)
+
 # ---- escalations (issue 4) ----
 
 escalations = Table(

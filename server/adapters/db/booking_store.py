@@ -1,0 +1,918 @@
+"""Availability, appointments, their texts, opt-outs and the SMS outbox in SQL.
+
+Phone numbers are encrypted like message text; a keyed hash of the number (never the number) is
+what lookups by number use. Texts are claimed with one conditional UPDATE before they are sent."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Insert, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.adapters.crypto import FieldCipher
+from server.adapters.db.engine import Database
+from server.adapters.db.staff_store import StaffStore
+from server.adapters.db.tables import (
+    appointment_texts,
+    appointments,
+    booking_profiles,
+    group_sessions,
+    slot_offers,
+    sms_inbound_seen,
+    sms_opt_outs,
+    sms_outbox,
+    staff_users,
+)
+from server.domain.booking import (
+    Appointment,
+    AppointmentState,
+    Availability,
+    Busy,
+    CancelledBy,
+    Counsellor,
+    GroupSession,
+    availability_from_plain,
+    availability_to_plain,
+)
+from server.domain.reminders import DueText, Outcome, TextPurpose, TextState
+from server.domain.staff import CHAT_ROLES
+
+
+class PhoneIndex:
+    """A keyed hash of an E.164 number under a sub-key of the data key, for lookups and opt-outs."""
+
+    def __init__(self, data_key: bytes) -> None:
+        self._key = hmac.new(data_key, b"kinline phone index v1", hashlib.sha256).digest()
+
+    def __call__(self, e164: str) -> str:
+        return hmac.new(self._key, e164.encode(), hashlib.sha256).hexdigest()
+
+
+def _insert_ignoring_conflicts(connection: AsyncConnection, table: Table, **values: Any) -> Insert:
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    raise NotImplementedError(f"no insert-ignore for {dialect}")
+
+
+def _appointment(row: Any) -> Appointment:
+    return Appointment(
+        id=row.id,
+        reference=row.reference,
+        kind=row.kind,
+        language=row.language,
+        start=row.start_at,
+        end=row.end_at,
+        counsellor_id=row.counsellor_id,
+        state=AppointmentState(row.state),
+        created_at=row.created_at,
+        conversation_id=row.conversation_id,
+        cancelled_at=row.cancelled_at,
+        cancelled_by=CancelledBy(row.cancelled_by) if row.cancelled_by else None,
+        version=row.version,
+        has_phone=row.phone is not None,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimedText:
+    id: int
+    appointment_id: str
+    purpose: TextPurpose
+    kind: str
+    language: str
+    start: datetime
+    phone: str | None
+    opted_out: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class UnresolvedText:
+    id: int
+    appointment_id: str
+    state: TextState
+    purpose: TextPurpose
+    claim_id: str | None
+    claimed_at: datetime
+    attempts: int
+    provider_id: str | None
+    phone: str | None
+    body: str | None
+    appointment_start: datetime
+
+
+@dataclass(frozen=True)
+class TextView:
+    id: int
+    appointment_id: str
+    purpose: TextPurpose
+    offset_seconds: int | None
+    due_at: datetime
+    state: TextState
+    attempts: int
+    error_code: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    provider_id: str
+    to: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SlotOffer:
+    id: int
+    conversation_id: str
+    counsellor_id: int
+    kind: str
+    starts: list[str]
+    created_at: datetime
+
+
+class BookingStore:
+    def __init__(self, connection: AsyncConnection, cipher: FieldCipher, phone_index: PhoneIndex) -> None:
+        self.connection = connection
+        self.cipher = cipher
+        self.phone_index = phone_index
+
+    # ---- counsellors and availability
+
+    def _counsellor_query(self) -> Any:
+        return (
+            select(
+                staff_users.c.id,
+                staff_users.c.languages,
+                booking_profiles.c.weekly,
+                booking_profiles.c.exceptions,
+                booking_profiles.c.last_assigned_at,
+            )
+            .join(booking_profiles, booking_profiles.c.user_id == staff_users.c.id)
+            .where(staff_users.c.active.is_(True), staff_users.c.role.in_([r.value for r in CHAT_ROLES]))
+        )
+
+    async def counsellors(self) -> list[Counsellor]:
+        rows = (await self.connection.execute(self._counsellor_query())).all()
+        return [
+            Counsellor(
+                row.id,
+                availability_from_plain(row.languages, row.weekly, row.exceptions),
+                row.last_assigned_at,
+            )
+            for row in rows
+        ]
+
+    async def lock_counsellor(self, user_id: int) -> None:
+        """Serialise bookings for one counsellor (a row lock on PostgreSQL; SQLite has one writer)."""
+        await self.connection.execute(
+            select(booking_profiles.c.user_id).where(booking_profiles.c.user_id == user_id).with_for_update()
+        )
+
+    async def availability(self, user_id: int) -> Availability:
+        row = (
+            await self.connection.execute(
+                select(staff_users.c.languages, booking_profiles.c.weekly, booking_profiles.c.exceptions)
+                .select_from(staff_users)
+                .outerjoin(booking_profiles, booking_profiles.c.user_id == staff_users.c.id)
+                .where(staff_users.c.id == user_id)
+            )
+        ).first()
+        if row is None:
+            return Availability()
+        return availability_from_plain(row.languages, row.weekly, row.exceptions)
+
+    async def save_availability(self, user_id: int, availability: Availability, now: datetime) -> None:
+        stored = availability_to_plain(availability)
+        await self.connection.execute(
+            update(staff_users).where(staff_users.c.id == user_id).values(languages=stored["languages"])
+        )
+        changed = await self.connection.execute(
+            update(booking_profiles)
+            .where(booking_profiles.c.user_id == user_id)
+            .values(weekly=stored["weekly"], exceptions=stored["exceptions"], updated_at=now)
+        )
+        if changed.rowcount == 0:
+            await self.connection.execute(
+                insert(booking_profiles).values(
+                    user_id=user_id, weekly=stored["weekly"], exceptions=stored["exceptions"], updated_at=now
+                )
+            )
+
+    async def mark_assigned(self, user_id: int, now: datetime) -> None:
+        await self.connection.execute(
+            update(booking_profiles).where(booking_profiles.c.user_id == user_id).values(last_assigned_at=now)
+        )
+
+    async def busy(self, start: datetime, end: datetime, exclude: str | None = None) -> dict[int, list[Busy]]:
+        query = select(
+            appointments.c.counsellor_id, appointments.c.start_at, appointments.c.busy_until
+        ).where(
+            appointments.c.state == AppointmentState.BOOKED.value,
+            appointments.c.start_at < end,
+            appointments.c.busy_until > start,
+        )
+        if exclude is not None:
+            query = query.where(appointments.c.id != exclude)
+        result: dict[int, list[Busy]] = {}
+        for row in (await self.connection.execute(query)).all():
+            result.setdefault(row.counsellor_id, []).append(Busy(row.start_at, row.busy_until))
+        return result
+
+    # ---- group sessions
+
+    async def group_sessions(self, kind: str, start: datetime, end: datetime) -> dict[datetime, GroupSession]:
+        rows = (
+            await self.connection.execute(
+                select(group_sessions).where(
+                    group_sessions.c.kind == kind,
+                    group_sessions.c.start_at >= start,
+                    group_sessions.c.start_at < end,
+                    group_sessions.c.seats_taken > 0,
+                )
+            )
+        ).all()
+        return {
+            row.start_at: GroupSession(row.kind, row.start_at, row.counsellor_id, row.seats_taken)
+            for row in rows
+        }
+
+    async def take_group_seat(self, kind: str, start: datetime, host_id: int, seats: int) -> int | None:
+        """One seat with one conditional UPDATE; the session (and its host) is created by the first
+        booking. Returns the host's id, or None when the session is full."""
+        await self.connection.execute(
+            _insert_ignoring_conflicts(
+                self.connection,
+                group_sessions,
+                kind=kind,
+                start_at=start,
+                counsellor_id=host_id,
+                seats_taken=0,
+            )
+        )
+        await self.connection.execute(
+            update(group_sessions)
+            .where(
+                group_sessions.c.kind == kind,
+                group_sessions.c.start_at == start,
+                group_sessions.c.seats_taken == 0,
+            )
+            .values(counsellor_id=host_id)
+        )
+        row = (
+            await self.connection.execute(
+                update(group_sessions)
+                .where(
+                    group_sessions.c.kind == kind,
+                    group_sessions.c.start_at == start,
+                    group_sessions.c.seats_taken < seats,
+                )
+                .values(seats_taken=group_sessions.c.seats_taken + 1)
+                .returning(group_sessions.c.counsellor_id)
+            )
+        ).first()
+        return int(row.counsellor_id) if row else None
+
+    async def release_group_seat(self, kind: str, start: datetime) -> None:
+        await self.connection.execute(
+            update(group_sessions)
+            .where(
+                group_sessions.c.kind == kind,
+                group_sessions.c.start_at == start,
+                group_sessions.c.seats_taken > 0,
+            )
+            .values(seats_taken=group_sessions.c.seats_taken - 1)
+        )
+
+    # ---- appointments
+
+    async def insert_appointment(
+        self, appointment: Appointment, busy_until: datetime, manage_hash: str, phone: str
+    ) -> None:
+        await self.connection.execute(
+            insert(appointments).values(
+                id=appointment.id,
+                reference=appointment.reference,
+                kind=appointment.kind,
+                language=appointment.language,
+                start_at=appointment.start,
+                end_at=appointment.end,
+                busy_until=busy_until,
+                counsellor_id=appointment.counsellor_id,
+                state=appointment.state.value,
+                manage_hash=manage_hash,
+                phone=self.cipher.encrypt(phone),
+                phone_hash=self.phone_index(phone),
+                conversation_id=appointment.conversation_id,
+                created_at=appointment.created_at,
+                version=appointment.version,
+            )
+        )
+
+    async def reference_taken(self, reference: str) -> bool:
+        row = (
+            await self.connection.execute(
+                select(appointments.c.id).where(appointments.c.reference == reference)
+            )
+        ).first()
+        return row is not None
+
+    async def get(self, appointment_id: str) -> Appointment | None:
+        row = (
+            await self.connection.execute(select(appointments).where(appointments.c.id == appointment_id))
+        ).first()
+        return _appointment(row) if row else None
+
+    async def by_manage_hash(self, manage_hash: str) -> Appointment | None:
+        row = (
+            await self.connection.execute(
+                select(appointments).where(appointments.c.manage_hash == manage_hash)
+            )
+        ).first()
+        return _appointment(row) if row else None
+
+    async def save(
+        self,
+        before: Appointment,
+        after: Appointment,
+        busy_until: datetime | None = None,
+        manage_hash: str | None = None,
+    ) -> bool:
+        """Write a change only if nobody else changed the appointment since ``before`` was read."""
+        values: dict[str, Any] = {
+            "state": after.state.value,
+            "start_at": after.start,
+            "end_at": after.end,
+            "counsellor_id": after.counsellor_id,
+            "cancelled_at": after.cancelled_at,
+            "cancelled_by": after.cancelled_by.value if after.cancelled_by else None,
+            "version": after.version,
+        }
+        if busy_until is not None:
+            values["busy_until"] = busy_until
+        if manage_hash is not None:
+            values["manage_hash"] = manage_hash
+        result = await self.connection.execute(
+            update(appointments)
+            .where(appointments.c.id == before.id, appointments.c.version == before.version)
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    async def between(self, start: datetime, end: datetime) -> list[Appointment]:
+        rows = (
+            await self.connection.execute(
+                select(appointments)
+                .where(appointments.c.start_at < end, appointments.c.end_at > start)
+                .order_by(appointments.c.start_at, appointments.c.reference)
+            )
+        ).all()
+        return [_appointment(row) for row in rows]
+
+    async def many(self, ids: Iterable[str]) -> list[Appointment]:
+        wanted = list(set(ids))
+        if not wanted:
+            return []
+        rows = (
+            await self.connection.execute(select(appointments).where(appointments.c.id.in_(wanted)))
+        ).all()
+        return [_appointment(row) for row in rows]
+
+    async def upcoming_for_phone(self, phone: str, now: datetime) -> list[Appointment]:
+        rows = (
+            await self.connection.execute(
+                select(appointments)
+                .where(
+                    appointments.c.phone_hash == self.phone_index(phone),
+                    appointments.c.state == AppointmentState.BOOKED.value,
+                    appointments.c.start_at > now,
+                )
+                .order_by(appointments.c.start_at)
+            )
+        ).all()
+        return [_appointment(row) for row in rows]
+
+    async def language_for_phone(self, phone: str) -> str | None:
+        row = (
+            await self.connection.execute(
+                select(appointments.c.language)
+                .where(appointments.c.phone_hash == self.phone_index(phone))
+                .order_by(appointments.c.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return str(row.language) if row else None
+
+    async def phone_of(self, appointment_id: str) -> str | None:
+        stored = (
+            await self.connection.execute(
+                select(appointments.c.phone).where(appointments.c.id == appointment_id)
+            )
+        ).scalar_one_or_none()
+        return self.cipher.decrypt(stored) if stored else None
+
+    # ---- texts
+
+    async def add_texts(
+        self,
+        appointment_id: str,
+        texts: Sequence[tuple[TextPurpose, timedelta | None, datetime]],
+        now: datetime,
+    ) -> list[int]:
+        ids = []
+        for purpose, offset, due_at in texts:
+            ids.append(
+                int(
+                    (
+                        await self.connection.execute(
+                            insert(appointment_texts)
+                            .values(
+                                appointment_id=appointment_id,
+                                purpose=purpose.value,
+                                offset_seconds=int(offset.total_seconds()) if offset is not None else None,
+                                due_at=due_at,
+                                state=TextState.PENDING.value,
+                                attempts=0,
+                                updated_at=now,
+                            )
+                            .returning(appointment_texts.c.id)
+                        )
+                    ).scalar_one()
+                )
+            )
+        return ids
+
+    async def withdraw_pending_reminders(self, appointment_id: str, now: datetime) -> int:
+        result = await self.connection.execute(
+            update(appointment_texts)
+            .where(
+                appointment_texts.c.appointment_id == appointment_id,
+                appointment_texts.c.purpose == TextPurpose.REMINDER.value,
+                appointment_texts.c.state == TextState.PENDING.value,
+            )
+            .values(state=TextState.WITHDRAWN.value, updated_at=now)
+        )
+        return int(result.rowcount)
+
+    async def due_texts(self, now: datetime, limit: int, only: Sequence[int] | None = None) -> list[DueText]:
+        query = (
+            select(
+                appointment_texts.c.id,
+                appointment_texts.c.appointment_id,
+                appointment_texts.c.purpose,
+                appointment_texts.c.due_at,
+                appointments.c.start_at,
+                appointments.c.state,
+            )
+            .join(appointments, appointments.c.id == appointment_texts.c.appointment_id)
+            .where(appointment_texts.c.state == TextState.PENDING.value, appointment_texts.c.due_at <= now)
+            .order_by(appointment_texts.c.due_at, appointment_texts.c.id)
+            .limit(limit)
+        )
+        if only is not None:
+            query = query.where(appointment_texts.c.id.in_(list(only)))
+        rows = (await self.connection.execute(query)).all()
+        return [
+            DueText(
+                id=row.id,
+                appointment_id=row.appointment_id,
+                purpose=TextPurpose(row.purpose),
+                due_at=row.due_at,
+                appointment_start=row.start_at,
+                appointment_booked=row.state == AppointmentState.BOOKED.value,
+            )
+            for row in rows
+        ]
+
+    async def move_texts(
+        self, ids: Sequence[int], from_state: TextState, to_state: TextState, now: datetime
+    ) -> int:
+        if not ids:
+            return 0
+        result = await self.connection.execute(
+            update(appointment_texts)
+            .where(appointment_texts.c.id.in_(list(ids)), appointment_texts.c.state == from_state.value)
+            .values(state=to_state.value, updated_at=now)
+        )
+        return int(result.rowcount)
+
+    async def claim(self, ids: Sequence[int], claim_id: str, now: datetime) -> int:
+        """The one conditional UPDATE that makes a text ours to send: only rows still pending move,
+        so a second sweeper (another process, or this one after a restart) claims nothing twice."""
+        if not ids:
+            return 0
+        result = await self.connection.execute(
+            update(appointment_texts)
+            .where(
+                appointment_texts.c.id.in_(list(ids)), appointment_texts.c.state == TextState.PENDING.value
+            )
+            .values(
+                state=TextState.SENDING.value,
+                claim_id=claim_id,
+                claimed_at=now,
+                attempts=appointment_texts.c.attempts + 1,
+                updated_at=now,
+            )
+        )
+        return int(result.rowcount)
+
+    async def claimed(self, claim_id: str) -> list[ClaimedText]:
+        rows = (
+            await self.connection.execute(
+                select(
+                    appointment_texts.c.id,
+                    appointment_texts.c.appointment_id,
+                    appointment_texts.c.purpose,
+                    appointment_texts.c.attempts,
+                    appointments.c.kind,
+                    appointments.c.language,
+                    appointments.c.start_at,
+                    appointments.c.phone,
+                    sms_opt_outs.c.phone_hash.label("opted_out"),
+                )
+                .join(appointments, appointments.c.id == appointment_texts.c.appointment_id)
+                .outerjoin(sms_opt_outs, sms_opt_outs.c.phone_hash == appointments.c.phone_hash)
+                .where(
+                    appointment_texts.c.claim_id == claim_id,
+                    appointment_texts.c.state == TextState.SENDING.value,
+                )
+                .order_by(appointment_texts.c.id)
+            )
+        ).all()
+        return [
+            ClaimedText(
+                id=row.id,
+                appointment_id=row.appointment_id,
+                purpose=TextPurpose(row.purpose),
+                kind=row.kind,
+                language=row.language,
+                start=row.start_at,
+                phone=self.cipher.decrypt(row.phone) if row.phone else None,
+                opted_out=row.opted_out is not None,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+
+    async def store_body(self, text_id: int, body: str) -> None:
+        await self.connection.execute(
+            update(appointment_texts)
+            .where(appointment_texts.c.id == text_id)
+            .values(body=self.cipher.encrypt(body))
+        )
+
+    async def settle(
+        self,
+        outcomes: Sequence[Outcome],
+        from_states: Sequence[TextState],
+        now: datetime,
+        claim_id: str | None = None,
+    ) -> int:
+        """Record outcomes for texts still in one of ``from_states`` (and, for a sender, still under
+        its own claim); a text that meanwhile moved on, say by a delivery report, keeps its state."""
+        changed = 0
+        for outcome in outcomes:
+            values: dict[str, Any] = {"state": outcome.state.value, "updated_at": now}
+            if outcome.provider_id is not None:
+                values["provider_id"] = outcome.provider_id
+            if outcome.error_code is not None:
+                values["error_code"] = outcome.error_code[:32]
+            if outcome.state is TextState.PENDING:
+                values["claim_id"] = None
+            condition = and_(
+                appointment_texts.c.id == outcome.text_id,
+                appointment_texts.c.state.in_([s.value for s in from_states]),
+            )
+            if claim_id is not None:
+                condition = and_(condition, appointment_texts.c.claim_id == claim_id)
+            result = await self.connection.execute(
+                update(appointment_texts).where(condition).values(**values)
+            )
+            changed += result.rowcount
+        return changed
+
+    async def mark_stale_unknown(self, stale_before: datetime, now: datetime) -> int:
+        """A text claimed long ago and still 'sending' was interrupted (a crash, a kill): its outcome
+        is unknown and it will be reconciled, never simply sent again."""
+        result = await self.connection.execute(
+            update(appointment_texts)
+            .where(
+                appointment_texts.c.state == TextState.SENDING.value,
+                appointment_texts.c.claimed_at < stale_before,
+            )
+            .values(state=TextState.UNKNOWN.value, error_code="interrupted", updated_at=now)
+        )
+        return int(result.rowcount)
+
+    async def unknown_texts(self, limit: int) -> list[UnresolvedText]:
+        rows = (
+            await self.connection.execute(
+                select(
+                    appointment_texts,
+                    appointments.c.phone,
+                    appointments.c.start_at.label("appointment_start"),
+                )
+                .join(appointments, appointments.c.id == appointment_texts.c.appointment_id)
+                .where(appointment_texts.c.state == TextState.UNKNOWN.value)
+                .order_by(appointment_texts.c.updated_at)
+                .limit(limit)
+            )
+        ).all()
+        return [self._unresolved(row) for row in rows]
+
+    async def sent_awaiting_report(self, updated_before: datetime, limit: int) -> list[UnresolvedText]:
+        rows = (
+            await self.connection.execute(
+                select(
+                    appointment_texts,
+                    appointments.c.phone,
+                    appointments.c.start_at.label("appointment_start"),
+                )
+                .join(appointments, appointments.c.id == appointment_texts.c.appointment_id)
+                .where(
+                    appointment_texts.c.state == TextState.SENT.value,
+                    appointment_texts.c.provider_id.is_not(None),
+                    appointment_texts.c.updated_at < updated_before,
+                    appointments.c.end_at > updated_before - timedelta(days=1),
+                )
+                .order_by(appointment_texts.c.updated_at)
+                .limit(limit)
+            )
+        ).all()
+        return [self._unresolved(row) for row in rows]
+
+    def _unresolved(self, row: Any) -> UnresolvedText:
+        return UnresolvedText(
+            id=row.id,
+            appointment_id=row.appointment_id,
+            state=TextState(row.state),
+            purpose=TextPurpose(row.purpose),
+            claim_id=row.claim_id,
+            claimed_at=row.claimed_at,
+            attempts=row.attempts,
+            provider_id=row.provider_id,
+            phone=self.cipher.decrypt(row.phone) if row.phone else None,
+            body=self.cipher.decrypt(row.body) if row.body else None,
+            appointment_start=row.appointment_start,
+        )
+
+    async def touch_texts(self, ids: Sequence[int], now: datetime) -> None:
+        if ids:
+            await self.connection.execute(
+                update(appointment_texts).where(appointment_texts.c.id.in_(list(ids))).values(updated_at=now)
+            )
+
+    async def text_for_report(
+        self, provider_id: str, text_id: int | None
+    ) -> tuple[int, str, TextState] | None:
+        """The text a delivery report is about: by the provider's id, or by our id in the callback URL
+        (a send whose answer was lost has no provider id stored yet)."""
+        condition = appointment_texts.c.provider_id == provider_id
+        if text_id is not None:
+            condition = or_(condition, appointment_texts.c.id == text_id)
+        row = (
+            await self.connection.execute(
+                select(appointment_texts.c.id, appointment_texts.c.appointment_id, appointment_texts.c.state)
+                .where(condition)
+                .order_by(appointment_texts.c.id)
+                .limit(1)
+            )
+        ).first()
+        return (row.id, row.appointment_id, TextState(row.state)) if row else None
+
+    async def report(
+        self,
+        text_id: int,
+        before: TextState,
+        after: TextState,
+        provider_id: str,
+        error: str | None,
+        now: datetime,
+    ) -> bool:
+        result = await self.connection.execute(
+            update(appointment_texts)
+            .where(appointment_texts.c.id == text_id, appointment_texts.c.state == before.value)
+            .values(
+                state=after.value,
+                provider_id=provider_id,
+                error_code=error[:32] if error else None,
+                updated_at=now,
+            )
+        )
+        return result.rowcount == 1
+
+    async def texts_for(self, appointment_ids: Sequence[str]) -> dict[str, list[TextView]]:
+        result: dict[str, list[TextView]] = {appointment_id: [] for appointment_id in appointment_ids}
+        if not appointment_ids:
+            return result
+        rows = (
+            await self.connection.execute(
+                select(appointment_texts)
+                .where(appointment_texts.c.appointment_id.in_(list(appointment_ids)))
+                .order_by(appointment_texts.c.due_at, appointment_texts.c.id)
+            )
+        ).all()
+        for row in rows:
+            result[row.appointment_id].append(
+                TextView(
+                    id=row.id,
+                    appointment_id=row.appointment_id,
+                    purpose=TextPurpose(row.purpose),
+                    offset_seconds=row.offset_seconds,
+                    due_at=row.due_at,
+                    state=TextState(row.state),
+                    attempts=row.attempts,
+                    error_code=row.error_code,
+                    updated_at=row.updated_at,
+                )
+            )
+        return result
+
+    async def count_texts_by_state(self) -> dict[str, int]:
+        rows = (
+            await self.connection.execute(
+                select(appointment_texts.c.state, func.count()).group_by(appointment_texts.c.state)
+            )
+        ).all()
+        return {row[0]: row[1] for row in rows}
+
+    # ---- opt-outs and inbound replays
+
+    async def opt_out(self, phone: str, now: datetime) -> None:
+        await self.connection.execute(
+            _insert_ignoring_conflicts(
+                self.connection, sms_opt_outs, phone_hash=self.phone_index(phone), created_at=now
+            )
+        )
+
+    async def is_opted_out(self, phone: str) -> bool:
+        row = (
+            await self.connection.execute(
+                select(sms_opt_outs.c.phone_hash).where(sms_opt_outs.c.phone_hash == self.phone_index(phone))
+            )
+        ).first()
+        return row is not None
+
+    async def first_delivery(self, message_id: str, now: datetime) -> bool:
+        """True the first time an inbound message id is seen; a replayed webhook gets False."""
+        digest = hashlib.sha256(message_id.encode()).hexdigest()
+        result = await self.connection.execute(
+            _insert_ignoring_conflicts(
+                self.connection, sms_inbound_seen, message_hash=digest, received_at=now
+            )
+        )
+        return result.rowcount == 1
+
+    # ---- retention
+
+    async def forget_phones(self, ended_before: datetime) -> list[str]:
+        """Delete phone numbers (and the texts' bodies) of appointments that ended before the cutoff."""
+        ids = list(
+            (
+                await self.connection.execute(
+                    select(appointments.c.id).where(
+                        appointments.c.end_at < ended_before,
+                        or_(appointments.c.phone.is_not(None), appointments.c.phone_hash.is_not(None)),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if ids:
+            await self.connection.execute(
+                update(appointments).where(appointments.c.id.in_(ids)).values(phone=None, phone_hash=None)
+            )
+            await self.connection.execute(
+                update(appointment_texts).where(appointment_texts.c.appointment_id.in_(ids)).values(body=None)
+            )
+        return ids
+
+    async def forget_seen_before(self, cutoff: datetime) -> None:
+        await self.connection.execute(delete(sms_inbound_seen).where(sms_inbound_seen.c.received_at < cutoff))
+
+    # ---- offers made in a chat
+
+    async def add_offer(
+        self, conversation_id: str, counsellor_id: int, kind: str, starts: Sequence[datetime], now: datetime
+    ) -> None:
+        await self.connection.execute(
+            insert(slot_offers).values(
+                conversation_id=conversation_id,
+                counsellor_id=counsellor_id,
+                kind=kind,
+                starts=[start.isoformat() for start in starts],
+                created_at=now,
+            )
+        )
+
+    async def latest_offer(self, conversation_id: str) -> SlotOffer | None:
+        row = (
+            await self.connection.execute(
+                select(slot_offers)
+                .where(slot_offers.c.conversation_id == conversation_id)
+                .order_by(slot_offers.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        return SlotOffer(
+            row.id, row.conversation_id, row.counsellor_id, row.kind, list(row.starts), row.created_at
+        )
+
+
+class OutboxStore:
+    """Texts the embedded outbox 'sent': kept encrypted, shown to admins, deleted by retention."""
+
+    def __init__(self, connection: AsyncConnection, cipher: FieldCipher) -> None:
+        self.connection = connection
+        self.cipher = cipher
+
+    async def add(self, provider_id: str, to: str, body: str, now: datetime) -> None:
+        await self.connection.execute(
+            insert(sms_outbox).values(
+                provider_id=provider_id,
+                to_phone=self.cipher.encrypt(to),
+                body=self.cipher.encrypt(body),
+                created_at=now,
+            )
+        )
+
+    async def since(self, since: datetime, limit: int) -> list[OutboxEntry]:
+        rows = (
+            await self.connection.execute(
+                select(sms_outbox)
+                .where(sms_outbox.c.created_at >= since)
+                .order_by(sms_outbox.c.id.desc())
+                .limit(limit)
+            )
+        ).all()
+        return [self._entry(row) for row in rows]
+
+    async def by_provider_id(self, provider_id: str) -> OutboxEntry | None:
+        row = (
+            await self.connection.execute(select(sms_outbox).where(sms_outbox.c.provider_id == provider_id))
+        ).first()
+        return self._entry(row) if row else None
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        result = await self.connection.execute(delete(sms_outbox).where(sms_outbox.c.created_at < cutoff))
+        return int(result.rowcount)
+
+    def _entry(self, row: Any) -> OutboxEntry:
+        return OutboxEntry(
+            row.id,
+            row.provider_id,
+            self.cipher.decrypt(row.to_phone),
+            self.cipher.decrypt(row.body),
+            row.created_at,
+        )
+
+
+@dataclass
+class BookingRepositories:
+    connection: AsyncConnection
+    booking: BookingStore
+    outbox: OutboxStore
+    staff: StaffStore
+
+
+class BookingUnitOfWork:
+    """One short transaction per use-case, as for the chat; ``write()`` commits on exit."""
+
+    def __init__(self, database: Database, cipher: FieldCipher, phone_index: PhoneIndex) -> None:
+        self.database = database
+        self.cipher = cipher
+        self.phone_index = phone_index
+
+    def _repositories(self, connection: AsyncConnection) -> BookingRepositories:
+        return BookingRepositories(
+            connection,
+            BookingStore(connection, self.cipher, self.phone_index),
+            OutboxStore(connection, self.cipher),
+            StaffStore(connection),
+        )
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[BookingRepositories]:
+        async with self.database.write() as connection:
+            yield self._repositories(connection)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[BookingRepositories]:
+        async with self.database.read() as connection:
+            yield self._repositories(connection)

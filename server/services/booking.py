@@ -1,0 +1,454 @@
+"""Booking use-cases: free slots, booking, manage codes, cancel by reply, staff actions and the
+availability editor. One short transaction each; texts go out after the commit."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+from server.adapters.crypto import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
+from server.domain import booking as rules
+from server.domain.booking import (
+    Appointment,
+    AppointmentState,
+    Availability,
+    BusyIndex,
+    CancelledBy,
+    KindRules,
+    Slot,
+    SlotQuery,
+)
+from server.domain.conversations import Conversation, State
+from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.domain.reminders import TextPurpose, plan_reminders
+from server.domain.staff import Role, StaffUser
+from server.services.ports import Clock
+from server.services.reminders import AppointmentsChanged, TextService
+
+if TYPE_CHECKING:
+    from server.adapters.db.booking_store import (
+        BookingRepositories,
+        BookingUnitOfWork,
+        OutboxEntry,
+        SlotOffer,
+        TextView,
+    )
+
+OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+REFERENCE_LENGTH = 6
+MAX_OFFERED_SLOTS = 6
+#: Busy intervals are read this far around a requested start; no appointment is longer.
+BUSY_MARGIN = timedelta(days=2)
+STAFF_RANGE = timedelta(days=62)
+
+
+class Conversations(Protocol):
+    """What booking needs from the chat: who holds a token, and a way to speak into a chat."""
+
+    async def authenticate_relative(self, token: str) -> Conversation: ...
+
+    async def post_bot_message(self, conversation_id: str, text: str) -> object: ...
+
+    async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]: ...
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    zone: ZoneInfo
+    kinds: dict[str, KindRules]
+    languages: tuple[str, ...]
+    reminder_offsets: tuple[timedelta, ...]
+    phone_region: str
+
+
+@dataclass(frozen=True)
+class Booked:
+    appointment: Appointment
+    manage_code: str
+
+
+@dataclass(frozen=True)
+class StaffAppointment:
+    appointment: Appointment
+    counsellor_name: str
+    texts: list[TextView]
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str
+    slots: list[Slot]
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(RESUME_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def manage_hash(code: str) -> str:
+    return secret_hash("manage:" + normalise_resume_code(code))
+
+
+async def _nobody(_ids: Sequence[str]) -> None:
+    return None
+
+
+class BookingService:
+    def __init__(
+        self,
+        uow: BookingUnitOfWork,
+        clock: Clock,
+        policy: BookingPolicy,
+        texts: TextService,
+        conversations: Conversations,
+        notify: AppointmentsChanged = _nobody,
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.policy = policy
+        self.texts = texts
+        self.conversations = conversations
+        self.notify = notify
+
+    # ---- relatives
+
+    def _query(self, kind: str, language: str, start: datetime, end: datetime) -> SlotQuery:
+        if language not in self.policy.languages:
+            raise InvalidInput(
+                f"language must be one of {list(self.policy.languages)}", code="unsupported_language"
+            )
+        return SlotQuery(rules.require_kind(self.policy.kinds, kind), language, start, end, self.clock())
+
+    async def slots(self, kind: str, language: str, start: datetime, end: datetime) -> list[Slot]:
+        rules.check_query_window(start, end)
+        query = self._query(kind, language, start, end)
+        first, last = query.bounds()
+        if last <= first:
+            return []
+        async with self.uow.read() as repos:
+            counsellors = await repos.booking.counsellors()
+            busy = await repos.booking.busy(first - BUSY_MARGIN, last + BUSY_MARGIN)
+            sessions = await repos.booking.group_sessions(query.kind.name, first, last)
+        return rules.available_slots(query, self.policy.zone, counsellors, BusyIndex(busy), sessions)
+
+    async def book(
+        self,
+        kind: str,
+        start: datetime,
+        language: str,
+        phone: str,
+        conversation_token: str | None = None,
+    ) -> Booked:
+        e164 = rules.normalise_phone(phone, self.policy.phone_region)
+        query = self._query(kind, language, start, start + timedelta(seconds=1))
+        rules.check_bookable(query, self.policy.zone, start)
+        conversation = preferred = None
+        if conversation_token:
+            conversation = await self.conversations.authenticate_relative(conversation_token)
+            preferred = await self._offering_counsellor(conversation.id, kind, start)
+        code = new_resume_code()
+        now = query.now
+        async with self.uow.write() as repos:
+            counsellor_id = await self._take(repos, query, start, preferred)
+            appointment = Appointment(
+                id=str(uuid.uuid4()),
+                reference=await self._unique_reference(repos),
+                kind=query.kind.name,
+                language=language,
+                start=start,
+                end=start + query.kind.duration,
+                counsellor_id=counsellor_id,
+                state=AppointmentState.BOOKED,
+                created_at=now,
+                conversation_id=conversation.id if conversation else None,
+            )
+            await repos.booking.insert_appointment(
+                appointment, rules.occupied_until(query.kind, start), manage_hash(code), e164
+            )
+            await repos.booking.mark_assigned(counsellor_id, now)
+            text_ids = await self._plan_texts(repos, appointment, TextPurpose.CONFIRMATION, now)
+        await self._after_change(appointment, text_ids)
+        return Booked(appointment, code)
+
+    async def _take(
+        self,
+        repos: BookingRepositories,
+        query: SlotQuery,
+        start: datetime,
+        preferred: int | None,
+        moving: str | None = None,
+    ) -> int:
+        """Choose and hold a counsellor (or a group seat) for ``start`` inside the transaction.
+        ``moving`` is an appointment being rebooked: its own current time blocks nothing."""
+        kind = query.kind
+        counsellors = await repos.booking.counsellors()
+        window = (start - BUSY_MARGIN, start + BUSY_MARGIN)
+        busy = BusyIndex(await repos.booking.busy(*window, exclude=moving))
+        if kind.is_group:
+            session = (
+                await repos.booking.group_sessions(kind.name, start, start + timedelta(seconds=1))
+            ).get(start)
+            if session is not None:
+                host = next((c for c in counsellors if c.id == session.counsellor_id), None)
+                if host is None or not host.speaks(query.language):
+                    raise Conflict("this session is not held in your language", code="slot_taken")
+                host_id = host.id
+            else:
+                candidates = rules.free_counsellors(query, self.policy.zone, counsellors, busy, start)
+                host_id = rules.pick_counsellor(candidates, preferred).id
+            seated = await repos.booking.take_group_seat(kind.name, start, host_id, kind.seats)
+            if seated is None:
+                raise Conflict("the last seat has just been taken", code="slot_taken")
+            return seated
+        candidates = rules.free_counsellors(query, self.policy.zone, counsellors, busy, start)
+        chosen = rules.pick_counsellor(candidates, preferred)
+        await repos.booking.lock_counsellor(chosen.id)
+        recheck = BusyIndex(await repos.booking.busy(*window, exclude=moving))
+        if not recheck.is_free(chosen.id, start, rules.occupied_until(kind, start)):
+            raise Conflict("this time has just been taken", code="slot_taken")
+        return chosen.id
+
+    async def _unique_reference(self, repos: BookingRepositories) -> str:
+        while True:
+            reference = new_reference()
+            if not await repos.booking.reference_taken(reference):
+                return reference
+
+    async def _plan_texts(
+        self, repos: BookingRepositories, appointment: Appointment, first: TextPurpose, now: datetime
+    ) -> list[int]:
+        """The text that goes out now, and one row per reminder still ahead. Returns the ids to
+        send at once."""
+        reminders = plan_reminders(appointment.start, self.policy.reminder_offsets, now)
+        immediate = await repos.booking.add_texts(appointment.id, [(first, None, now)], now)
+        await repos.booking.add_texts(
+            appointment.id, [(TextPurpose.REMINDER, plan.offset, plan.due_at) for plan in reminders], now
+        )
+        return immediate
+
+    async def _after_change(self, appointment: Appointment, text_ids: Sequence[int]) -> None:
+        self.texts.dispatch_soon(text_ids)
+        await self.notify([appointment.id])
+
+    async def lookup(self, code: str) -> Appointment:
+        async with self.uow.read() as repos:
+            appointment = await repos.booking.by_manage_hash(manage_hash(code))
+        if appointment is None:
+            raise NotFound("no appointment has this manage code", code="unknown_manage_code")
+        return appointment
+
+    async def cancel_with_code(self, code: str) -> Appointment:
+        now = self.clock()
+        async with self.uow.write() as repos:
+            appointment = rules.require_manageable(await repos.booking.by_manage_hash(manage_hash(code)), now)
+            cancelled, text_ids = await self._cancel(repos, appointment, CancelledBy.RELATIVE, now)
+        await self._after_change(cancelled, text_ids)
+        return cancelled
+
+    async def _cancel(
+        self, repos: BookingRepositories, appointment: Appointment, by: CancelledBy, now: datetime
+    ) -> tuple[Appointment, list[int]]:
+        cancelled = rules.cancel(appointment, now, by)
+        if not await repos.booking.save(appointment, cancelled):
+            raise Conflict("the appointment changed meanwhile", code="conflict")
+        await repos.booking.withdraw_pending_reminders(appointment.id, now)
+        kind = self.policy.kinds.get(appointment.kind)
+        if kind is not None and kind.is_group:
+            await repos.booking.release_group_seat(appointment.kind, appointment.start)
+        text_ids = await repos.booking.add_texts(appointment.id, [(TextPurpose.CANCELLATION, None, now)], now)
+        return cancelled, text_ids
+
+    async def rebook(self, code: str, start: datetime) -> Booked:
+        """Move an appointment to another free time. The old manage code stops working at once."""
+        now = self.clock()
+        new_code = new_resume_code()
+        async with self.uow.write() as repos:
+            appointment = rules.require_manageable(await repos.booking.by_manage_hash(manage_hash(code)), now)
+            query = self._query(appointment.kind, appointment.language, start, start + timedelta(seconds=1))
+            rules.check_bookable(query, self.policy.zone, start)
+            if query.kind.is_group:
+                await repos.booking.release_group_seat(appointment.kind, appointment.start)
+            counsellor_id = await self._take(repos, query, start, appointment.counsellor_id, appointment.id)
+            moved = rules.reschedule(appointment, start, start + query.kind.duration, counsellor_id, now)
+            if not await repos.booking.save(
+                appointment, moved, rules.occupied_until(query.kind, start), manage_hash(new_code)
+            ):
+                raise Conflict("the appointment changed meanwhile", code="conflict")
+            await repos.booking.withdraw_pending_reminders(appointment.id, now)
+            text_ids = await self._plan_texts(repos, moved, TextPurpose.CHANGE, now)
+        await self._after_change(moved, text_ids)
+        return Booked(moved, new_code)
+
+    async def offer(self, conversation_token: str) -> Offer | None:
+        """Times a counsellor offered in this relative's chat that are still free."""
+        conversation = await self.conversations.authenticate_relative(conversation_token)
+        async with self.uow.read() as repos:
+            offer = await repos.booking.latest_offer(conversation.id)
+        if offer is None or offer.kind not in self.policy.kinds:
+            return None
+        starts = sorted(datetime.fromisoformat(text) for text in offer.starts)
+        if not starts:
+            return None
+        free = await self.slots(
+            offer.kind, conversation.language, starts[0], starts[-1] + timedelta(seconds=1)
+        )
+        wanted = set(starts)
+        return Offer(offer.kind, [slot for slot in free if slot.start in wanted])
+
+    async def _offering_counsellor(self, conversation_id: str, kind: str, start: datetime) -> int | None:
+        async with self.uow.read() as repos:
+            offer: SlotOffer | None = await repos.booking.latest_offer(conversation_id)
+        if offer is None or offer.kind != kind or start.isoformat() not in offer.starts:
+            return None
+        return offer.counsellor_id
+
+    # ---- replies by text
+
+    async def cancel_by_phone(self, phone: str) -> Appointment | None:
+        """Cancel the soonest upcoming appointment booked with this number; None if there is none."""
+        now = self.clock()
+        async with self.uow.write() as repos:
+            upcoming = await repos.booking.upcoming_for_phone(phone, now)
+            if not upcoming:
+                return None
+            cancelled, text_ids = await self._cancel(repos, upcoming[0], CancelledBy.SMS, now)
+        await self._after_change(cancelled, text_ids)
+        return cancelled
+
+    async def opt_out(self, phone: str) -> None:
+        now = self.clock()
+        async with self.uow.write() as repos:
+            await repos.booking.opt_out(phone, now)
+
+    async def is_opted_out(self, phone: str) -> bool:
+        async with self.uow.read() as repos:
+            return await repos.booking.is_opted_out(phone)
+
+    async def language_for_phone(self, phone: str) -> str | None:
+        async with self.uow.read() as repos:
+            return await repos.booking.language_for_phone(phone)
+
+    async def first_delivery(self, message_id: str) -> bool:
+        async with self.uow.write() as repos:
+            return await repos.booking.first_delivery(message_id, self.clock())
+
+    # ---- staff
+
+    async def availability(self, user: StaffUser) -> Availability:
+        _require_booking_role(user)
+        async with self.uow.read() as repos:
+            return await repos.booking.availability(user.id)
+
+    async def set_availability(self, user: StaffUser, availability: Availability) -> Availability:
+        _require_booking_role(user)
+        async with self.uow.write() as repos:
+            await repos.booking.save_availability(user.id, availability, self.clock())
+            return await repos.booking.availability(user.id)
+
+    async def staff_appointments(
+        self, reader: StaffUser, start: datetime, end: datetime
+    ) -> list[StaffAppointment]:
+        _require_booking_role(reader)
+        rules.check_query_window(start, end)
+        if end - start > STAFF_RANGE:
+            raise InvalidInput(f"ask for at most {STAFF_RANGE.days} days at a time", code="range_too_long")
+        async with self.uow.read() as repos:
+            found = await repos.booking.between(start, end)
+            return await self._views(repos, found)
+
+    async def staff_appointments_by_id(self, ids: Sequence[str]) -> list[StaffAppointment]:
+        async with self.uow.read() as repos:
+            return await self._views(repos, await repos.booking.many(ids))
+
+    async def _views(
+        self, repos: BookingRepositories, found: Sequence[Appointment]
+    ) -> list[StaffAppointment]:
+        names = {user.id: user.display_name for user in await repos.staff.list_users()}
+        texts = await repos.booking.texts_for([a.id for a in found])
+        return [StaffAppointment(a, names.get(a.counsellor_id, ""), texts.get(a.id, [])) for a in found]
+
+    async def _staff_get(
+        self, repos: BookingRepositories, appointment_id: str, actor: StaffUser
+    ) -> Appointment:
+        _require_booking_role(actor)
+        appointment = await repos.booking.get(appointment_id)
+        if appointment is None:
+            raise NotFound("no such appointment")
+        if actor.role not in OVERSEERS and appointment.counsellor_id != actor.id:
+            raise Forbidden("this appointment is someone else's", code="not_assigned")
+        return appointment
+
+    async def staff_cancel(self, appointment_id: str, actor: StaffUser) -> Appointment:
+        now = self.clock()
+        async with self.uow.write() as repos:
+            appointment = await self._staff_get(repos, appointment_id, actor)
+            cancelled, text_ids = await self._cancel(repos, appointment, CancelledBy.STAFF, now)
+            await repos.staff.audit(actor.id, "appointment.cancel", "appointment", appointment_id, now)
+        await self._after_change(cancelled, text_ids)
+        return cancelled
+
+    async def record_outcome(self, appointment_id: str, actor: StaffUser, outcome: str) -> Appointment:
+        now = self.clock()
+        async with self.uow.write() as repos:
+            appointment = await self._staff_get(repos, appointment_id, actor)
+            closed = rules.record_outcome(appointment, outcome, now)
+            if not await repos.booking.save(appointment, closed):
+                raise Conflict("the appointment changed meanwhile", code="conflict")
+            await repos.staff.audit(
+                actor.id, f"appointment.{closed.state.value}", "appointment", appointment_id, now
+            )
+        await self.notify([closed.id])
+        return closed
+
+    async def reveal_phone(self, appointment_id: str, actor: StaffUser) -> str:
+        """The number, for the counsellor who calls; every reveal leaves an audit row."""
+        now = self.clock()
+        async with self.uow.write() as repos:
+            await self._staff_get(repos, appointment_id, actor)
+            phone = await repos.booking.phone_of(appointment_id)
+            if phone is None:
+                raise NotFound("the number has been deleted", code="phone_deleted")
+            await repos.staff.audit(actor.id, "appointment.phone_read", "appointment", appointment_id, now)
+        return phone
+
+    async def outbox(self, reader: StaffUser, limit: int) -> list[OutboxEntry]:
+        if reader.role is not Role.ADMIN:
+            raise Forbidden("only administrators read the outbox")
+        now = self.clock()
+        async with self.uow.write() as repos:
+            await repos.staff.audit(reader.id, "sms_outbox.read", "sms_outbox", "all", now)
+            return await repos.outbox.since(datetime.min.replace(tzinfo=now.tzinfo), min(max(limit, 1), 500))
+
+    async def held_conversations(self, user: StaffUser) -> list[Conversation]:
+        _require_booking_role(user)
+        return [conversation for conversation, _unread in await self.conversations.held_by(user.id)]
+
+    async def offer_slots(
+        self,
+        conversation_id: str,
+        actor: StaffUser,
+        kind: str,
+        starts: Sequence[datetime],
+        message_for: Callable[[str], str],
+    ) -> None:
+        """Offer times inside a chat the counsellor holds; the relative books one from their page."""
+        held = {c.id: c for c in await self.held_conversations(actor)}
+        conversation = held.get(conversation_id)
+        if conversation is None or conversation.state is not State.ACTIVE:
+            raise Forbidden("you do not hold this conversation", code="not_holder")
+        rules.require_kind(self.policy.kinds, kind)
+        if not starts or len(starts) > MAX_OFFERED_SLOTS:
+            raise InvalidInput(f"offer 1 to {MAX_OFFERED_SLOTS} times", code="invalid_request")
+        now = self.clock()
+        async with self.uow.write() as repos:
+            await repos.booking.add_offer(conversation_id, actor.id, kind, starts, now)
+        await self.conversations.post_bot_message(conversation_id, message_for(conversation.language))
+
+
+def _require_booking_role(user: StaffUser) -> None:
+    if not user.can_chat:
+        raise Forbidden("this role does not take appointments")
