@@ -84,11 +84,14 @@ def open_page(
 
 
 class Screenshots:
-    """test-artifacts/browser-NN-<step>.png, numbered in the order they are taken."""
+    """test-artifacts/browser-NN-<step>.png, numbered in the order they are taken; those of an earlier run
+    are removed first, so the set on disk is always one run's."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.taken: list[Path] = []
+        for old in directory.glob("browser-*.png"):
+            old.unlink()
 
     def take(self, page: Page, step: str) -> Path:
         name = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")

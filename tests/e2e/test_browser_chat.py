@@ -1,7 +1,8 @@
 """Real Chromium: a relative on `/` (a phone) and a counsellor on `/console/` (a desktop), each in a browser
 context of their own, chat in Swedish; a second relative arrives in Arabic, right to left, and the console's
-queue shows them without a reload; typing, unread counts, notes and closing work; finally the first relative
-leaves through quick exit. Screenshots of every step are saved as test-artifacts/browser-*.png."""
+queue shows them without a reload; typing, unread counts, notes and closing work; a third relative ends the
+chat while still waiting; finally the first relative leaves through quick exit. Screenshots of every step
+are saved as test-artifacts/browser-*.png."""
 
 from __future__ import annotations
 
@@ -243,6 +244,18 @@ def note_and_close(console: Page, relative: Page, conversation_id: str, shots: S
     console.locator('[data-view="live"]').click()
 
 
+def waiting_relative_leaves(console: Page, relative: Page, shots: Screenshots) -> None:
+    """A relative who gives up while waiting ends the chat; the console's queue drops them at once."""
+    start_chat(relative, "en", "professional", shots)
+    expect(queue_item(console, "en")).to_have_count(1)
+    relative.get_by_test_id("end-button").click()
+    relative.get_by_test_id("end-confirm").click()
+    expect(relative.get_by_test_id("closed-notice")).to_be_visible()
+    expect(relative.get_by_test_id("conversation-state")).to_have_attribute("data-state", "closed")
+    expect(queue_item(console, "en")).to_have_count(0)
+    shots.take(relative, "relative en ended while waiting")
+
+
 def quick_exit(relative: Page, exit_url: str, shots: Screenshots) -> None:
     chat_url = relative.url
     assert relative.evaluate("sessionStorage.length") > 0, (
@@ -251,6 +264,7 @@ def quick_exit(relative: Page, exit_url: str, shots: Screenshots) -> None:
     shots.take(relative, "relative sv before quick exit")
     relative.get_by_test_id("quick-exit").click()
     expect(relative).to_have_url(exit_url)
+    shots.take(relative, "relative sv after quick exit")
     assert relative.evaluate("sessionStorage.length") == 0, "quick exit left data in sessionStorage"
     relative.go_back()
     assert relative.url != chat_url, "the back button returns to the chat after quick exit"
@@ -285,6 +299,8 @@ def test_relatives_and_counsellor_chat_in_swedish_and_arabic_then_quick_exit(
 
         unread_while_elsewhere(console, swedish, swedish_id, shots)
         note_and_close(console, arabic, arabic_id, shots)
+        english = open_page(browser, server.url, problems, "relative-en", phone=True)
+        waiting_relative_leaves(console, english, shots)
         assert_never_reloaded(console)
         quick_exit(swedish, f"{server.url}/healthz", shots)
 
