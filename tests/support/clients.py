@@ -10,6 +10,7 @@ comes back proves every packet queued before it has arrived too.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -330,3 +331,13 @@ def connect_error_code(data: Any) -> str | None:
         code = data["data"].get("code")
         return str(code) if code is not None else None
     return None
+
+
+def query_database(server: ServerProcess, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Read the running server's SQLite file through a separate read-only connection: what this
+    sees has been committed."""
+    connection = sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
