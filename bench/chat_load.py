@@ -170,6 +170,8 @@ class Relative:
 class Counsellor:
     """A counsellor socket; it times relative messages of the conversations it claimed."""
 
+    username: str | None = None
+    cookie: str | None = None
     client: socketio.AsyncClient | None = None
     conversations: set[str] = field(default_factory=set)
     delivered: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -290,8 +292,8 @@ class Worker:
         self.options = options
         self.protocol = Protocol(options.url, options.timeout)
         self.relatives: list[Relative] = []
-        self.counsellor: Counsellor | None = None
-        self.cookie: str | None = None
+        self.counsellors = [Counsellor(username) for username in account_names(options, index)]
+        self.holder: dict[str, Counsellor] = {}
         self.errors: collections.Counter[str] = collections.Counter()
 
     async def serve(self, conn: Any) -> None:
@@ -305,30 +307,28 @@ class Worker:
             if command == "close":
                 return
 
-    def cpu_seconds(self) -> float:
-        return time.process_time()
-
     # ---- setup
 
     async def cmd_login(self) -> None:
-        if self.options.username and self.cookie is None:
-            username = self.options.username.replace("{i}", str(self.index))
-            self.cookie = await self.protocol.login(username, self.options.password)
+        for counsellor in self.counsellors:
+            if counsellor.username and counsellor.cookie is None:
+                counsellor.cookie = await self.protocol.login(counsellor.username, self.options.password)
 
-    async def cmd_connect_counsellor(self) -> None:
+    async def cmd_connect_counsellors(self, count: int | None = None) -> None:
         await self.cmd_login()
-        self.counsellor = Counsellor()
-        self.counsellor.client = await self.protocol.connect(
-            COUNSELLOR, {"message": self.counsellor.on_message}, cookie=self.cookie
-        )
+        for counsellor in self.counsellors[:count]:
+            counsellor.client = await self.protocol.connect(
+                COUNSELLOR, {"message": counsellor.on_message}, cookie=counsellor.cookie
+            )
 
-    async def cmd_drop_counsellor(self) -> None:
-        if self.counsellor is not None:
-            await disconnect(self.counsellor.client)
+    async def cmd_drop_counsellors(self) -> None:
+        for counsellor in self.counsellors:
+            await disconnect(counsellor.client)
+            counsellor.client = None
 
-    async def claim(self, conversation_id: str) -> dict[str, Any]:
-        assert self.counsellor is not None and self.counsellor.client is not None
-        ack = await self.counsellor.client.call(
+    async def claim(self, conversation_id: str, counsellor: Counsellor) -> dict[str, Any]:
+        assert counsellor.client is not None
+        ack = await counsellor.client.call(
             "claim",
             {"conversation_id": conversation_id},
             namespace=COUNSELLOR,
@@ -336,22 +336,24 @@ class Worker:
         )
         if not ack.get("ok"):
             raise RuntimeError(f"claim -> {ack.get('error')}")
-        self.counsellor.conversations.add(conversation_id)
+        counsellor.conversations.add(conversation_id)
+        self.holder[conversation_id] = counsellor
         return ack
 
     async def cmd_create(self, count: int, claim: bool, connect: bool) -> dict[str, Any]:
         """Create conversations; optionally claim each at once and connect its relative."""
 
-        async def one() -> None:
+        async def one(counsellor: Counsellor) -> None:
             relative = await self.protocol.create_conversation()
             self.relatives.append(relative)
             if claim:
-                await self.claim(relative.conversation_id)
+                await self.claim(relative.conversation_id, counsellor)
             if connect:
                 await self.protocol.connect_relative(relative)
 
         started = time.monotonic()
-        outcomes = await bounded(self.options.concurrency, [one] * count)
+        holders = [self.counsellors[k % len(self.counsellors)] for k in range(count)]
+        outcomes = await bounded(self.options.concurrency, [lambda c=holder: one(c) for holder in holders])
         failures = [repr(outcome) for outcome in outcomes if isinstance(outcome, Exception)]
         return {
             "created": count - len(failures),
@@ -377,7 +379,7 @@ class Worker:
 
     async def cmd_close(self) -> None:
         await bounded(64, [lambda r=r: disconnect(r.client) for r in self.relatives])
-        await self.cmd_drop_counsellor()
+        await self.cmd_drop_counsellors()
         await self.protocol.close()
 
     # ---- relatives sending
@@ -416,11 +418,9 @@ class Worker:
                 acks.append((sent_ns, (time.monotonic_ns() - sent_ns) / 1e6))
                 acked.add(client_id)
 
-        cpu_before = self.cpu_seconds()
         await asyncio.gather(*(closed_loop(relative) for relative in self.relatives))
         last_ack = time.monotonic()
-        cpu = self.cpu_seconds() - cpu_before
-        return await self.delivery_report(acks, acked, start_at, last_ack, cpu, sent=len(acked))
+        return await self.delivery_report(acks, acked, start_at, last_ack, sent=len(acked))
 
     async def cmd_paced(self, start_at: float, duration: float, rate: float) -> dict[str, Any]:
         """Open loop: each conversation sends on its own fixed schedule, acked or not."""
@@ -459,12 +459,10 @@ class Worker:
                 due += interval
 
         first_slot = sum(split(total, self.options.procs)[: self.index])
-        cpu_before = self.cpu_seconds()
         await asyncio.gather(*(open_loop(r, first_slot + slot) for slot, r in enumerate(self.relatives)))
         await self.wait_for(lambda: len(acks) + sum(self.errors.values()) >= sent)
         last_ack = time.monotonic()
-        cpu = self.cpu_seconds() - cpu_before
-        report = await self.delivery_report(acks, acked, start_at, last_ack, cpu, sent=sent)
+        report = await self.delivery_report(acks, acked, start_at, last_ack, sent=sent)
         report["send_lag_ms"] = lags
         return report
 
@@ -482,24 +480,28 @@ class Worker:
         acked: set[str],
         start_at: float,
         last_ack: float,
-        cpu: float,
         sent: int,
     ) -> dict[str, Any]:
-        assert self.counsellor is not None
-        delivered = self.counsellor.delivered
-        await self.wait_for(lambda: all(delivered[client_id] for client_id in acked))
+        delivered: collections.Counter[str] = collections.Counter()
+
+        def all_delivered() -> bool:
+            delivered.clear()
+            for counsellor in self.counsellors:
+                delivered.update(counsellor.delivered)
+            return all(delivered[client_id] for client_id in acked)
+
+        await self.wait_for(all_delivered)
         return {
             "sent": sent,
             "acked": len(acked),
             "start_at": start_at,
             "last_ack": last_ack,
             "acks": acks,
-            "deliveries": self.counsellor.deliveries,
+            "deliveries": [d for counsellor in self.counsellors for d in counsellor.deliveries],
             "lost": sum(1 for client_id in acked if not delivered[client_id]),
             "duplicates": sum(count - 1 for count in delivered.values() if count > 1),
-            "foreign": self.counsellor.foreign,
+            "foreign": sum(counsellor.foreign for counsellor in self.counsellors),
             "errors": dict(self.errors),
-            "cpu_seconds": cpu,
         }
 
     # ---- idle
@@ -515,7 +517,7 @@ class Worker:
         times = []
         for conversation_id in conversation_ids:
             sent = time.monotonic()
-            await self.claim(conversation_id)
+            await self.claim(conversation_id, self.counsellors[0])
             times.append((sent, time.monotonic()))
             await sleep_until(sent + interval)
         return times
@@ -530,9 +532,6 @@ class Worker:
     async def cmd_reconnect(
         self, start_at: float, drop_at: float, spread: float, window: float, rate: float
     ) -> dict[str, Any]:
-        assert self.counsellor is not None and self.counsellor.client is not None
-        counsellor = self.counsellor.client
-        cpu_before = self.cpu_seconds()
         acked: dict[str, set[int]] = collections.defaultdict(set)
         pending = 0
         stop_sending = asyncio.Event()
@@ -554,6 +553,8 @@ class Worker:
                     return
                 await sleep_until(due)
                 pending += 1
+                counsellor = self.holder[relative.conversation_id].client
+                assert counsellor is not None
                 await counsellor.emit(
                     "send_message",
                     {
@@ -586,7 +587,6 @@ class Worker:
         await asyncio.sleep(self.options.tail)
         stop_sending.set()
         await sender
-        cpu = self.cpu_seconds() - cpu_before
         await self.wait_for(lambda: pending == 0)
 
         def missed() -> int:
@@ -612,13 +612,20 @@ class Worker:
             "gaps": sum(max(r.seq_counts, default=0) - len(r.seq_counts) for r in self.relatives),
             "out_of_order": sum(r.out_of_order for r in self.relatives),
             "errors": dict(self.errors),
-            "cpu_seconds": cpu,
         }
 
     @staticmethod
     def cycle(items: list[Relative]) -> Iterable[Relative]:
         while True:
             yield from items
+
+
+def account_names(options: argparse.Namespace, worker: int) -> list[str | None]:
+    """The counsellor accounts of one worker: every procs-th of --counsellors, from `worker`."""
+    indices = range(worker, options.counsellors, options.procs)
+    if not options.username:
+        return [None for _ in indices]
+    return [options.username.replace("{i}", str(index)) for index in indices]
 
 
 async def serve_worker(index: int, options: argparse.Namespace, conn: Any) -> None:
@@ -677,44 +684,81 @@ class WorkerPool:
                 process.kill()
 
 
-class ServerProbe:
-    """CPU and RSS of the server process tree (and the machine), when --server-pid is given."""
+@dataclass
+class CpuSnapshot:
+    at: float
+    server: float
+    load: list[float]
+    machine: Any
 
-    def __init__(self, pid: int | None) -> None:
-        self.process = psutil.Process(pid) if pid else None
 
-    def tree(self) -> list[Any]:
-        if self.process is None:
+class Probe:
+    """CPU of the server process tree (--server-pid), of the load processes and of the whole
+    machine over one window, and the server's RSS."""
+
+    def __init__(self, server_pid: int | None, pool: WorkerPool) -> None:
+        self.server = psutil.Process(server_pid) if server_pid else None
+        self.load = [psutil.Process(process.pid) for process in pool.processes]
+
+    def server_tree(self) -> list[Any]:
+        if self.server is None:
             return []
-        return [self.process, *self.process.children(recursive=True)]
+        return [self.server, *self.server.children(recursive=True)]
 
     def rss(self) -> int | None:
-        return sum(p.memory_info().rss for p in self.tree()) if self.process else None
+        return sum(p.memory_info().rss for p in self.server_tree()) if self.server else None
 
-    def snapshot(self) -> tuple[float, float, Any]:
-        cpu = sum(sum(p.cpu_times()[:2]) for p in self.tree())
-        return time.monotonic(), cpu, psutil.cpu_times()
+    @staticmethod
+    def cpu_seconds(process: Any) -> float:
+        return float(sum(process.cpu_times()[:2]))
 
-    def usage(self, before: tuple[float, float, Any]) -> dict[str, float | None]:
-        now, cpu, machine = self.snapshot()
-        wall = now - before[0]
-        busy = sum(machine) - machine.idle - machine.iowait
-        busy_before = sum(before[2]) - before[2].idle - before[2].iowait
+    def snapshot(self) -> CpuSnapshot:
+        return CpuSnapshot(
+            time.monotonic(),
+            sum(self.cpu_seconds(p) for p in self.server_tree()),
+            [self.cpu_seconds(p) for p in self.load],
+            psutil.cpu_times(),
+        )
+
+    def figures(self, before: CpuSnapshot) -> dict[str, Any]:
+        """Percentages where 100 is one core, except machine_percent (100 = every core)."""
+        now = self.snapshot()
+        wall = now.at - before.at
         cores = psutil.cpu_count() or 1
+
+        def busy(times: Any) -> float:
+            return float(sum(times) - times.idle - times.iowait)
+
+        machine = 100 * (busy(now.machine) - busy(before.machine)) / wall
+        load = [100 * (a - b) / wall for a, b in zip(now.load, before.load, strict=True)]
+        server = 100 * (now.server - before.server) / wall if self.server else None
         return {
-            "server_core_percent": 100 * (cpu - before[1]) / wall if self.process else None,
-            "machine_percent": 100 * (busy - busy_before) / (wall * cores),
+            "server_core_percent": server,
+            "load_core_percent": load,
+            "others_core_percent": machine - sum(load) - server if server is not None else None,
+            "machine_percent": machine / cores,
         }
 
 
-def describe_usage(usage: dict[str, float | None], worker_cpu: list[float], wall: float) -> str:
-    load = ", ".join(f"{100 * seconds / wall:.0f}%" for seconds in worker_cpu)
-    server = usage["server_core_percent"]
-    server_text = f"{server:.0f}% of a core" if server is not None else "n/a (no --server-pid)"
-    return (
-        f"CPU: server {server_text}; load processes {load} of a core each;"
-        f" machine {usage['machine_percent']:.0f}% of {psutil.cpu_count()} cores"
-    )
+def describe_cpu(figures: dict[str, Any]) -> str:
+    server, others = figures["server_core_percent"], figures["others_core_percent"]
+    load = ", ".join(f"{percent:.0f}%" for percent in figures["load_core_percent"])
+    text = f"CPU (100% = one core): server {server:.0f}%," if server is not None else "CPU:"
+    text += f" load process(es) {load}"
+    if others is not None:
+        text += f", other processes on the machine {others:.0f}%"
+    return text + f"; machine {figures['machine_percent']:.0f}% busy of {psutil.cpu_count()} cores"
+
+
+def wait_for_quiet(limit: float, patience: float) -> None:
+    """Shared machine: wait until other processes leave the CPU mostly idle, or give up."""
+    deadline = time.monotonic() + patience
+    while True:
+        busy = psutil.cpu_percent(interval=3)
+        if busy <= limit or time.monotonic() > deadline:
+            print(f"machine {busy:.0f}% busy before the run (limit {limit:.0f}%)")
+            return
+        print(f"machine {busy:.0f}% busy, waiting for it to drop below {limit:.0f}%")
 
 
 def merged_errors(results: list[dict[str, Any]]) -> dict[str, int]:
@@ -725,7 +769,7 @@ def merged_errors(results: list[dict[str, Any]]) -> dict[str, int]:
 
 
 async def setup_claimed(pool: WorkerPool, options: argparse.Namespace) -> None:
-    await pool.call_all("connect_counsellor")
+    await pool.call_all("connect_counsellors")
     sizes = split(options.conversations, options.procs)
     results = await pool.call_all(
         "create", [{"count": size, "claim": True, "connect": True} for size in sizes]
@@ -747,11 +791,11 @@ async def run_delivery(
     pool: WorkerPool, options: argparse.Namespace, command: str, **kwargs: Any
 ) -> dict[str, Any]:
     await setup_claimed(pool, options)
-    probe = ServerProbe(options.server_pid)
+    probe = Probe(options.server_pid, pool)
     before = probe.snapshot()
     start_at = time.monotonic() + 0.5
     results = await pool.call_all(command, start_at=start_at, duration=options.duration, **kwargs)
-    usage = probe.usage(before)
+    cpu = probe.figures(before)
     measure_from = int((start_at + options.warmup) * 1e9)
     acked = sum(result["acked"] for result in results)
     wall = max(result["last_ack"] for result in results) - start_at
@@ -769,8 +813,7 @@ async def run_delivery(
         "duplicates": sum(result["duplicates"] for result in results),
         "foreign_deliveries": sum(result["foreign"] for result in results),
         "errors": merged_errors(results),
-        **usage,
-        "load_core_percent": [100 * r["cpu_seconds"] / wall for r in results],
+        **cpu,
     }
     print(f"sent {figures['sent']}, acked {acked} in {wall:.1f} s: {figures['msg_per_s']:.0f} msg/s")
     print(format_distribution("ack latency", figures["ack_ms"]))
@@ -784,7 +827,7 @@ async def run_delivery(
         print(f"deliveries to a worker that did not claim them: {figures['foreign_deliveries']}")
     if figures["errors"]:
         print(f"errors: {figures['errors']}")
-    print(describe_usage(usage, [r["cpu_seconds"] for r in results], wall))
+    print(describe_cpu(figures))
     return figures
 
 
@@ -797,17 +840,17 @@ async def scenario_paced(pool: WorkerPool, options: argparse.Namespace) -> dict[
 
 
 async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
-    probe = ServerProbe(options.server_pid)
+    probe = Probe(options.server_pid, pool)
     waiting = round(options.conversations * options.waiting_share)
     sizes_active = split(options.conversations - waiting, options.procs)
     sizes_waiting = split(waiting, options.procs)
 
-    await pool.call_all("connect_counsellor")
+    await pool.call_all("connect_counsellors")
     results = await pool.call_all(
         "create", [{"count": n, "claim": True, "connect": False} for n in sizes_active]
     )
     report_setup("conversations created and claimed", results, "created")
-    await pool.call_all("drop_counsellor")
+    await pool.call_all("drop_counsellors")
     results = await pool.call_all(
         "create", [{"count": n, "claim": False, "connect": False} for n in sizes_waiting]
     )
@@ -835,14 +878,14 @@ async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[s
     if len(positions) != waiting:
         print(f"warning: {len(positions)} relatives report a queue position, expected {waiting}")
     front = sorted(positions, key=positions.__getitem__)[: options.claims]
-    await pool.call(0, "connect_counsellor")
+    await pool.call(0, "connect_counsellors", count=1)
     claims_from = time.monotonic()
     before = probe.snapshot()
     claim_times = await pool.call(
         0, "claim_in_order", conversation_ids=front, interval=options.claim_interval
     )
     await asyncio.sleep(options.settle)
-    usage = probe.usage(before)
+    cpu = probe.figures(before)
     logs: dict[str, list[tuple[float, str, int | None]]] = {}
     for part in await pool.call_all("status_log", since=claims_from):
         logs.update(part)
@@ -876,7 +919,7 @@ async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[s
             "position_update_ms": update,
             "every_waiting_updated_ms_per_claim": [seconds * 1000 for seconds in per_claim_worst],
             "position_updates_missed": missed,
-            **usage,
+            **cpu,
         }
     )
     print(format_distribution("claim ack", claim_ms))
@@ -886,15 +929,13 @@ async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[s
         + " ".join(f"{seconds * 1000:.0f}" for seconds in per_claim_worst)
     )
     print(f"position updates never received: {missed}")
-    server = usage["server_core_percent"]
-    if server is not None:
-        print(f"CPU during the claims: server {server:.0f}% of a core")
+    print(f"during the claims: {describe_cpu(cpu)}")
     return figures
 
 
 async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
     await setup_claimed(pool, options)
-    probe = ServerProbe(options.server_pid)
+    probe = Probe(options.server_pid, pool)
     start_at = time.monotonic() + 1.0
     drop_at = start_at + options.before_drop
     before = probe.snapshot()
@@ -906,8 +947,7 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
         window=options.window,
         rate=options.rate,
     )
-    usage = probe.usage(before)
-    wall = time.monotonic() - start_at
+    cpu = probe.figures(before)
     reconnect = distribution(s * 1000 for r in results for s in r["reconnect_seconds"])
     figures = {
         "clients": sum(r["clients"] for r in results),
@@ -920,7 +960,7 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
         "gaps": sum(r["gaps"] for r in results),
         "out_of_order": sum(r["out_of_order"] for r in results),
         "errors": merged_errors(results),
-        **usage,
+        **cpu,
     }
     print(format_distribution("reconnected after", reconnect))
     print(
@@ -934,7 +974,7 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
     )
     if figures["errors"]:
         print(f"errors: {figures['errors']}")
-    print(describe_usage(usage, [r["cpu_seconds"] for r in results], wall))
+    print(describe_cpu(figures))
     return figures
 
 
@@ -954,6 +994,7 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--username", help='counsellor account; "{i}" becomes the worker index')
     parser.add_argument("--password", default="")
+    parser.add_argument("--counsellors", type=int, help="counsellor sockets (accounts), spread over --procs")
     parser.add_argument("--server-pid", type=int, help="server process, for its CPU and RSS")
     parser.add_argument("--procs", type=int, default=1, help="load processes")
     parser.add_argument(
@@ -975,17 +1016,29 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--window", type=float, default=20.0, help="reconnect: must be back in")
     parser.add_argument("--tail", type=float, default=3.0, help="reconnect: sending after")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--quiet-below",
+        type=float,
+        default=100.0,
+        help="first wait until the machine is less busy than this (percent of all cores)",
+    )
+    parser.add_argument("--quiet-patience", type=float, default=600.0, help="seconds to wait")
     options = parser.parse_args(argv)
     for name, default in SCENARIOS[options.scenario][1].items():
         if getattr(options, name) is None:
             setattr(options, name, default)
-    if options.conversations < options.procs:
-        parser.error("need at least one conversation per load process")
+    if options.counsellors is None:
+        options.counsellors = options.procs
+    if options.conversations < options.counsellors or options.counsellors < options.procs:
+        parser.error("need conversations >= --counsellors >= --procs")
+    if options.username and options.counsellors > 1 and "{i}" not in options.username:
+        parser.error('several counsellors need several accounts: put "{i}" in --username')
     return options
 
 
 async def main_async(options: argparse.Namespace) -> dict[str, Any]:
     run, _ = SCENARIOS[options.scenario]
+    wait_for_quiet(options.quiet_below, options.quiet_patience)
     pool = WorkerPool(options)
     try:
         await pool.call_all("login")
