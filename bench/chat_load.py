@@ -10,11 +10,11 @@ Scenarios, each bounded in time and loopback-only:
   reconnect   relatives drop and reconnect with after_seq while counsellors keep sending;
               every counsellor message must arrive exactly once
 
-The load runs in --procs worker processes (spawned); each holds a slice of the conversations
-and its own counsellor socket, which claims that slice. Against Kinline give --username and
---password of a counsellor (a "{i}" in --username becomes the worker index, so each worker
-can log in as its own account); without --username nobody logs in (the bare relay).
-See bench/README.md.
+The load runs in --procs worker processes (spawned). Each holds a slice of the conversations
+and some of the --counsellors counsellor sockets, which claim that slice between them. Against
+Kinline every counsellor socket logs in as its own account: --username "bench-{i}" becomes
+bench-0, bench-1, ... (Kinline sends a message to every socket of the holding account). Without
+--username nobody logs in (the bare relay). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -992,7 +992,9 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("scenario", choices=SCENARIOS)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
-    parser.add_argument("--username", help='counsellor account; "{i}" becomes the worker index')
+    parser.add_argument(
+        "--username", help='counsellor account; "{i}" becomes the counsellor number 0, 1, ...'
+    )
     parser.add_argument("--password", default="")
     parser.add_argument("--counsellors", type=int, help="counsellor sockets (accounts), spread over --procs")
     parser.add_argument("--server-pid", type=int, help="server process, for its CPU and RSS")
