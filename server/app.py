@@ -298,8 +298,10 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _close_sockets(app: web.Application) -> None:
     """Close every socket at shutdown so clients reconnect elsewhere at once."""
-    await app[SIO].eio.disconnect()
-    await app[SIO].shutdown()
+    sio = app[SIO]
+    if sio.eio.sockets:
+        await sio.eio.disconnect()
+    await sio.shutdown()
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -39,7 +39,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     _migrate(settings)
     host = host or settings.host
     port = port or settings.port
-    logging.getLogger("kinline").info("serving on http://%s:%d", host, port)
+    logging.getLogger("kinline").info("serving on port %d", port)
     web.run_app(
         create_app(settings),
         host=host,
