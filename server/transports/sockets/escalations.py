@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import socketio
-from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from server.domain import permissions
 from server.domain.errors import DomainError
@@ -20,8 +19,7 @@ from server.domain.staff import Role, StaffUser
 from server.services.auth import AuthService
 from server.services.escalation import EscalationService
 from server.services.events import Event, SessionEnded, StaffDisabled
-from server.transports.errors import error_detail
-from server.transports.sockets.base import GuardedNamespace
+from server.transports.sockets.base import GuardedNamespace, refuse
 from server.transports.sockets.counsellor import session_cookie
 from server.transports.sockets.rooms import session_room, user_room
 
@@ -67,12 +65,12 @@ class EscalationNamespace(GuardedNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
         token = session_cookie(environ, self.cookie_name)
         if not token:
-            raise SocketRefused(error_detail("not_authenticated", "sign in first"))
+            raise refuse("not_authenticated", "sign in first")
         try:
             session = await self.auth.session(token)
             self.escalations.require_subscribe(session.user)
         except DomainError as error:
-            raise SocketRefused(error_detail(error.code, error.message)) from None
+            raise refuse(error.code, error.message) from None
         user: StaffUser = session.user
         rooms = [user_room(user.id), session_room(session.session_hash), role_room(user.role)]
         if user.route:
