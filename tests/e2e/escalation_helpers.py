@@ -4,14 +4,21 @@ draft bodies, the /escalations socket, and direct looks into the server's SQLite
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
+from server.adapters.webhook import SIGNATURE_HEADER, verify
+from server.paths import config_dir
 from tests.support.clients import SESSION_COOKIE, Api, Harness, HttpResult, SocketClient
-from tests.support.server import DEFAULT_PASSWORD, ServerProcess
+from tests.support.server import DEFAULT_PASSWORD, ServerProcess, free_port
 
 ESCALATIONS = "/escalations"
 SUMMARY_CANARY = "canary-escalation Kvastfibbla 6120"
@@ -172,3 +179,92 @@ def assert_stored_encrypted(db_path: Path) -> None:
         dump = "\n".join(db.iterdump())
     for canary in CANARIES:
         assert canary not in dump
+
+
+class WebhookReceiver:
+    """A route's webhook endpoint on a free loopback port, in the test's own event loop. Every call
+    is kept with whether its signature checked out."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+        self.port = free_port()
+        self.calls: list[dict[str, Any]] = []
+        self._arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+
+    def url(self, route: str) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/{route}"
+
+    async def start(self) -> WebhookReceiver:
+        app = web.Application()
+        app.router.add_post("/hooks/{route}", self._receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        signed = verify(
+            self.secret, request.headers.get(SIGNATURE_HEADER, ""), body, time.time(), timedelta(minutes=5)
+        )
+        async with self._arrived:
+            self.calls.append(
+                {
+                    "route": request.match_info["route"],
+                    "signed": signed,
+                    "raw": body,
+                    "payload": json.loads(body),
+                }
+            )
+            self._arrived.notify_all()
+        return web.json_response({"ok": True})
+
+    def of(self, escalation_id: str, event: str | None = None) -> list[dict[str, Any]]:
+        return [
+            call
+            for call in self.calls
+            if call["payload"]["escalation_id"] == escalation_id and event in (None, call["payload"]["event"])
+        ]
+
+    async def wait_for(self, escalation_id: str, event: str, timeout: float = 30.0) -> dict[str, Any]:
+        async with self._arrived:
+            async with asyncio.timeout(timeout):
+                await self._arrived.wait_for(lambda: bool(self.of(escalation_id, event)))
+        return self.of(escalation_id, event)[0]
+
+
+def routes_file(
+    directory: Path,
+    receiver: WebhookReceiver | None,
+    secret_env: str,
+    ack_deadline: str | None = None,
+    extra_on_call: str | None = None,
+) -> Path:
+    """The shipped routes file with webhooks pointed at ``receiver``, optionally a short deadline on
+    spanga-tensta and an on-call number on rinkeby-kista."""
+    text = (config_dir() / "escalation.toml").read_text(encoding="utf-8")
+    if ack_deadline:
+        text = text.replace(
+            'ack_deadline = "4h"\nbackup_route = "rinkeby-kista"',
+            f'ack_deadline = "{ack_deadline}"\nbackup_route = "rinkeby-kista"',
+            1,
+        )
+    if extra_on_call:
+        text = text.replace(
+            'backup_route = "spanga-tensta"',
+            f'backup_route = "spanga-tensta"\non_call_sms = "{extra_on_call}"',
+            1,
+        )
+    if receiver is not None:
+        for route in ("spanga-tensta", "rinkeby-kista"):
+            text += (
+                f'\n[routes.{route}.webhook]\nurl = "{receiver.url(route)}"\nsecret_env = "{secret_env}"\n'
+            )
+    path = directory / "escalation-routes.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
