@@ -2,8 +2,9 @@
 state machine. Pure: times come in as aware datetimes and leave as UTC; local wall-clock rules
 are resolved with zoneinfo, so slots stay on the same local times across daylight-saving changes.
 
-Local times that do not exist (the spring gap) move forward past the gap; local times that occur
-twice (the autumn fold) open a window at their first occurrence and close it at their second."""
+A window opens at the first moment the local clock shows its start and closes when the clock last
+shows a time before its end: a time inside the spring gap is the moment the clock jumps, and a time
+the autumn fold shows twice opens at its first occurrence and closes at its second."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ MAX_QUERY_SPAN = timedelta(days=62)
 
 
 def local_instant(day: date, minute: int, zone: ZoneInfo, *, closing: bool = False) -> datetime:
-    """The UTC instant of a local wall-clock minute on ``day``; minute 1440 is the next midnight.
-    Gap times shift forward; fold times resolve to the first occurrence, or the second when closing."""
+    """The UTC instant at which a local wall-clock minute begins on ``day``, for opening a window,
+    or the instant the clock last shows an earlier time, for closing one. Minute 1440 is the next
+    midnight. A time inside the spring gap is the moment the clock jumps; a time the autumn fold
+    shows twice opens at its first occurrence and closes at its second (unless the fold begins
+    exactly there: the clock last showed an earlier time just before the first)."""
     if minute >= MINUTES_PER_DAY:
         return local_instant(day + timedelta(days=1), minute - MINUTES_PER_DAY, zone, closing=closing)
     naive = datetime.combine(day, time(minute // 60, minute % 60))
@@ -39,10 +43,30 @@ def local_instant(day: date, minute: int, zone: ZoneInfo, *, closing: bool = Fal
     second = naive.replace(tzinfo=zone, fold=1)
     if first.utcoffset() == second.utcoffset():
         return first.astimezone(UTC)
-    in_gap = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
-    if in_gap:
-        return first.astimezone(UTC)
-    return (second if closing else first).astimezone(UTC)
+    first_utc, second_utc = first.astimezone(UTC), second.astimezone(UTC)
+    if _wall(first_utc, zone) != naive:  # in the gap, fold=1 reads the later offset: an earlier instant
+        return _clock_change(second_utc, first_utc, zone)
+    if closing and _wall(second_utc - timedelta(minutes=1), zone) < naive:
+        return second_utc
+    return first_utc
+
+
+def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def _clock_change(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
+    """The first whole minute in (before, after] with the later UTC offset (clocks change on
+    whole minutes)."""
+    offset_after = after.astimezone(zone).utcoffset()
+    low, high = 0, int((after - before).total_seconds() // 60)
+    while low < high:
+        middle = (low + high) // 2
+        if (before + timedelta(minutes=middle)).astimezone(zone).utcoffset() == offset_after:
+            high = middle
+        else:
+            low = middle + 1
+    return before + timedelta(minutes=low)
 
 
 def parse_clock(text: str) -> int:
@@ -305,7 +329,7 @@ def require_kind(kinds: dict[str, KindRules], name: str) -> KindRules:
 class Counsellor:
     id: int
     availability: Availability
-    last_assigned_at: datetime | None = None
+    last_assignment: int = 0
 
     def speaks(self, language: str) -> bool:
         return language in self.availability.languages
@@ -532,14 +556,14 @@ def check_bookable(query: SlotQuery, zone: ZoneInfo, start: datetime) -> None:
 
 def pick_counsellor(candidates: Sequence[Counsellor], preferred_id: int | None = None) -> Counsellor:
     """Round robin: the preferred counsellor when free (the one who offered the time in a chat),
-    otherwise whoever was given an appointment least recently (never first), then the lowest id."""
+    otherwise whoever was given an appointment least recently (``last_assignment`` is a running
+    number; 0 is never), then the lowest id."""
     if not candidates:
         raise Conflict("this time has just been taken", code="slot_taken")
     for candidate in candidates:
         if candidate.id == preferred_id:
             return candidate
-    never = datetime.min.replace(tzinfo=UTC)
-    return min(candidates, key=lambda c: (c.last_assigned_at or never, c.id))
+    return min(candidates, key=lambda c: (c.last_assignment, c.id))
 
 
 # ---- phone numbers ----

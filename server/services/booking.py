@@ -169,7 +169,7 @@ class BookingService:
             await repos.booking.insert_appointment(
                 appointment, rules.occupied_until(query.kind, start), manage_hash(code), e164
             )
-            await repos.booking.mark_assigned(counsellor_id, now)
+            await repos.booking.mark_assigned(counsellor_id)
             text_ids = await self._plan_texts(repos, appointment, TextPurpose.CONFIRMATION, now)
         await self._after_change(appointment, text_ids)
         return Booked(appointment, code)

@@ -159,7 +159,7 @@ class BookingStore:
                 staff_users.c.languages,
                 booking_profiles.c.weekly,
                 booking_profiles.c.exceptions,
-                booking_profiles.c.last_assigned_at,
+                booking_profiles.c.last_assignment,
             )
             .join(booking_profiles, booking_profiles.c.user_id == staff_users.c.id)
             .where(staff_users.c.active.is_(True), staff_users.c.role.in_([r.value for r in CHAT_ROLES]))
@@ -171,7 +171,7 @@ class BookingStore:
             Counsellor(
                 row.id,
                 availability_from_plain(row.languages, row.weekly, row.exceptions),
-                row.last_assigned_at,
+                row.last_assignment,
             )
             for row in rows
         ]
@@ -208,13 +208,21 @@ class BookingStore:
         if changed.rowcount == 0:
             await self.connection.execute(
                 insert(booking_profiles).values(
-                    user_id=user_id, weekly=stored["weekly"], exceptions=stored["exceptions"], updated_at=now
+                    user_id=user_id,
+                    weekly=stored["weekly"],
+                    exceptions=stored["exceptions"],
+                    last_assignment=0,
+                    updated_at=now,
                 )
             )
 
-    async def mark_assigned(self, user_id: int, now: datetime) -> None:
+    async def mark_assigned(self, user_id: int) -> None:
+        """Give the counsellor the next number in the round robin."""
+        latest = select(func.coalesce(func.max(booking_profiles.c.last_assignment), 0)).scalar_subquery()
         await self.connection.execute(
-            update(booking_profiles).where(booking_profiles.c.user_id == user_id).values(last_assigned_at=now)
+            update(booking_profiles)
+            .where(booking_profiles.c.user_id == user_id)
+            .values(last_assignment=latest + 1)
         )
 
     async def busy(self, start: datetime, end: datetime, exclude: str | None = None) -> dict[int, list[Busy]]:

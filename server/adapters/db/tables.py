@@ -171,7 +171,7 @@ booking_profiles = Table(
     Column("user_id", Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True),
     Column("weekly", JSON, nullable=False, default=list),
     Column("exceptions", JSON, nullable=False, default=list),
-    Column("last_assigned_at", UtcDateTime),
+    Column("last_assignment", Integer, nullable=False, default=0),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("weekly", sa.JSON(), nullable=False),
         sa.Column("exceptions", sa.JSON(), nullable=False),
-        sa.Column("last_assigned_at", _WHEN, nullable=True),
+        sa.Column("last_assignment", sa.Integer(), nullable=False),
         sa.Column("updated_at", _WHEN, nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],

@@ -1,0 +1,168 @@
+"""Wiring for booking tests: the booking and text services on a real database, as server/app.py
+builds them, with a clock the test moves and an SMS gateway the test scripts.
+
+``ScriptedGateway`` behaves like a provider: it keeps every text it accepted (so reconciliation
+can find it), and ``script(...)`` makes the next sends fail, time out or lose their answer."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from server.adapters.crypto import FieldCipher
+from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
+from server.adapters.db.engine import Database
+from server.domain.booking import GroupSchedule, KindRules, build_availability
+from server.domain.staff import Role, StaffUser
+from server.i18n import Catalogs
+from server.services.auth import AuthService
+from server.services.booking import BookingPolicy, BookingService
+from server.services.chat import ChatService
+from server.services.ports import SmsOutcome
+from server.services.reminders import ProviderReport, SendReceipt, TextPolicy, TextService
+
+ZONE = ZoneInfo("Europe/Stockholm")
+LANGUAGES = ("sv", "en", "ar", "so", "fa", "ti")
+PHONE = "+46701740605"
+OTHER_PHONE = "+46701740606"
+PASSWORD = "correct-horse-battery-staple"
+CATALOGS = Catalogs(Path(__file__).resolve().parents[2] / "web" / "i18n")
+
+KINDS = {
+    "phone": KindRules("phone", timedelta(minutes=45), timedelta(minutes=15), min_notice=timedelta(hours=1)),
+    "visit": KindRules("visit", timedelta(hours=1), timedelta(minutes=30), address="Exempelgatan 1"),
+    "group": KindRules(
+        "group", timedelta(hours=2), seats=3, schedule=GroupSchedule.parse([], ["thu 18:00"], [])
+    ),
+}
+
+
+@dataclass
+class Sent:
+    to: str
+    body: str
+    status_ref: str | None
+    provider_id: str
+
+
+@dataclass
+class ScriptedGateway:
+    """Outcomes for the next sends: "accept" (default), "refuse" (a 4xx), "lost" (accepted, the
+    answer lost: UNKNOWN), "unknown" (not accepted, UNKNOWN), "hang" (never answers)."""
+
+    accepted: list[Sent] = field(default_factory=list)
+    attempts: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)
+    _script: deque[str] = field(default_factory=deque)
+    searches: int = 0
+
+    def script(self, *outcomes: str) -> None:
+        self._script.extend(outcomes)
+
+    def to(self, number: str) -> list[Sent]:
+        return [s for s in self.accepted if s.to == number]
+
+    async def send(self, to_e164: str, body: str, *, status_ref: str | None = None) -> SendReceipt:
+        self.attempts += 1
+        outcome = self._script.popleft() if self._script else "accept"
+        if outcome == "hang":
+            await asyncio.Event().wait()
+        if outcome == "refuse":
+            return SendReceipt(SmsOutcome.FAILED, None, "21211")
+        if outcome == "unknown":
+            return SendReceipt(SmsOutcome.UNKNOWN, None, "http_503")
+        sent = Sent(to_e164, body, status_ref, "SM" + secrets.token_hex(16))
+        self.accepted.append(sent)
+        self.statuses[sent.provider_id] = "queued"
+        if outcome == "lost":
+            return SendReceipt(SmsOutcome.UNKNOWN, None, "http_502")
+        return SendReceipt(SmsOutcome.ACCEPTED, sent.provider_id, None, "queued")
+
+    async def status(self, provider_id: str) -> ProviderReport | None:
+        status = self.statuses.get(provider_id)
+        return ProviderReport(provider_id, status) if status else None
+
+    async def find(self, to_e164: str, body: str, since: datetime) -> ProviderReport | None:
+        self.searches += 1
+        for sent in reversed(self.accepted):
+            if sent.to == to_e164 and sent.body == body:
+                return ProviderReport(sent.provider_id, self.statuses[sent.provider_id])
+        return None
+
+
+@dataclass
+class World:
+    booking: BookingService
+    texts: TextService
+    gateway: ScriptedGateway
+    uow: BookingUnitOfWork
+    changed: list[str]
+
+
+def text_policy(**changes: object) -> TextPolicy:
+    values: dict[str, object] = {
+        "zone": ZONE,
+        "kinds": KINDS,
+        "sender_name": "",
+        "send_timeout": timedelta(seconds=2),
+        "max_concurrent": 5,
+        "reconcile_after": timedelta(minutes=2),
+        "max_attempts": 3,
+        "phone_retention": timedelta(days=30),
+    }
+    values.update(changes)
+    return TextPolicy(**values)  # type: ignore[arg-type]
+
+
+def build_world(
+    database: Database,
+    data_key: bytes,
+    clock: object,
+    chat: ChatService,
+    gateway: ScriptedGateway | None = None,
+    offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2)),
+    **policy: object,
+) -> World:
+    uow = BookingUnitOfWork(database, FieldCipher(data_key), PhoneIndex(data_key))
+    gateway = gateway or ScriptedGateway()
+    changed: list[str] = []
+
+    async def notify(ids: object) -> None:
+        changed.extend(ids)  # type: ignore[call-overload]
+
+    texts = TextService(uow, gateway, clock, text_policy(**policy), CATALOGS.text, notify)  # type: ignore[arg-type]
+    booking = BookingService(
+        uow,
+        clock,  # type: ignore[arg-type]
+        BookingPolicy(ZONE, KINDS, LANGUAGES, offsets, "SE"),
+        texts,
+        chat,
+        notify,
+    )
+    return World(booking, texts, gateway, uow, changed)
+
+
+async def add_counsellor(
+    world: World,
+    auth: AuthService,
+    username: str,
+    languages: tuple[str, ...] = ("sv",),
+    weekly: tuple[tuple[int, str, str], ...] = tuple((day, "08:00", "20:00") for day in range(7)),
+    role: Role = Role.COUNSELLOR,
+) -> StaffUser:
+    user_id = await auth.add_user(username, PASSWORD, role)
+    async with auth.uow.read() as repos:
+        user = await repos.staff.get_user(user_id)
+    assert user is not None
+    await world.booking.set_availability(user, build_availability(languages, weekly, [], LANGUAGES))
+    return user
+
+
+def local(day: int, hour: int, minute: int = 0, month: int = 11, year: int = 2026) -> datetime:
+    """A Stockholm wall-clock time as an aware UTC datetime."""
+    return datetime(year, month, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
