@@ -7,6 +7,7 @@ Nothing here logs a number, a body or Twilio's error text (which can quote the n
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,8 +55,25 @@ class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             (self._base.scheme, self._base.netloc, self._base.path + parts.path, parts.query, parts.fragment)
         )
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        return await super().request(method, self.rebase(url), *args, **kwargs)
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the library's signature
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Credentials go in as a header (aiohttp deprecates its ``auth`` argument)."""
+        headers = dict(headers or {})
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        return await super().request(
+            method, self.rebase(url), params, data, headers, None, timeout, allow_redirects
+        )
 
 
 @dataclass(frozen=True)
