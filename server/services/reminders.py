@@ -2,7 +2,9 @@
 and reconciliation of every send whose outcome is unknown. All state lives in the database.
 
 The sweep (run by the scheduler, in any number of processes) does, in order:
-1. mark texts that were claimed but never settled (the process died mid-send) as ``unknown``;
+1. mark texts that were claimed but never settled (the process died mid-send) as ``unknown``: a
+   claimed text is sent at once and settled within the send timeout, so one still 'sending' after
+   twice that was interrupted;
 2. ask the provider about every ``unknown`` text: found -> sent; verifiably never sent -> pending
    again (or failed when too late); no answer -> ask again next time. Never a blind resend;
 3. claim due texts with one conditional UPDATE, a small batch at a time, and send them;
@@ -40,8 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: How long past its send timeout a claimed text may stay 'sending' before it counts as interrupted.
-STALE_MARGIN = timedelta(seconds=30)
 #: How far back a provider search looks before the claim, for clock skew between us and them.
 SEARCH_SKEW = timedelta(minutes=5)
 UNKNOWN_BATCH = 100
@@ -226,7 +226,7 @@ class TextService:
     async def reconcile(self) -> int:
         now = self.clock()
         async with self.uow.write() as repos:
-            await repos.booking.mark_stale_unknown(now - self.policy.send_timeout - STALE_MARGIN, now)
+            await repos.booking.mark_stale_unknown(now - 2 * self.policy.send_timeout, now)
             unknown = await repos.booking.unknown_texts(UNKNOWN_BATCH)
             awaiting = await repos.booking.sent_awaiting_report(
                 now - self.policy.reconcile_after, REPORT_POLL_BATCH

@@ -166,3 +166,97 @@ async def add_counsellor(
 def local(day: int, hour: int, minute: int = 0, month: int = 11, year: int = 2026) -> datetime:
     """A Stockholm wall-clock time as an aware UTC datetime."""
     return datetime(year, month, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
+
+
+# ---- against a real server process (e2e) ----
+
+#: Short kinds and offsets so that reminders fall due within seconds.
+FAST_BOOKING_ENV = {
+    "KINLINE_BOOKING__KINDS__PHONE__DURATION": "20s",
+    "KINLINE_BOOKING__KINDS__PHONE__BUFFER": "0s",
+    "KINLINE_BOOKING__KINDS__PHONE__MIN_NOTICE": "0s",
+    "KINLINE_BOOKING__KINDS__PHONE__HORIZON": "2d",
+    "KINLINE_BOOKING__SWEEP_INTERVAL": "1s",
+    "KINLINE_BOOKING__BOOKINGS_PER_MINUTE": "0",
+    "KINLINE_SMS__SEND_TIMEOUT": "2s",
+    "KINLINE_SMS__RECONCILE_AFTER": "3s",
+}
+ALL_WEEK = [{"weekday": day, "start": "00:00", "end": "24:00"} for day in range(7)]
+
+
+async def eventually(probe, condition, timeout: float = 30.0, what: str = "condition"):
+    """Poll an async probe until condition(result) holds; the probe's result is returned."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if condition(result):
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}; last: {result!r}")
+        await asyncio.sleep(0.1)
+
+
+class BookingClient:
+    """A staff session (for availability and the appointment list) and anonymous booking calls."""
+
+    def __init__(self, staff_api, public_api) -> None:
+        self.staff = staff_api
+        self.public = public_api
+
+    async def open_all_week(self, languages: tuple[str, ...] = ("sv", "en", "ar")) -> None:
+        result = await self.staff.request(
+            "PUT",
+            "/api/me/availability",
+            json={"languages": list(languages), "weekly": ALL_WEEK, "exceptions": []},
+        )
+        assert result.status == 200, result.body
+
+    async def slots(self, kind: str = "phone", language: str = "sv", hours: float = 2) -> list[dict]:
+        now = datetime.now(UTC)
+        query = {
+            "kind": kind,
+            "language": language,
+            "from": now.isoformat(),
+            "to": (now + timedelta(hours=hours)).isoformat(),
+        }
+        result = await self.public.session.get("/api/slots", params=query)
+        async with result:
+            assert result.status == 200, await result.text()
+            return list((await result.json())["slots"])
+
+    async def next_start(self, lead_seconds: float, kind: str = "phone", language: str = "sv") -> str:
+        earliest = datetime.now(UTC) + timedelta(seconds=lead_seconds)
+        for slot in await self.slots(kind, language):
+            if datetime.fromisoformat(slot["start"]) >= earliest:
+                return str(slot["start"])
+        raise AssertionError("no free slot")
+
+    async def book(
+        self, start: str, phone: str = PHONE, kind: str = "phone", language: str = "sv", **extra
+    ) -> dict:
+        result = await self.public.request(
+            "POST",
+            "/api/appointments",
+            json={"kind": kind, "start": start, "language": language, "phone": phone, **extra},
+        )
+        assert result.status == 201, result.body
+        return dict(result.body)
+
+    async def appointments(self) -> list[dict]:
+        now = datetime.now(UTC)
+        result = await self.staff.session.get(
+            "/api/staff/appointments",
+            params={
+                "from": (now - timedelta(days=1)).isoformat(),
+                "to": (now + timedelta(days=3)).isoformat(),
+            },
+        )
+        async with result:
+            assert result.status == 200, await result.text()
+            return list((await result.json())["appointments"])
+
+    async def appointment(self, appointment_id: str) -> dict:
+        return next(a for a in await self.appointments() if a["appointment_id"] == appointment_id)
+
+    async def text_states(self, appointment_id: str) -> list[tuple[str, str]]:
+        return [(t["purpose"], t["state"]) for t in (await self.appointment(appointment_id))["texts"]]

@@ -28,7 +28,8 @@ Faults, for the next creates only (each call adds to a queue, consumed one per P
 
 Delivery: ``report_status(sid, "delivered")`` updates a message and posts a correctly signed
 status callback to its ``StatusCallback`` URL, as Twilio would. ``signature(url, params)`` signs
-any webhook request (``X-Twilio-Signature``) with the fake account's auth token.
+any webhook request (``X-Twilio-Signature``) with the fake account's auth token;
+``inbound(...)`` builds the form of a received text and ``webhook(url, form, signature)`` posts it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import asyncio
 import secrets
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
@@ -217,20 +219,35 @@ class FakeTwilio:
 
     def post_signed(self, url: str, params: dict[str, str], signed_url: str | None = None) -> int:
         """POST a form webhook to ``url`` signed for ``signed_url`` (default: the same URL)."""
-        data = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(
-            url,
-            data=data,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": self.signature(signed_url or url, params),
-            },
-        )
+        return self.webhook(url, params, self.signature(signed_url or url, params))[0]
+
+    def webhook(self, url: str, params: dict[str, str], signature: str | None) -> tuple[int, str]:
+        """POST a form as Twilio does, with the given ``X-Twilio-Signature`` (None: no header).
+        Returns the status and the body (TwiML for inbound texts)."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        request = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(), headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return int(response.status)
+                return int(response.status), response.read().decode()
         except urllib.error.HTTPError as error:
-            return int(error.code)
+            return int(error.code), error.read().decode()
+
+    def inbound(self, server_url: str, sender: str, body: str, message_sid: str | None = None) -> dict[str, str]:
+        """The form Twilio posts for a text received on the account's number (not sent anywhere)."""
+        sid = message_sid or "SM" + secrets.token_hex(16)
+        return {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": self.account_sid,
+            "From": sender,
+            "To": self.sender,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "ApiVersion": API_VERSION,
+        }
 
     # ---- the API
 
