@@ -94,7 +94,7 @@ class TestStartConversation:
         async with Harness(server) as h:
             result = await h.api().request("POST", "/api/conversations", data=oversized)
             assert result.status == 413
-            assert result.body["error"]["code"]
+            assert_error(result.body, "payload_too_large")
             assert (await h.api().request("GET", "/healthz")).status == 200
 
 
