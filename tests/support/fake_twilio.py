@@ -234,7 +234,7 @@ class FakeTwilio:
         except urllib.error.HTTPError as error:
             return int(error.code), error.read().decode()
 
-    def inbound(self, server_url: str, sender: str, body: str, message_sid: str | None = None) -> dict[str, str]:
+    def inbound(self, sender: str, body: str, message_sid: str | None = None) -> dict[str, str]:
         """The form Twilio posts for a text received on the account's number (not sent anywhere)."""
         sid = message_sid or "SM" + secrets.token_hex(16)
         return {
