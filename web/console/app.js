@@ -5,6 +5,7 @@ import {
   alertUser, isAttending, notificationPermission, notificationsSupported, requestNotificationPermission, unlockAudio,
 } from './alerts.js';
 import { errorText, showError } from './dom.js';
+import { EscalationsView } from './escalations.js';
 import { HistoryView } from './history.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
@@ -18,6 +19,7 @@ const views = {
   login: byId('login-view'),
   live: byId('live-view'),
   history: byId('history-view'),
+  escalations: byId('escalations-view'),
 };
 const loginForm = byId('login-form');
 const loginError = document.querySelector('[data-testid="login-error"]');
@@ -42,6 +44,7 @@ const history = new HistoryView({
   detail: byId('history-detail'),
   refresh: byId('history-refresh'),
 });
+const escalations = new EscalationsView({ root: views.escalations, panels: byId('chat-panels'), viewSwitch });
 
 /** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
 let session = null;
@@ -58,7 +61,8 @@ async function applyLanguage(code) {
   translateDom(document);
   queue.retranslate();
   history.retranslate();
-  session?.workspace.retranslate();
+  session?.workspace?.retranslate();
+  escalations.retranslate();
   if (session) setConnectionState(connection.dataset.state);
   renderUserName();
 }
@@ -81,7 +85,7 @@ function showView(name) {
   for (const button of viewSwitch.querySelectorAll('[data-view]')) {
     button.setAttribute('aria-pressed', String(button.dataset.view === name));
   }
-  session?.workspace.setLiveVisible(name === 'live');
+  session?.workspace?.setLiveVisible(name === 'live');
   if (name === 'history') history.load();
   renderAlertsButton();
 }
@@ -146,6 +150,15 @@ async function onLogout() {
 
 async function startSession(user) {
   endSession();
+  escalations.start(user);
+  if (user.role === 'social_services') {
+    // A social services user has the escalation inbox only: no chat socket, no workspace.
+    session = { user };
+    renderUserName();
+    showView('escalations');
+    connection.hidden = true;
+    return;
+  }
   let settings;
   try {
     settings = await api.staffSettings();
@@ -222,13 +235,14 @@ async function reconnectIfStillLoggedIn(current) {
 }
 
 function endSession() {
+  escalations.stop();
   if (!session) return;
   const { socket, workspace, ticker } = session;
   session = null;
   window.clearInterval(ticker);
-  socket.removeAllListeners();
-  socket.disconnect();
-  workspace.clear();
+  socket?.removeAllListeners();
+  socket?.disconnect();
+  workspace?.clear();
   queue.clear();
   history.clear();
   renderUserName();

@@ -2,6 +2,7 @@
 
 import { setLanguage, t, translateDom, language, languageNames } from '/shared/i18n.js';
 import { ChatSession } from './chat.js';
+import { EscalationStatus } from './escalation.js';
 import { MessageList } from './messages.js';
 import { renderHours, openNowText } from './hours.js';
 import { errorText, formatNumber, tCount } from './format.js';
@@ -77,6 +78,7 @@ const state = {
 };
 
 const messageList = new MessageList(ui.messages);
+const escalationStatus = new EscalationStatus(ui.startView);
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
@@ -170,6 +172,7 @@ function renderTexts() {
   renderConnection();
   renderCounter();
   messageList.retranslate();
+  escalationStatus.retranslate();
 }
 
 async function changeLanguage(code) {

@@ -1,0 +1,115 @@
+// The relative's view of an escalation to social services: with the resume code they see whether
+// it was sent, received or closed, and nothing else. The code is never stored; the field is
+// emptied after each look-up, and quick exit clears the page as always.
+import { t } from '/shared/i18n.js';
+import { errorText } from './format.js';
+
+const STATUSES = new Set(['sent', 'received', 'closed']);
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    node.setAttribute(name, value === true ? '' : String(value));
+  }
+  node.append(...children);
+  return node;
+}
+
+async function lookUp(resumeCode) {
+  try {
+    const response = await fetch('/api/escalations/status', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ resume_code: resumeCode }),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    const data = await response.json().catch(() => null);
+    if (response.ok) return { ok: true, statuses: (data?.escalations || []).map((item) => item.status) };
+    if (response.status === 404) return { ok: false, code: 'resume_not_found' };
+    return { ok: false, code: data?.error?.code ?? (response.status === 429 ? 'rate_limited' : 'unknown') };
+  } catch {
+    return { ok: false, code: 'network' };
+  }
+}
+
+export class EscalationStatus {
+  /** Adds the status card at the end of ``container`` (the start view). */
+  constructor(container) {
+    this.statuses = null;
+    this.errorCode = null;
+    this.input = element('input', {
+      id: 'escalation-code', name: 'resume_code', type: 'text', autocomplete: 'off', autocapitalize: 'characters',
+      spellcheck: 'false', maxlength: '64', 'data-testid': 'escalation-code-input',
+    });
+    this.error = element('p', { class: 'notice notice-error', role: 'alert', hidden: true });
+    this.button = element('button', { type: 'submit', class: 'button', 'data-testid': 'escalation-status-button', 'data-i18n': 'escalation.relative.check' });
+    this.result = element('div', { class: 'escalation-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'escalation-status-result' });
+    this.form = element(
+      'form',
+      { class: 'card', id: 'escalation-status-form', 'aria-labelledby': 'escalation-status-heading', novalidate: true },
+      element('h2', { id: 'escalation-status-heading', 'data-i18n': 'escalation.relative.heading' }),
+      element('p', { 'data-i18n': 'escalation.relative.intro' }),
+      element('div', { class: 'field' },
+        element('label', { for: 'escalation-code', 'data-i18n': 'escalation.relative.code_label' }),
+        this.input),
+      this.error,
+      this.button,
+      this.result,
+    );
+    this.form.addEventListener('submit', (event) => this.submit(event));
+    container.append(this.form);
+  }
+
+  async submit(event) {
+    event.preventDefault();
+    const code = this.input.value.trim();
+    if (!code) {
+      this.showError('resume_code_missing');
+      this.input.focus();
+      return;
+    }
+    this.showError(null);
+    this.button.disabled = true;
+    const answer = await lookUp(code);
+    this.button.disabled = false;
+    if (!answer.ok) {
+      this.statuses = null;
+      this.render();
+      this.showError(answer.code);
+      return;
+    }
+    this.input.value = '';
+    this.statuses = answer.statuses.filter((status) => STATUSES.has(status));
+    this.render();
+  }
+
+  showError(code) {
+    this.errorCode = code;
+    this.error.textContent = code ? errorText(code) : '';
+    this.error.hidden = !code;
+  }
+
+  render() {
+    if (this.statuses === null) {
+      this.result.replaceChildren();
+      return;
+    }
+    if (this.statuses.length === 0) {
+      this.result.replaceChildren(element('p', { 'data-testid': 'escalation-status-none' }, t('escalation.relative.none')));
+      return;
+    }
+    this.result.replaceChildren(
+      element('h3', {}, t('escalation.relative.result_heading')),
+      element('ul', { class: 'checklist' },
+        ...this.statuses.map((status) => element('li', { 'data-testid': 'escalation-status', 'data-status': status },
+          t(`escalation.relative.status.${status}`)))),
+    );
+  }
+
+  retranslate() {
+    this.render();
+    this.showError(this.errorCode);
+  }
+}
