@@ -39,7 +39,9 @@ class EventLog:
         self.entries: list[tuple[str, Any]] = []
         self._arrived = asyncio.Condition()
 
-    async def record(self, name: str, data: Any) -> None:
+    async def record(self, name: str, *args: Any) -> None:
+        """Catch-all handler: one argument is kept as is, none as None, several as a tuple."""
+        data = args[0] if len(args) == 1 else (args or None)
         async with self._arrived:
             self.entries.append((name, data))
             self._arrived.notify_all()
