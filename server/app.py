@@ -232,7 +232,8 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Escalations: their store, the webhook client (closed on shutdown), the /escalations sockets."""
+    """Escalations: their store, the on-call SMS through the booking context's SMS backend, the webhook
+    client (closed on shutdown), the /escalations sockets."""
     settings = app[app_keys.SETTINGS]
     key = load_or_create_key(
         settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
@@ -250,7 +251,7 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
                 retention=settings.escalation.retention,
                 console_url=f"{settings.public_url.rstrip('/')}/console/",
             ),
-            sms=None,
+            sms=app[app_keys.SMS],
             webhooks=WebhookClient(http),
         )
         app[app_keys.ESCALATIONS] = service

@@ -9,6 +9,8 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from server.escalation_routes import load_escalation_config
+from server.paths import config_dir
 from tests.e2e.escalation_helpers import (
     Team,
     WebhookReceiver,
@@ -18,10 +20,13 @@ from tests.e2e.escalation_helpers import (
     routes_file,
 )
 from tests.support.clients import Harness, SocketClient
+from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import ServerProcess
 
 SECRET_ENV = "KINLINE_TEST_ESCALATION_WEBHOOK_SECRET"
+SHIPPED_TEXTS = load_escalation_config(config_dir() / "escalation.toml", environ={})
 SHORT_DEADLINE = "3s"
+ON_CALL, BACKUP_ON_CALL = "+46701740605", "+46701740606"
 
 
 async def test_the_backup_route_is_told_once(
@@ -29,13 +34,16 @@ async def test_the_backup_route_is_told_once(
 ) -> None:
     secret = secrets.token_hex(16)
     receiver = await WebhookReceiver(secret.encode()).start()
-    path = routes_file(tmp_path, receiver, SECRET_ENV, ack_deadline=SHORT_DEADLINE)
-    env = {
-        "KINLINE_ESCALATION__ROUTES_FILE": str(path),
-        "KINLINE_ESCALATION__SWEEP_INTERVAL": "1s",
-        "KINLINE_CHAT__COUNSELLOR_CAPACITY": "10",
-        SECRET_ENV: secret,
-    }
+    path = routes_file(
+        tmp_path, receiver, SECRET_ENV, ack_deadline=SHORT_DEADLINE, extra_on_call=BACKUP_ON_CALL
+    )
+    twilio = FakeTwilio().start()
+    env = twilio.server_env(
+        KINLINE_ESCALATION__ROUTES_FILE=str(path),
+        KINLINE_ESCALATION__SWEEP_INTERVAL="1s",
+        KINLINE_CHAT__COUNSELLOR_CAPACITY="10",
+        **{SECRET_ENV: secret},
+    )
     first = server_factory(env=env, name="sweeper-a")
     second = server_factory(
         env={
@@ -49,15 +57,20 @@ async def test_the_backup_route_is_told_once(
         async with Harness(first) as harness_a, Harness(second) as harness_b:
             team_a, team_b = Team(harness_a), Team(harness_b)
             try:
-                await run(first, receiver, team_a, team_b)
+                await run(first, receiver, twilio, team_a, team_b)
             finally:
                 await team_a.close()
                 await team_b.close()
     finally:
+        first.stop()
+        second.stop()
+        twilio.stop()
         await receiver.stop()
 
 
-async def run(server: ServerProcess, receiver: WebhookReceiver, team_a: Team, team_b: Team) -> None:
+async def run(
+    server: ServerProcess, receiver: WebhookReceiver, twilio: FakeTwilio, team_a: Team, team_b: Team
+) -> None:
     await team_a.add(
         [
             ("counsellor", "counsellor", None),
@@ -109,6 +122,11 @@ async def run(server: ServerProcess, receiver: WebhookReceiver, team_a: Team, te
             await socket.barrier()
 
     assert len(receiver.of(late, "escalation.backup")) == 1
+    # Three escalations: the route's on-call number got three texts, the backup's three (one each).
+    backup_texts = await asyncio.to_thread(twilio.wait_for_messages, 3, number=BACKUP_ON_CALL)
+    assert [text["body"] for text in backup_texts] == [SHIPPED_TEXTS.sms_backup] * 3
+    route_texts = await asyncio.to_thread(twilio.wait_for_messages, 3, number=ON_CALL)
+    assert [text["body"] for text in route_texts] == [SHIPPED_TEXTS.sms_new] * 3
     assert len(receiver.of(late, "escalation.sent")) == 1
     missed = [row for row in audit_rows(server) if row[1:] == ("escalation.deadline_missed", late)]
     assert len(missed) == 1

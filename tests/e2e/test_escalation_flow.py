@@ -6,7 +6,9 @@ their resume code. Every read and change leaves an audit row without content."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +32,11 @@ from tests.e2e.escalation_helpers import (
     routes_file,
 )
 from tests.support.clients import Api, Harness
+from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import ServerProcess
 
 SECRET_ENV = "KINLINE_TEST_ESCALATION_WEBHOOK_SECRET"
+ON_CALL = {"spanga-tensta": "+46701740605", "rinkeby-kista": "+46701740606"}
 TEXTS = load_escalation_config(config_dir() / "escalation.toml", environ={})
 ACCOUNTS = [
     ("counsellor", "counsellor", None),
@@ -69,22 +73,26 @@ CASES = [
 class Setup:
     server: ServerProcess
     receiver: WebhookReceiver
+    twilio: FakeTwilio
+    texts_sent: Counter[str]
 
 
 @pytest.fixture
 async def setup(tmp_path: Path, server_factory: Any) -> AsyncIterator[Setup]:
     secret = secrets.token_hex(16)
     receiver = await WebhookReceiver(secret.encode()).start()
-    path = routes_file(tmp_path, receiver, SECRET_ENV)
-    server = server_factory(
-        env={
-            "KINLINE_ESCALATION__ROUTES_FILE": str(path),
-            SECRET_ENV: secret,
-            "KINLINE_CHAT__COUNSELLOR_CAPACITY": "10",
-        },
-        name="escalation-flow",
-    )
-    yield Setup(server, receiver)
+    path = routes_file(tmp_path, receiver, SECRET_ENV, extra_on_call=ON_CALL["rinkeby-kista"])
+    with FakeTwilio() as twilio:
+        server = server_factory(
+            env=twilio.server_env(
+                KINLINE_ESCALATION__ROUTES_FILE=str(path),
+                KINLINE_CHAT__COUNSELLOR_CAPACITY="10",
+                **{SECRET_ENV: secret},
+            ),
+            name="escalation-flow",
+        )
+        yield Setup(server, receiver, twilio, Counter())
+        server.stop()
     await receiver.stop()
 
 
@@ -109,7 +117,7 @@ async def test_the_whole_flow_for_every_kind(setup: Setup) -> None:
         try:
             expected_audit: list[tuple[int | None, str, str]] = []
             for case in CASES:
-                expected_audit += await run_case(team, harness, receiver, case)
+                expected_audit += await run_case(team, harness, setup, case)
         finally:
             await team.close()
 
@@ -126,12 +134,13 @@ async def test_the_whole_flow_for_every_kind(setup: Setup) -> None:
 
 
 async def run_case(
-    team: Team, harness: Harness, receiver: WebhookReceiver, case: Case
+    team: Team, harness: Harness, setup: Setup, case: Case
 ) -> list[tuple[int | None, str, str]]:
     counsellor, supervisor = team["counsellor"], team["supervisor"]
     liaison, outsider = team[case.liaison], team[case.other_route_liaison]
     audited: list[tuple[int | None, str, str]] = []
     public = harness.api()
+    receiver = setup.receiver
 
     conversation_id, token, resume_code = await team.held_conversation("counsellor", case.language)
     relative = await harness.relative(token)
@@ -176,6 +185,13 @@ async def run_case(
         "deadline",
         "console_url",
     }
+    # ... and the route's on-call number gets a neutral text through the SMS port (the real twilio
+    # client talking to the fake Twilio).
+    number = ON_CALL[case.route]
+    setup.texts_sent[number] += 1
+    texts = await asyncio.to_thread(setup.twilio.wait_for_messages, setup.texts_sent[number], number=number)
+    assert len(texts) == setup.texts_sent[number]
+    assert texts[-1]["body"] == TEXTS.sms_new
 
     # The relative is told, in their language, that it was made and what happens next.
     notice = await relative.log.wait_for("message", lambda m: m["sender"] == "system")
