@@ -7,6 +7,13 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.transports.http.escalation_routes import (
+    CreateEscalation,
+    DraftIn,
+    RecordOutcome,
+    SendBack,
+    StatusLookup,
+)
 from server.transports.http.routes import Login, ResumeConversation, StartConversation
 
 _ERROR = {
@@ -183,6 +190,7 @@ def document() -> dict[str, Any]:
                     ],
                 }
             },
+            **_escalation_paths(),
         },
     }
 
@@ -193,3 +201,76 @@ async def openapi_json(_request: web.Request) -> web.Response:
 
 def add_openapi_route(app: web.Application) -> None:
     app.router.add_get("/api/openapi.json", openapi_json)
+
+
+def _escalation_paths() -> dict[str, Any]:
+    """docs/protocol.md, "Escalation". 404 means "not yours to know about", 403 "not yours to do"."""
+    by_id = [{"name": "escalation_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+    def change(summary: str, body: type[BaseModel] | None = None) -> dict[str, Any]:
+        operation = {**_staff(summary, _json("the new state"), 403, 404, 409, 422), "parameters": by_id}
+        if body is not None:
+            operation["requestBody"] = _body(body)
+        return {"post": operation}
+
+    created = {
+        "type": "object",
+        "required": ["escalation_id", "state"],
+        "properties": {
+            "escalation_id": {"type": "string"},
+            "state": {"enum": ["awaiting_approval", "sent"]},
+            "emergency_steps": {"type": "object"},
+        },
+    }
+    return {
+        "/api/escalations": {
+            "get": _staff(
+                "Escalations the caller may see, with state and deadline (audited)", _json("list"), 403
+            ),
+            "post": {
+                "summary": "Draft an escalation from a conversation the caller holds",
+                "security": [{"session": []}],
+                "requestBody": _body(CreateEscalation),
+                "responses": {"201": _json("drafted", created), **_errors(400, 401, 403, 404, 422)},
+            },
+        },
+        "/api/escalations/config": {
+            "get": _staff("Routes, kinds, texts and indicators for the forms", _json("config"))
+        },
+        "/api/escalations/audit": {
+            "get": {
+                **_staff("The escalation audit log (supervisors); never content", _json("entries"), 403),
+                "parameters": [{"name": "escalation_id", "in": "query", "schema": {"type": "string"}}],
+            }
+        },
+        "/api/escalations/status": {
+            "post": {
+                "summary": "The relative's view: sent, received or closed, by resume code",
+                "requestBody": _body(StatusLookup),
+                "responses": {"200": _json("statuses"), **_errors(400, 404, 422, 429)},
+            }
+        },
+        "/api/escalations/{escalation_id}": {
+            "get": {
+                **_staff("One escalation's fields, never the transcript (audited)", _json("escalation"), 404),
+                "parameters": by_id,
+            }
+        },
+        "/api/escalations/{escalation_id}/transcript": {
+            "get": {
+                **_staff("The conversation, where the rules allow (audited)", _json("messages"), 403, 404),
+                "parameters": by_id,
+            }
+        },
+        "/api/escalations/{escalation_id}/approve": change(
+            "Approve and send (a supervisor who did not draft it)"
+        ),
+        "/api/escalations/{escalation_id}/send-back": change("Send back to the drafter", SendBack),
+        "/api/escalations/{escalation_id}/resubmit": change("Resubmit a sent back escalation", DraftIn),
+        "/api/escalations/{escalation_id}/acknowledge": change(
+            "Acknowledge (the route's social services user)"
+        ),
+        "/api/escalations/{escalation_id}/outcome": change(
+            "Record received, under assessment or closed", RecordOutcome
+        ),
+    }
