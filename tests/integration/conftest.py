@@ -63,8 +63,11 @@ def events() -> RecordingBus:
 
 
 @pytest.fixture
-def uow(database: Database, data_key: bytes) -> SqlUnitOfWork:
-    return SqlUnitOfWork(database, FieldCipher(data_key))
+async def uow(database: Database, data_key: bytes) -> AsyncIterator[SqlUnitOfWork]:
+    """Closed before the engine is disposed, as create_app's cleanup does."""
+    uow = SqlUnitOfWork(database, FieldCipher(data_key))
+    yield uow
+    await uow.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from server.adapters.crypto import FieldCipher
 from server.adapters.db.engine import Database
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.conversations import Sender, State
-from server.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatService
@@ -49,7 +49,9 @@ async def second_chat(
 ) -> AsyncIterator[ChatService]:
     """A second service on its own engine, as a second server process on the same file would be."""
     database = Database(sqlite_url(migrated))
-    yield ChatService(SqlUnitOfWork(database, FieldCipher(data_key)), events, clock, chat_policy())
+    uow = SqlUnitOfWork(database, FieldCipher(data_key))
+    yield ChatService(uow, events, clock, chat_policy())
+    await uow.close()
     await database.dispose()
 
 
@@ -153,6 +155,25 @@ class TestSequence:
         assert raw.execute(
             "SELECT last_seq FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone() == (len(posts),)
+
+    async def test_a_refused_post_among_concurrent_ones_leaves_the_others_committed(
+        self, chat: ChatService, auth: AuthService, alice: StaffUser, raw: sqlite3.Connection
+    ) -> None:
+        """Posts share commits; one that breaks a rule fails alone and takes no seq."""
+        bob = await add_staff(auth, "bob")
+        conversation_id = (await chat.start_conversation("sv", None)).conversation.id
+        await chat.claim(conversation_id, alice)
+        posts = [
+            chat.post_message(conversation_id, f"r-{index}", f"text {index}", Sender.RELATIVE)
+            for index in range(10)
+        ]
+        posts.insert(5, chat.post_message(conversation_id, "bob-1", "not mine", Sender.COUNSELLOR, bob))
+        results = await asyncio.gather(*posts, return_exceptions=True)
+        refused = results.pop(5)
+        assert isinstance(refused, Forbidden) and refused.code == "not_holder"
+        assert sorted(m.seq for m in results) == list(range(1, 11))  # type: ignore[union-attr]
+        assert [row[1] for row in message_rows(raw, conversation_id)].count("bob-1") == 0
+        assert len(message_rows(raw, conversation_id)) == 10
 
     async def test_a_client_id_racing_itself_is_stored_once(
         self, chat: ChatService, second_chat: ChatService, raw: sqlite3.Connection
