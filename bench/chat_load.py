@@ -567,12 +567,14 @@ class Worker:
                 )
                 due += 1 / rate_here
 
-        async def reconnect(relative: Relative) -> float | None:
-            await sleep_until(drop_at + random.uniform(0, spread))
+        async def reconnect(relative: Relative) -> tuple[float, float] | None:
+            """Seconds from the drop until back, and from the first attempt until back."""
+            first_attempt = drop_at + random.uniform(0, spread)
+            await sleep_until(first_attempt)
             while time.monotonic() < drop_at + window:
                 try:
                     await self.protocol.connect_relative(relative)
-                    return time.monotonic() - drop_at
+                    return time.monotonic() - drop_at, time.monotonic() - first_attempt
                 except Exception as exc:
                     self.errors[f"reconnect: {type(exc).__name__}"] += 1
                     await asyncio.sleep(0.5)
@@ -601,8 +603,8 @@ class Worker:
         await bounded(64, [lambda c=c: disconnect(c) for c in old_clients])
         return {
             "clients": len(self.relatives),
-            "reconnect_seconds": [seconds for seconds in reconnected if seconds is not None],
-            "not_reconnected": sum(1 for seconds in reconnected if seconds is None),
+            "reconnected": [times for times in reconnected if times is not None],
+            "not_reconnected": sum(1 for times in reconnected if times is None),
             "acked": sum(len(seqs) for seqs in acked.values()),
             "unacked": pending,
             "missed": missed(),
@@ -948,10 +950,12 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
         rate=options.rate,
     )
     cpu = probe.figures(before)
-    reconnect = distribution(s * 1000 for r in results for s in r["reconnect_seconds"])
+    back = [times for r in results for times in r["reconnected"]]
+    connect = distribution(took * 1000 for _, took in back)
     figures = {
         "clients": sum(r["clients"] for r in results),
-        "reconnect_ms": reconnect,
+        "connect_ms": connect,
+        "last_back_after_drop_s": max((after for after, _ in back), default=float("nan")),
         "not_reconnected": sum(r["not_reconnected"] for r in results),
         "counsellor_messages_acked": sum(r["acked"] for r in results),
         "unacked": sum(r["unacked"] for r in results),
@@ -962,9 +966,11 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
         "errors": merged_errors(results),
         **cpu,
     }
-    print(format_distribution("reconnected after", reconnect))
+    print(format_distribution("reconnect took", connect))
     print(
-        f"not reconnected within {options.window:.0f} s: {figures['not_reconnected']};"
+        f"last relative back {figures['last_back_after_drop_s']:.1f} s after the drop"
+        f" (reconnects spread over {options.spread:.0f} s);"
+        f" not back within {options.window:.0f} s: {figures['not_reconnected']};"
         f" counsellor messages acked {figures['counsellor_messages_acked']}"
         f" (unacked {figures['unacked']})"
     )
