@@ -10,6 +10,7 @@ import { renderMessage } from './messages.js';
 
 const CHAT_ROLES = new Set(['counsellor', 'supervisor', 'admin']);
 const DRAFTING_ROLES = new Set(['counsellor', 'supervisor']);
+const ESCALATION_ROLES = new Set(['counsellor', 'supervisor', 'social_services']);
 const TICK_MS = 1000;
 const OUTCOME_STATES = ['received', 'under_assessment', 'closed_with_feedback'];
 const CONTACT_FIELDS = ['name', 'phone', 'email', 'preferred_time'];
@@ -143,10 +144,11 @@ export class EscalationsView {
     this.user = user;
     this.filter = this.role === 'supervisor' ? 'awaiting_approval' : 'all';
     for (const button of this.viewSwitch.querySelectorAll('[data-view]')) {
-      if (button.dataset.view !== 'escalations') button.hidden = !CHAT_ROLES.has(this.role);
+      button.hidden = button.dataset.view === 'escalations' ? !ESCALATION_ROLES.has(this.role) : !CHAT_ROLES.has(this.role);
     }
     document.body.classList.toggle('may-escalate', DRAFTING_ROLES.has(this.role));
     this.retranslate();
+    if (!ESCALATION_ROLES.has(this.role)) return;
     try {
       this.config = await request('GET', '/api/escalations/config');
     } catch (error) {
