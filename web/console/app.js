@@ -4,6 +4,7 @@ import * as api from './api.js';
 import {
   alertUser, isAttending, notificationPermission, notificationsSupported, requestNotificationPermission, unlockAudio,
 } from './alerts.js';
+import { AppointmentsView } from './appointments.js';
 import { errorText, showError } from './dom.js';
 import { EscalationsView } from './escalations.js';
 import { HistoryView } from './history.js';
@@ -20,6 +21,7 @@ const views = {
   live: byId('live-view'),
   history: byId('history-view'),
   escalations: byId('escalations-view'),
+  appointments: byId('appointments-view'),
 };
 const loginForm = byId('login-form');
 const loginError = document.querySelector('[data-testid="login-error"]');
@@ -45,6 +47,7 @@ const history = new HistoryView({
   refresh: byId('history-refresh'),
 });
 const escalations = new EscalationsView({ root: views.escalations, panels: byId('chat-panels'), viewSwitch });
+const appointments = new AppointmentsView({ root: views.appointments });
 
 /** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
 let session = null;
@@ -63,6 +66,7 @@ async function applyLanguage(code) {
   history.retranslate();
   session?.workspace?.retranslate();
   escalations.retranslate();
+  appointments.retranslate();
   if (session) setConnectionState(connection.dataset.state);
   renderUserName();
 }
@@ -87,6 +91,7 @@ function showView(name) {
   }
   session?.workspace?.setLiveVisible(name === 'live');
   if (name === 'history') history.load();
+  appointments.setVisible(name === 'appointments');
   renderAlertsButton();
 }
 
@@ -186,6 +191,7 @@ async function startSession(user) {
   const ticker = window.setInterval(() => queue.tick(), 1000);
   session = { user, settings, socket, workspace, ticker };
   wireSocket(session);
+  appointments.start(user, socket);
   renderUserName();
   setConnectionState('connecting');
   showView('live');
@@ -236,6 +242,7 @@ async function reconnectIfStillLoggedIn(current) {
 
 function endSession() {
   escalations.stop();
+  appointments.stop();
   if (!session) return;
   const { socket, workspace, ticker } = session;
   session = null;
