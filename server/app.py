@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bots.intake import IntakeBot
 from bots.sms import SmsBot
 from server import app_keys
-from server.adapters.crypto import EphemeralKeyedHash, FieldCipher, load_or_create_key
+from server.adapters.crypto import FieldCipher, load_or_create_key
 from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
 from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import SqlEscalationUnitOfWork
@@ -24,6 +24,7 @@ from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
 from server.domain.booking import GroupSchedule, KindRules
 from server.domain.hours import OpeningHours
+from server.domain.tokens import EphemeralKeyedHash
 from server.escalation_routes import load_escalation_config
 from server.i18n import Catalogs
 from server.knowledge import Knowledge

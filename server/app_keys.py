@@ -8,7 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from bots.sms import SmsBot
-    from server.adapters.crypto import EphemeralKeyedHash
+    from server.domain.tokens import EphemeralKeyedHash
     from server.adapters.db.engine import Database
     from server.domain.escalation import EscalationConfig
     from server.i18n import Catalogs

@@ -1,19 +1,15 @@
-"""Encryption at rest for message text, notes and phone numbers; hashes for secrets we only compare."""
+"""Encryption at rest for message text, notes and phone numbers, and the data key it uses."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
-import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _NONCE_BYTES = 12
 _VERSION = b"\x01"
-RESUME_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
 
 class FieldCipher:
@@ -47,33 +43,3 @@ def load_or_create_key(configured: str, key_file: Path) -> bytes:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(base64.urlsafe_b64encode(key))
     return key
-
-
-def new_token() -> str:
-    """256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
-
-
-def new_resume_code() -> str:
-    """16 characters from an unambiguous alphabet (about 78 bits), shown as XXXX-XXXX-XXXX-XXXX."""
-    raw = "".join(secrets.choice(RESUME_ALPHABET) for _ in range(16))
-    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-
-
-def normalise_resume_code(code: str) -> str:
-    cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
-    return "-".join(cleaned[i : i + 4] for i in range(0, len(cleaned), 4))
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-class EphemeralKeyedHash:
-    """HMAC under a key that lives only in this process's memory, for rate-limit buckets."""
-
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
-
-    def __call__(self, value: str) -> str:
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()

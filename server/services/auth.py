@@ -10,9 +10,9 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.adapters.crypto import EphemeralKeyedHash, new_token, secret_hash
 from server.domain.errors import InvalidInput, NotAuthenticated
 from server.domain.staff import Role, StaffUser, check_password_strength, check_username
+from server.domain.tokens import EphemeralKeyedHash, new_token, secret_hash
 from server.services.events import EventBus, SessionEnded, StaffDisabled
 from server.services.ports import Clock, UnitOfWork
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from server.adapters.crypto import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
+from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
 from server.domain import booking as rules
 from server.domain.booking import (
     Appointment,

@@ -6,12 +6,12 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from server.adapters.crypto import new_resume_code, new_token, normalise_resume_code, secret_hash
 from server.domain import conversations as rules
 from server.domain.conversations import Conversation, Message, Note, Sender, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, Unavailable
 from server.domain.hours import OpeningHours
 from server.domain.staff import Role, StaffUser
+from server.domain.tokens import new_resume_code, new_token, normalise_resume_code, secret_hash
 from server.services.events import (
     ConversationChanged,
     ConversationStarted,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from server.adapters.crypto import normalise_resume_code, secret_hash
+from server.domain.tokens import normalise_resume_code, secret_hash
 from server.domain import escalation as rules
 from server.domain import permissions
 from server.domain.conversations import Message, Sender
