@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from server.domain.tokens import normalise_resume_code, secret_hash
 from server.domain import escalation as rules
 from server.domain import permissions
 from server.domain.conversations import Message, Sender
@@ -23,6 +22,7 @@ from server.domain.errors import Conflict, DomainError, NotFound
 from server.domain.escalation import Draft, Escalation, EscalationConfig, Kind, RelativeStatus, Route, State
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
+from server.domain.tokens import normalise_resume_code, secret_hash
 from server.services.ports import Clock, SmsOutcome
 
 if TYPE_CHECKING:
