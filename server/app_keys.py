@@ -8,9 +8,9 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from bots.sms import SmsBot
-    from server.domain.tokens import EphemeralKeyedHash
     from server.adapters.db.engine import Database
     from server.domain.escalation import EscalationConfig
+    from server.domain.tokens import EphemeralKeyedHash
     from server.i18n import Catalogs
     from server.knowledge import Knowledge
     from server.services.auth import AuthService

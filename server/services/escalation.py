@@ -23,7 +23,7 @@ from server.domain.escalation import Draft, Escalation, EscalationConfig, Kind, 
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
 from server.domain.tokens import normalise_resume_code, secret_hash
-from server.services.ports import Clock, SmsOutcome
+from server.services.ports import Clock, SmsOutcome, SmsSender
 
 if TYPE_CHECKING:
     from server.adapters.db.chat_store import ChatStore
@@ -61,21 +61,6 @@ class EscalationNotifier(Protocol):
     async def alert(self, escalation: Escalation, reason: str) -> None: ...
 
 
-class Receipt(Protocol):
-    @property
-    def outcome(self) -> str: ...
-
-    @property
-    def provider_id(self) -> str | None: ...
-
-
-class OnCallSms(Protocol):
-    """The SmsSender port as the escalations use it. Read-only receipt fields, so the gateway's frozen
-    receipts fit (ports.SmsReceipt declares settable attributes, which frozen dataclasses are not)."""
-
-    async def send(self, to_e164: str, body: str) -> Receipt: ...
-
-
 class WebhookPoster(Protocol):
     async def post(self, url: str, secret: bytes, payload: Mapping[str, Any]) -> str:
         """Returns an SmsOutcome-style outcome: accepted, failed or unknown."""
@@ -105,7 +90,7 @@ class EscalationService:
         notifier: EscalationNotifier,
         clock: Clock,
         policy: EscalationPolicy,
-        sms: OnCallSms | None = None,
+        sms: SmsSender | None = None,
         webhooks: WebhookPoster | None = None,
     ) -> None:
         self.uow = uow

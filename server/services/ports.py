@@ -46,9 +46,14 @@ class SmsOutcome:
 
 
 class SmsReceipt(Protocol):
-    outcome: str
-    provider_id: str | None
-    error: str | None
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def provider_id(self) -> str | None: ...
+
+    @property
+    def error(self) -> str | None: ...
 
 
 class SmsSender(Protocol):
