@@ -226,7 +226,7 @@ class BookingClient:
 
     async def next_start(self, lead_seconds: float, kind: str = "phone", language: str = "sv") -> str:
         earliest = datetime.now(UTC) + timedelta(seconds=lead_seconds)
-        for slot in await self.slots(kind, language):
+        for slot in await self.slots(kind, language, hours=lead_seconds / 3600 + 4):
             if datetime.fromisoformat(slot["start"]) >= earliest:
                 return str(slot["start"])
         raise AssertionError("no free slot")

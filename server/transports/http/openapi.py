@@ -7,6 +7,15 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.transports.http.booking_routes import (
+    AvailabilityBody,
+    BookAppointment,
+    ConversationToken,
+    ManageCode,
+    Outcome,
+    Rebook,
+    SlotOfferBody,
+)
 from server.transports.http.escalation_routes import (
     CreateEscalation,
     DraftIn,
@@ -191,6 +200,7 @@ def document() -> dict[str, Any]:
                 }
             },
             **_escalation_paths(),
+            **_booking_paths(),
         },
     }
 
@@ -273,4 +283,178 @@ def _escalation_paths() -> dict[str, Any]:
         "/api/escalations/{escalation_id}/outcome": change(
             "Record received, under assessment or closed", RecordOutcome
         ),
+    }
+
+
+def _booking_paths() -> dict[str, Any]:
+    """Booking and Twilio's webhooks (docs/protocol.md, "Booking")."""
+    slot = {
+        "type": "object",
+        "required": ["start", "end", "kind", "seats_left"],
+        "properties": {
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "kind": {"type": "string"},
+            "seats_left": {"type": "integer", "minimum": 1},
+        },
+    }
+    booked = {
+        "type": "object",
+        "required": ["appointment_id", "reference", "start", "end", "manage_code"],
+        "properties": {
+            "appointment_id": {"type": "string"},
+            "reference": {"type": "string"},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "manage_code": {"type": "string"},
+        },
+    }
+    by_id = [{"name": "appointment_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    time_range = [
+        {
+            "name": "from",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "format": "date-time"},
+        },
+        {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}},
+    ]
+    twilio_form = {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
+    }
+    signature = [
+        {"name": "X-Twilio-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+    ]
+
+    def manage(summary: str, model: type[BaseModel], *errors: int) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "requestBody": _body(model),
+                "responses": {"200": _json("the appointment"), **_errors(400, 404, 422, 429, *errors)},
+            }
+        }
+
+    return {
+        "/api/booking/options": {
+            "get": {
+                "summary": "Appointment kinds, languages and time zone",
+                "responses": {"200": _json("options")},
+            }
+        },
+        "/api/slots": {
+            "get": {
+                "summary": "Free slots of a kind in a language; never a counsellor's name",
+                "parameters": [
+                    {"name": "kind", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "language", "in": "query", "required": True, "schema": {"type": "string"}},
+                    *time_range,
+                ],
+                "responses": {
+                    "200": _json(
+                        "slots", {"type": "object", "properties": {"slots": {"type": "array", "items": slot}}}
+                    ),
+                    **_errors(422),
+                },
+            }
+        },
+        "/api/appointments": {
+            "post": {
+                "summary": "Book a slot anonymously with a mobile number for texts",
+                "requestBody": _body(BookAppointment),
+                "responses": {"201": _json("booked", booked), **_errors(400, 401, 409, 422, 429)},
+            }
+        },
+        "/api/appointments/lookup": manage("The appointment a manage code belongs to", ManageCode),
+        "/api/appointments/cancel": manage("Cancel with the manage code", ManageCode, 409),
+        "/api/appointments/rebook": manage(
+            "Move to another free time; answers a new manage code", Rebook, 409
+        ),
+        "/api/appointments/calendar": {
+            "post": {
+                "summary": "An .ics file with a neutral title",
+                "requestBody": _body(ManageCode),
+                "responses": {
+                    "200": {
+                        "description": "calendar",
+                        "content": {"text/calendar": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(404, 422),
+                },
+            }
+        },
+        "/api/appointments/offer": manage(
+            "Times a counsellor offered in this relative's chat", ConversationToken, 401
+        ),
+        "/api/me/availability": {
+            "get": _staff("The signed-in counsellor's availability", _json("availability")),
+            "put": {
+                **_staff(
+                    "Replace languages, weekly times (local, Monday = 0) and exceptions", _json("stored"), 422
+                ),
+                "requestBody": _body(AvailabilityBody),
+            },
+        },
+        "/api/staff/appointments": {
+            "get": {
+                **_staff(
+                    "Appointments in a period with the status of every text", _json("appointments"), 422
+                ),
+                "parameters": time_range,
+            }
+        },
+        "/api/staff/appointments/{appointment_id}/cancel": {
+            "post": {
+                **_staff("Cancel; the relative gets a text", _json("appointment"), 403, 404, 409),
+                "parameters": by_id,
+            }
+        },
+        "/api/staff/appointments/{appointment_id}/outcome": {
+            "post": {
+                **_staff("Mark attended or no-show", _json("appointment"), 403, 404, 409, 422),
+                "parameters": by_id,
+                "requestBody": _body(Outcome),
+            }
+        },
+        "/api/staff/appointments/{appointment_id}/phone": {
+            "get": {
+                **_staff("The relative's number, for the call (audited)", _json("phone"), 403, 404),
+                "parameters": by_id,
+            }
+        },
+        "/api/staff/sms-outbox": {
+            "get": _staff("Texts the embedded outbox kept (administrators)", _json("texts"), 403)
+        },
+        "/api/staff/booking/conversations": {
+            "get": _staff("The caller's active chats, to offer times in", _json("chats"))
+        },
+        "/api/staff/conversations/{conversation_id}/slot-offer": {
+            "post": {
+                **_staff("Offer up to six times in a chat the caller holds", _json("offered"), 403, 422),
+                "parameters": [
+                    {"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": _body(SlotOfferBody),
+            }
+        },
+        "/webhooks/twilio/sms": {
+            "post": {
+                "summary": "Twilio: a text to our number (AVBOKA/CANCEL, STOP/STOPP, anything else)",
+                "parameters": signature,
+                "requestBody": twilio_form,
+                "responses": {
+                    "200": {"description": "TwiML", "content": {"text/xml": {"schema": {"type": "string"}}}},
+                    **_errors(403),
+                },
+            }
+        },
+        "/webhooks/twilio/status": {
+            "post": {
+                "summary": "Twilio: a delivery report for a text we sent",
+                "parameters": [*signature, {"name": "text", "in": "query", "schema": {"type": "string"}}],
+                "requestBody": twilio_form,
+                "responses": {"204": {"description": "recorded"}, **_errors(403)},
+            }
+        },
     }
