@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -34,6 +37,17 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
 ]
 
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Stockholm)") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+ENV_PREFIX = "KINLINE_"
 LANGUAGE_CODES = ("sv", "en", "ar", "so", "fa", "ti")
 
 
@@ -43,7 +57,7 @@ class _Section(BaseModel):
 
 class HoursSettings(_Section):
     always_open: bool = False
-    timezone: str = "Europe/Stockholm"
+    timezone: TimeZoneName = "Europe/Stockholm"
     weekly: dict[str, list[str]] = Field(default_factory=dict)
     closed_dates: list[str] = Field(default_factory=list)
 
@@ -55,14 +69,6 @@ class HoursSettings(_Section):
                 raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
             for interval in intervals:
                 parse_interval(interval)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(value)
         return value
 
 
@@ -158,7 +164,7 @@ def _default_kinds() -> dict[str, AppointmentKindSettings]:
 
 
 class BookingSettings(_Section):
-    timezone: str = "Europe/Stockholm"
+    timezone: TimeZoneName = "Europe/Stockholm"
     reminder_offsets: list[Duration] = Field(
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)]
     )
@@ -168,14 +174,6 @@ class BookingSettings(_Section):
     sweep_interval: Duration = timedelta(seconds=30)
     bookings_per_minute: int = Field(default=10, ge=0)
     max_send_attempts: int = Field(default=3, ge=1, le=10)
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(value)
-        return value
 
     @field_validator("reminder_offsets")
     @classmethod
@@ -217,7 +215,7 @@ class EscalationSettings(_Section):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="KINLINE_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
     )
@@ -270,7 +268,19 @@ class SettingsError(Exception):
     """Start-up refused because a setting is wrong; the message names every bad key."""
 
 
+def _check_json_in_environment() -> None:
+    """pydantic-settings names only the section when a JSON value in the environment is malformed."""
+    for name, value in os.environ.items():
+        if name.startswith(ENV_PREFIX) and value.lstrip().startswith(("[", "{")):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as error:
+                key = name.removeprefix(ENV_PREFIX).lower().replace("__", ".")
+                raise SettingsError(f"invalid settings:\n  {key}: not valid JSON ({error.msg})") from None
+
+
 def load_settings(**overrides: Any) -> Settings:
+    _check_json_in_environment()
     extra = os.environ.get("KINLINE_CONFIG")
     if extra and not Path(extra).is_file():
         raise SettingsError(f"KINLINE_CONFIG: no such file: {extra}")

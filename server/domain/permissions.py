@@ -46,6 +46,14 @@ class Action(enum.StrEnum):
     ESCALATION_OUTCOME = "escalation.outcome"
     ESCALATION_AUDIT = "escalation.audit"
     ESCALATION_SUBSCRIBE = "escalation.subscribe"
+    CHAT_CONSOLE = "chat.console"
+    CONVERSATION_CLAIM = "conversation.claim"
+    CONVERSATION_SEND = "conversation.send"
+    CONVERSATION_READ = "conversation.read"
+    CONVERSATION_READ_CLOSED = "conversation.read_closed"
+    CONVERSATION_NOTE = "conversation.note"
+    CONVERSATION_TRANSFER = "conversation.transfer"
+    CONVERSATION_CLOSE = "conversation.close"
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,15 @@ _NOT_OWN = _rule(Ownership.ROUTE, Ownership.OTHER)
 _OWN = _rule(Ownership.OWN)
 _ROUTE_DELIVERED = _rule(Ownership.ROUTE, requires=(Fact.DELIVERED,))
 _SIGNED_IN = _rule(Ownership.NONE)
+_HOLDING = _rule(Ownership.OWN)
+_ANY_CONVERSATION = _rule(Ownership.OWN, Ownership.OTHER)
+CHAT_ROLES = (Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN)
+OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def _chat(counsellor: Rule, overseer: Rule) -> dict[Role, Rule]:
+    return {Role.COUNSELLOR: counsellor, **dict.fromkeys(OVERSEERS, overseer)}
+
 
 RULES: Mapping[Action, Mapping[Role, Rule]] = {
     # Drafting starts from a conversation; "own" means holding it.
@@ -98,16 +115,31 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
         Role.SUPERVISOR: _SIGNED_IN,
         Role.SOCIAL_SERVICES: _SIGNED_IN,
     },
+    # Chat: "own" means holding the conversation. Social services never see chats.
+    Action.CHAT_CONSOLE: _chat(_SIGNED_IN, _SIGNED_IN),
+    Action.CONVERSATION_CLAIM: _chat(_ANY_CONVERSATION, _ANY_CONVERSATION),
+    Action.CONVERSATION_SEND: _chat(_HOLDING, _HOLDING),
+    Action.CONVERSATION_TRANSFER: _chat(_HOLDING, _HOLDING),
+    Action.CONVERSATION_READ: _chat(_HOLDING, _ANY_CONVERSATION),
+    Action.CONVERSATION_NOTE: _chat(_HOLDING, _ANY_CONVERSATION),
+    Action.CONVERSATION_CLOSE: _chat(_HOLDING, _ANY_CONVERSATION),
+    # The history of closed conversations stays readable to everyone who chats.
+    Action.CONVERSATION_READ_CLOSED: _chat(_ANY_CONVERSATION, _ANY_CONVERSATION),
 }
 
+ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
+CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS
+
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
-# drafting sees own/other (holding the conversation or not), lists and subscriptions see none.
+# drafting and chat actions see own/other (holding the conversation or not), lists, consoles and
+# subscriptions see none.
 SCOPES: Mapping[Action, frozenset[Ownership]] = {
     action: (
         NO_OBJECT
-        if action in {Action.ESCALATION_LIST, Action.ESCALATION_AUDIT, Action.ESCALATION_SUBSCRIBE}
+        if action
+        in {Action.ESCALATION_LIST, Action.ESCALATION_AUDIT, Action.ESCALATION_SUBSCRIBE, Action.CHAT_CONSOLE}
         else frozenset({Ownership.OWN, Ownership.OTHER})
-        if action is Action.ESCALATION_CREATE
+        if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS
         else OBJECT_OWNERSHIPS
     )
     for action in Action

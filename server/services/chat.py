@@ -7,10 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from server.domain import conversations as rules
+from server.domain import permissions
 from server.domain.conversations import Conversation, Message, Note, Sender, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, Unavailable
 from server.domain.hours import OpeningHours
-from server.domain.staff import Role, StaffUser
+from server.domain.permissions import Action, Ownership
+from server.domain.staff import StaffUser
 from server.domain.tokens import new_resume_code, new_token, normalise_resume_code, secret_hash
 from server.services.events import (
     ConversationChanged,
@@ -22,8 +24,6 @@ from server.services.events import (
     Typing,
 )
 from server.services.ports import Clock, Repositories, UnitOfWork
-
-OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class ChatService:
             conversation = await self._get(repos, conversation_id)
             rules.require_open(conversation)
             if author is not None:
-                rules.require_holder(conversation, author.id)
+                self._permit(author, Action.CONVERSATION_SEND, conversation)
             message = await repos.chat.append_message(
                 conversation_id, client_id, sender, text, now, author.id if author else None
             )
@@ -192,7 +192,7 @@ class ChatService:
     async def staff_history(self, conversation_id: str, after_seq: int, reader: StaffUser) -> list[Message]:
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._require_may_read(conversation, reader)
+            self._permit_read(reader, conversation)
             await repos.staff.audit(
                 reader.id, "conversation.read", "conversation", conversation_id, self.clock()
             )
@@ -207,13 +207,13 @@ class ChatService:
     async def counsellor_typing(self, conversation_id: str, counsellor: StaffUser) -> None:
         async with self.uow.read() as repos:
             conversation = await self._get(repos, conversation_id)
-        rules.require_holder(conversation, counsellor.id)
+        self._permit(counsellor, Action.CONVERSATION_SEND, conversation)
         await self.events.publish(Typing(conversation, by_relative=False))
 
     async def mark_read(self, conversation_id: str, counsellor: StaffUser, seq: int) -> int:
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            rules.require_holder(conversation, counsellor.id)
+            self._permit(counsellor, Action.CONVERSATION_SEND, conversation)
             stored = await repos.chat.mark_read(conversation_id, seq)
         await self.events.publish(ReadMarked(conversation, stored))
         return stored
@@ -221,16 +221,14 @@ class ChatService:
     # counsellors
 
     async def claim(self, conversation_id: str, counsellor: StaffUser) -> Conversation:
-        self._require_chat_role(counsellor)
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
+            self._permit(counsellor, Action.CONVERSATION_CLAIM, conversation)
             claimed = rules.claim(conversation, counsellor.id, now)
             rules.check_capacity(await repos.chat.count_held(counsellor.id), self.policy.capacity)
             if not await repos.chat.save_state(conversation, claimed):
-                raise Conflict(
-                    "another counsellor has claimed this conversation", code="already_claimed"
-                )
+                raise Conflict("another counsellor has claimed this conversation", code="already_claimed")
             await repos.staff.audit(counsellor.id, "conversation.claim", "conversation", conversation_id, now)
         await self.events.publish(ConversationChanged(claimed))
         return claimed
@@ -239,8 +237,9 @@ class ChatService:
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
+            self._permit(counsellor, Action.CONVERSATION_TRANSFER, conversation)
             target = await repos.staff.get_user(to_user_id)
-            if target is None or not target.active or not target.can_chat:
+            if target is None or not target.active or not self._may_hold(target):
                 raise NotFound("no such colleague")
             moved = rules.transfer(conversation, counsellor.id, target.id)
             rules.check_capacity(await repos.chat.count_held(target.id), self.policy.capacity)
@@ -260,8 +259,8 @@ class ChatService:
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            if actor is not None and actor.role not in OVERSEERS:
-                rules.require_holder(conversation, actor.id)
+            if actor is not None:
+                self._permit(actor, Action.CONVERSATION_CLOSE, conversation)
             closed = rules.close(conversation, outcome, now)
             if not await repos.chat.save_state(conversation, closed):
                 raise Conflict("the conversation changed meanwhile", code="conflict")
@@ -289,7 +288,7 @@ class ChatService:
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._require_may_read(conversation, author)
+            self._permit(author, Action.CONVERSATION_NOTE, conversation)
             note_id = await repos.chat.add_note(conversation_id, author.id, text, now)
             await repos.staff.audit(author.id, "note.add", "conversation", conversation_id, now)
         note = Note(note_id, conversation_id, author.display_name, text, now)
@@ -299,7 +298,7 @@ class ChatService:
     async def notes(self, conversation_id: str, reader: StaffUser) -> list[Note]:
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._require_may_read(conversation, reader)
+            self._permit_read(reader, conversation)
             await repos.staff.audit(reader.id, "note.read", "conversation", conversation_id, self.clock())
             return await repos.chat.notes_for(conversation_id)
 
@@ -315,10 +314,12 @@ class ChatService:
         async with self.uow.read() as repos:
             users = await repos.staff.list_users()
             loads = await repos.chat.load_by_counsellor()
-        return [StaffLoad(user, loads.get(user.id, 0)) for user in users if user.active and user.can_chat]
+        return [
+            StaffLoad(user, loads.get(user.id, 0)) for user in users if user.active and self._may_hold(user)
+        ]
 
     async def closed_conversations(self, reader: StaffUser, limit: int) -> list[Conversation]:
-        self._require_chat_role(reader)
+        self.permit_console(reader)
         async with self.uow.read() as repos:
             return await repos.chat.closed(min(max(limit, 1), 500))
 
@@ -327,7 +328,7 @@ class ChatService:
     ) -> tuple[Conversation, list[Message], list[Note]]:
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._require_may_read(conversation, reader)
+            self._permit_read(reader, conversation)
             await repos.staff.audit(
                 reader.id, "conversation.read", "conversation", conversation_id, self.clock()
             )
@@ -357,15 +358,26 @@ class ChatService:
         return conversation
 
     @staticmethod
-    def _require_chat_role(user: StaffUser) -> None:
-        if not user.can_chat:
-            raise Forbidden("this role does not take part in chats")
+    def permit_console(user: StaffUser) -> None:
+        """Opening the chat console (queue, colleagues, history lists) at all."""
+        permissions.require(user.role, Action.CHAT_CONSOLE, Ownership.NONE)
 
-    def _require_may_read(self, conversation: Conversation, reader: StaffUser) -> None:
-        """Holders read their own; anyone in a chat role reads closed history; overseers read all."""
-        self._require_chat_role(reader)
-        if reader.role in OVERSEERS or conversation.is_held_by(reader.id):
+    @staticmethod
+    def _may_hold(user: StaffUser) -> bool:
+        return permissions.allowed(user.role, Action.CONVERSATION_SEND, Ownership.OWN)
+
+    @staticmethod
+    def _permit(user: StaffUser, action: Action, conversation: Conversation) -> None:
+        """The permission table decides; a refusal that holding would have lifted says not_holder."""
+        ownership = Ownership.OWN if conversation.is_held_by(user.id) else Ownership.OTHER
+        if permissions.allowed(user.role, action, ownership):
             return
-        if conversation.state is State.CLOSED:
-            return
-        raise Forbidden("you do not hold this conversation", code="not_holder")
+        if ownership is Ownership.OTHER and permissions.allowed(user.role, action, Ownership.OWN):
+            raise Forbidden("you do not hold this conversation", code="not_holder")
+        raise Forbidden(f"{user.role.value} may not {action.value}")
+
+    def _permit_read(self, reader: StaffUser, conversation: Conversation) -> None:
+        closed = conversation.state is State.CLOSED
+        self._permit(
+            reader, Action.CONVERSATION_READ_CLOSED if closed else Action.CONVERSATION_READ, conversation
+        )

@@ -142,7 +142,30 @@ class ChatStore:
         author_id: int | None = None,
     ) -> Message | None:
         """Take the next seq with one conditional UPDATE (a row lock on PostgreSQL) and insert.
-        Returns None when the same client_id won a race in another transaction."""
+        Returns None when the same client_id won a race in another transaction; the savepoint then
+        also undoes the seq it took, so seqs stay gap-free."""
+        if self.connection.dialect.name == "sqlite":
+            # One writer connection: no other transaction can hold this client_id.
+            seq, message_id = await self._insert_next(conversation_id, client_id, sender, text, now, author_id)
+        else:
+            try:
+                async with self.connection.begin_nested():
+                    seq, message_id = await self._insert_next(
+                        conversation_id, client_id, sender, text, now, author_id
+                    )
+            except IntegrityError:
+                return None
+        return Message(message_id, conversation_id, seq, sender, text, now, client_id)
+
+    async def _insert_next(
+        self,
+        conversation_id: str,
+        client_id: str,
+        sender: Sender,
+        text: str,
+        now: datetime,
+        author_id: int | None,
+    ) -> tuple[int, int]:
         seq = (
             await self.connection.execute(
                 update(conversations)
@@ -151,26 +174,22 @@ class ChatStore:
                 .returning(conversations.c.last_seq)
             )
         ).scalar_one()
-        values = {
-            "conversation_id": conversation_id,
-            "seq": seq,
-            "client_id": client_id,
-            "sender": sender.value,
-            "author_id": author_id,
-            "body": self.cipher.encrypt(text),
-            "sent_at": now,
-        }
-        statement = insert(messages).values(**values).returning(messages.c.id)
-        if self.connection.dialect.name == "sqlite":
-            # One writer connection: no other transaction can hold this client_id.
-            message_id = (await self.connection.execute(statement)).scalar_one()
-        else:
-            try:
-                async with self.connection.begin_nested():
-                    message_id = (await self.connection.execute(statement)).scalar_one()
-            except IntegrityError:
-                return None
-        return Message(message_id, conversation_id, seq, sender, text, now, client_id)
+        message_id = (
+            await self.connection.execute(
+                insert(messages)
+                .values(
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    client_id=client_id,
+                    sender=sender.value,
+                    author_id=author_id,
+                    body=self.cipher.encrypt(text),
+                    sent_at=now,
+                )
+                .returning(messages.c.id)
+            )
+        ).scalar_one()
+        return int(seq), int(message_id)
 
     async def messages_after(
         self, conversation_id: str, after_seq: int, limit: int | None = None

@@ -74,8 +74,10 @@ class CounsellorNamespace(GuardedNamespace):
             session = await self.auth.session(token)
         except DomainError as error:
             raise refuse("not_authenticated", error.message) from None
-        if not session.user.can_chat:
-            raise refuse("forbidden", "this role does not take part in chats")
+        try:
+            self.chat.permit_console(session.user)
+        except DomainError as error:
+            raise refuse(error.code, "this role does not take part in chats") from None
         await self.save_session(
             sid, {"user": session.user, "session_hash": session.session_hash, "checked_at": time.monotonic()}
         )
