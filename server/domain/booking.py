@@ -14,6 +14,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ MAX_QUERY_SPAN = timedelta(days=62)
 # ---- local time ----
 
 
+@lru_cache(maxsize=16384)
 def local_instant(day: date, minute: int, zone: ZoneInfo, *, closing: bool = False) -> datetime:
     """The UTC instant at which a local wall-clock minute begins on ``day``, for opening a window,
     or the instant the clock last shows an earlier time, for closing one. Minute 1440 is the next
@@ -113,12 +115,29 @@ class Availability:
     weekly: tuple[WeeklyWindow, ...] = ()
     exceptions: tuple[DateException, ...] = ()
 
+    @cached_property
+    def _weekly_by_day(self) -> dict[int, list[tuple[int, int]]]:
+        by_day: dict[int, list[tuple[int, int]]] = {}
+        for window in self.weekly:
+            by_day.setdefault(window.weekday, []).append((window.start, window.end))
+        return by_day
+
+    @cached_property
+    def _exceptions_by_date(self) -> dict[date, list[DateException]]:
+        by_date: dict[date, list[DateException]] = {}
+        for exception in self.exceptions:
+            by_date.setdefault(exception.day, []).append(exception)
+        return by_date
+
     def windows_on(self, day: date) -> list[tuple[int, int]]:
         """Local (start, end) minute intervals on one date, exceptions applied, merged and sorted."""
-        exceptions = [e for e in self.exceptions if e.day == day]
+        exceptions = self._exceptions_by_date.get(day, [])
+        weekly = self._weekly_by_day.get(day.weekday(), [])
+        if not exceptions:
+            return _merge(weekly)
         if any(not e.available and e.start is None for e in exceptions):
             return []
-        intervals = [(w.start, w.end) for w in self.weekly if w.weekday == day.weekday()]
+        intervals = list(weekly)
         intervals += [(e.start, e.end) for e in exceptions if e.available and e.start is not None and e.end]
         merged = _merge(intervals)
         for blocked in exceptions:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
 from server.domain import booking as rules
 from server.domain.booking import (
     Appointment,
@@ -27,6 +26,7 @@ from server.domain.conversations import Conversation, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.domain.reminders import TextPurpose, plan_reminders
 from server.domain.staff import Role, StaffUser
+from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
 from server.services.ports import Clock
 from server.services.reminders import AppointmentsChanged, TextService
 
@@ -132,7 +132,11 @@ class BookingService:
         async with self.uow.read() as repos:
             counsellors = await repos.booking.counsellors()
             busy = await repos.booking.busy(first - BUSY_MARGIN, last + BUSY_MARGIN)
-            sessions = await repos.booking.group_sessions(query.kind.name, first, last)
+            sessions = (
+                await repos.booking.group_sessions(query.kind.name, first, last)
+                if query.kind.is_group
+                else {}
+            )
         return rules.available_slots(query, self.policy.zone, counsellors, BusyIndex(busy), sessions)
 
     async def book(

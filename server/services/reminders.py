@@ -177,9 +177,8 @@ class TextService:
                 elif text.phone is None:
                     skipped.append(Outcome(text.id, TextState.WITHDRAWN, None, "no_number"))
                 else:
-                    body = self.compose(text)
-                    await store.store_body(text.id, body)
-                    ready.append((text, body))
+                    ready.append((text, self.compose(text)))
+            await store.store_bodies([(text.id, body) for text, body in ready])
             await store.settle(skipped, [TextState.SENDING], now, claim_id)
         outcomes = await asyncio.gather(*(self._send_one(text, body) for text, body in ready))
         if outcomes:

@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -575,11 +588,16 @@ class BookingStore:
             for row in rows
         ]
 
-    async def store_body(self, text_id: int, body: str) -> None:
+    async def store_bodies(self, bodies: Sequence[tuple[int, str]]) -> None:
+        """Keep what is about to be sent (encrypted), so a send with an unknown outcome can be
+        looked for at the provider. One statement for the whole batch."""
+        if not bodies:
+            return
         await self.connection.execute(
             update(appointment_texts)
-            .where(appointment_texts.c.id == text_id)
-            .values(body=self.cipher.encrypt(body))
+            .where(appointment_texts.c.id == bindparam("text_id"))
+            .values(body=bindparam("encrypted")),
+            [{"text_id": text_id, "encrypted": self.cipher.encrypt(body)} for text_id, body in bodies],
         )
 
     async def settle(
@@ -590,27 +608,41 @@ class BookingStore:
         claim_id: str | None = None,
     ) -> int:
         """Record outcomes for texts still in one of ``from_states`` (and, for a sender, still under
-        its own claim); a text that meanwhile moved on, say by a delivery report, keeps its state."""
-        changed = 0
-        for outcome in outcomes:
-            values: dict[str, Any] = {"state": outcome.state.value, "updated_at": now}
-            if outcome.provider_id is not None:
-                values["provider_id"] = outcome.provider_id
-            if outcome.error_code is not None:
-                values["error_code"] = outcome.error_code[:32]
-            if outcome.state is TextState.PENDING:
-                values["claim_id"] = None
-            condition = and_(
-                appointment_texts.c.id == outcome.text_id,
-                appointment_texts.c.state.in_([s.value for s in from_states]),
+        its own claim); a text that meanwhile moved on, say by a delivery report, keeps its state.
+        A missing provider id or error code keeps the stored one. One statement for the batch."""
+        if not outcomes:
+            return 0
+        texts = appointment_texts.c
+        condition = and_(
+            texts.id == bindparam("text_id"), or_(*(texts.state == s.value for s in from_states))
+        )
+        if claim_id is not None:
+            condition = and_(condition, texts.claim_id == claim_id)
+        new_state: BindParameter[str] = bindparam("new_state")
+        statement = (
+            update(appointment_texts)
+            .where(condition)
+            .values(
+                state=new_state,
+                updated_at=now,
+                provider_id=func.coalesce(bindparam("provider_id"), texts.provider_id),
+                error_code=func.coalesce(bindparam("error_code"), texts.error_code),
+                claim_id=case((new_state == TextState.PENDING.value, None), else_=texts.claim_id),
             )
-            if claim_id is not None:
-                condition = and_(condition, appointment_texts.c.claim_id == claim_id)
-            result = await self.connection.execute(
-                update(appointment_texts).where(condition).values(**values)
-            )
-            changed += result.rowcount
-        return changed
+        )
+        result = await self.connection.execute(
+            statement,
+            [
+                {
+                    "text_id": outcome.text_id,
+                    "new_state": outcome.state.value,
+                    "provider_id": outcome.provider_id,
+                    "error_code": outcome.error_code[:32] if outcome.error_code else None,
+                }
+                for outcome in outcomes
+            ],
+        )
+        return int(result.rowcount)
 
     async def mark_stale_unknown(self, stale_before: datetime, now: datetime) -> int:
         """A text claimed long ago and still 'sending' was interrupted (a crash, a kill): its outcome
