@@ -50,7 +50,9 @@ class Inbox:
         return await asyncio.wait_for(found(), WAIT)
 
 
-async def _connect(url: str, namespace: str, inbox: Inbox, events: list[str], **kwargs: Any) -> socketio.AsyncClient:
+async def _connect(
+    url: str, namespace: str, inbox: Inbox, events: list[str], **kwargs: Any
+) -> socketio.AsyncClient:
     client = socketio.AsyncClient(reconnection=False)
     for name in events:
         client.on(name, inbox.recorder(name), namespace=namespace)
@@ -82,7 +84,10 @@ async def test_relative_on_one_process_and_counsellor_on_another_talk_through_sh
     cookie = await _login(server_b.url, "carin", password)
     staff_inbox = Inbox()
     counsellor = await _connect(
-        server_b.url, "/counsellor", staff_inbox, ["queue", "mine", "message"],
+        server_b.url,
+        "/counsellor",
+        staff_inbox,
+        ["queue", "mine", "message"],
         headers={"Cookie": f"kinline_session={cookie}"},
     )
     started = await _start(server_a.url)
@@ -93,7 +98,10 @@ async def test_relative_on_one_process_and_counsellor_on_another_talk_through_sh
 
     relative_inbox = Inbox()
     relative = await _connect(
-        server_a.url, "/relative", relative_inbox, ["status", "message"],
+        server_a.url,
+        "/relative",
+        relative_inbox,
+        ["status", "message"],
         auth={"token": started["token"], "after_seq": 0},
     )
     ack = await counsellor.call("claim", {"conversation_id": conversation_id}, namespace="/counsellor")
@@ -129,8 +137,11 @@ async def test_concurrent_claims_across_processes_have_one_winner(
     for index, password in enumerate(passwords):
         server = servers[index % 2]
         cookie = await _login(server.url, f"c{index}", password)
-        clients.append(await _connect(server.url, "/counsellor", Inbox(), [],
-                                      headers={"Cookie": f"kinline_session={cookie}"}))
+        clients.append(
+            await _connect(
+                server.url, "/counsellor", Inbox(), [], headers={"Cookie": f"kinline_session={cookie}"}
+            )
+        )
     conversation_id = (await _start(servers[0].url))["conversation_id"]
     acks = await asyncio.gather(
         *(c.call("claim", {"conversation_id": conversation_id}, namespace="/counsellor") for c in clients)

@@ -35,24 +35,48 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(directory, "postgres", "postgres")
     port = free_port()
     subprocess.run(
-        _as_postgres([_postgres_bin("initdb"), "-D", str(data), "-U", "kinline", "--auth=trust", "-E", "UTF8"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [_postgres_bin("initdb"), "-D", str(data), "-U", "kinline", "--auth=trust", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
     )
     server = subprocess.Popen(
-        _as_postgres([_postgres_bin("postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
-                      "-k", str(directory), "-c", "fsync=on", "-c", "max_connections=200"]),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        _as_postgres(
+            [
+                _postgres_bin("postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(directory),
+                "-c",
+                "fsync=on",
+                "-c",
+                "max_connections=200",
+            ]
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_until(
-            lambda: subprocess.run(
-                [_postgres_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
-            ).returncode == 0,
-            timeout=30, what="PostgreSQL",
+            lambda: (
+                subprocess.run(
+                    [_postgres_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+                ).returncode
+                == 0
+            ),
+            timeout=30,
+            what="PostgreSQL",
         )
         subprocess.run(
             [_postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "kinline", "kinline"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         yield f"postgresql+asyncpg://kinline@127.0.0.1:{port}/kinline"
     finally:
@@ -69,7 +93,8 @@ def redis_server() -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         import socket

@@ -146,7 +146,9 @@ class ChatStore:
         also undoes the seq it took, so seqs stay gap-free."""
         if self.connection.dialect.name == "sqlite":
             # One writer connection: no other transaction can hold this client_id.
-            seq, message_id = await self._insert_next(conversation_id, client_id, sender, text, now, author_id)
+            seq, message_id = await self._insert_next(
+                conversation_id, client_id, sender, text, now, author_id
+            )
         else:
             try:
                 async with self.connection.begin_nested():
