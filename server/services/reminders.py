@@ -92,6 +92,16 @@ class TextPolicy:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Texts claimed together: ``due`` rows were looked at, ``ready`` are to be sent now."""
+
+    claim_id: str
+    due: int
+    ready: list[tuple[ClaimedText, str]]
+    appointment_ids: list[str]
+
+
+@dataclass(frozen=True)
 class SweepReport:
     sent: int
     reconciled: int
@@ -129,13 +139,26 @@ class TextService:
         return SweepReport(sent, reconciled, forgotten)
 
     async def send_due(self, only: Sequence[int] | None = None) -> int:
-        """Send due texts in batches of ``max_concurrent`` until none is left (or just ``only``)."""
+        """Send due texts (or just ``only``) in batches of ``max_concurrent`` until none is left.
+        The next batch is claimed while the last one is on its way, so at most two are in flight;
+        each is sent the moment it is claimed."""
         total = 0
-        while True:
-            handled = await self._send_batch(only)
-            total += handled
-            if only is not None or handled < self.policy.max_concurrent:
-                return total
+        in_flight: asyncio.Task[int] | None = None
+        try:
+            while True:
+                batch = await self._claim(only)
+                if batch is None:
+                    break
+                sending = asyncio.create_task(self._deliver(batch))
+                if in_flight is not None:
+                    total += await in_flight
+                in_flight = sending
+                if only is not None or batch.due < self.policy.max_concurrent:
+                    break
+        finally:
+            if in_flight is not None:
+                total += await in_flight
+        return total
 
     def dispatch_soon(self, text_ids: Sequence[int]) -> None:
         """Send texts that are due now without waiting for the sweep; if this process dies first,
@@ -155,14 +178,15 @@ class TextService:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def _send_batch(self, only: Sequence[int] | None) -> int:
+    async def _claim(self, only: Sequence[int] | None) -> Batch | None:
+        """One transaction: settle what due texts became, claim the ones to send, compose them."""
         now = self.clock()
         claim_id = str(uuid.uuid4())
         async with self.uow.write() as repos:
             store = repos.booking
             due = await store.due_texts(now, self.policy.max_concurrent, only)
             if not due:
-                return 0
+                return None
             decision = triage(due, now)
             await store.move_texts(decision.missed, TextState.PENDING, TextState.MISSED, now)
             await store.move_texts(decision.superseded, TextState.PENDING, TextState.SUPERSEDED, now)
@@ -180,17 +204,20 @@ class TextService:
                     ready.append((text, self.compose(text)))
             await store.store_bodies([(text.id, body) for text, body in ready])
             await store.settle(skipped, [TextState.SENDING], now, claim_id)
-        outcomes = await asyncio.gather(*(self._send_one(text, body) for text, body in ready))
+        return Batch(claim_id, len(due), ready, sorted({text.appointment_id for text in due}))
+
+    async def _deliver(self, batch: Batch) -> int:
+        outcomes = await asyncio.gather(*(self._send_one(text, body) for text, body in batch.ready))
         if outcomes:
             async with self.uow.write() as repos:
                 await repos.booking.settle(
-                    outcomes, [TextState.SENDING, TextState.UNKNOWN], self.clock(), claim_id
+                    outcomes, [TextState.SENDING, TextState.UNKNOWN], self.clock(), batch.claim_id
                 )
         failed = sum(1 for outcome in outcomes if outcome.state in (TextState.FAILED, TextState.UNKNOWN))
         if failed:
             log.warning("%d of %d texts were not confirmed by the provider", failed, len(outcomes))
-        await self.notify(sorted({text.appointment_id for text in due}))
-        return len(due)
+        await self.notify(batch.appointment_ids)
+        return batch.due
 
     def compose(self, text: ClaimedText) -> str:
         kind = self.policy.kinds.get(text.kind)

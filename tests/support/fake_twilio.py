@@ -26,6 +26,9 @@ Faults, for the next creates only (each call adds to a queue, consumed one per P
   the client times out.
 - ``delay``: seconds every create waits after storing, before answering (slow provider).
 
+Own process: ``python -m tests.support.fake_twilio`` serves until stdin closes and prints its
+url and credentials as one JSON line (bench/reminder_sweep_bench.py uses it so).
+
 Delivery: ``report_status(sid, "delivered")`` updates a message and posts a correctly signed
 status callback to its ``StatusCallback`` URL, as Twilio would. ``signature(url, params)`` signs
 any webhook request (``X-Twilio-Signature``) with the fake account's auth token;
@@ -370,3 +373,28 @@ class FakeTwilio:
                 "uri": f"{uri}?PageSize={page_size}&Page=0",
             }
         )
+
+
+def main() -> None:
+    """``python -m tests.support.fake_twilio``: serve until stdin closes, for benchmarks that want
+    the fake in its own process. The first line printed is JSON: url, account_sid, auth_token, sender."""
+    import json
+    import sys
+
+    with FakeTwilio() as fake:
+        print(
+            json.dumps(
+                {
+                    "url": fake.url,
+                    "account_sid": fake.account_sid,
+                    "auth_token": fake.auth_token,
+                    "sender": fake.sender,
+                }
+            ),
+            flush=True,
+        )
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
