@@ -48,6 +48,9 @@ class Conversation:
 
 
 def claim(conversation: Conversation, counsellor_id: int, now: datetime) -> Conversation:
+    """The holder claiming again (a retry after a lost ack) gets the conversation unchanged."""
+    if conversation.is_held_by(counsellor_id):
+        return conversation
     if conversation.state is State.ACTIVE:
         raise Conflict("another counsellor has claimed this conversation", code="already_claimed")
     if conversation.state is State.CLOSED:

@@ -226,11 +226,14 @@ class ChatService:
             conversation = await self._get(repos, conversation_id)
             self._permit(counsellor, Action.CONVERSATION_CLAIM, conversation)
             claimed = rules.claim(conversation, counsellor.id, now)
-            rules.check_capacity(await repos.chat.count_held(counsellor.id), self.policy.capacity)
-            if not await repos.chat.save_state(conversation, claimed):
-                raise Conflict("another counsellor has claimed this conversation", code="already_claimed")
+            changed = claimed is not conversation
+            if changed:
+                rules.check_capacity(await repos.chat.count_held(counsellor.id), self.policy.capacity)
+                if not await repos.chat.save_state(conversation, claimed):
+                    raise Conflict("another counsellor has claimed this conversation", code="already_claimed")
             await repos.staff.audit(counsellor.id, "conversation.claim", "conversation", conversation_id, now)
-        await self.events.publish(ConversationChanged(claimed))
+        if changed:
+            await self.events.publish(ConversationChanged(claimed))
         return claimed
 
     async def transfer(self, conversation_id: str, counsellor: StaffUser, to_user_id: int) -> Conversation:
@@ -368,8 +371,9 @@ class ChatService:
 
     @staticmethod
     def _permit(user: StaffUser, action: Action, conversation: Conversation) -> None:
-        """The permission table decides; a refusal that holding would have lifted says not_holder."""
-        ownership = Ownership.OWN if conversation.is_held_by(user.id) else Ownership.OTHER
+        """The permission table decides; a refusal that holding would have lifted says not_holder.
+        "Own" is the conversation's holder, or its last holder once it is closed."""
+        ownership = Ownership.OWN if conversation.counsellor_id == user.id else Ownership.OTHER
         if permissions.allowed(user.role, action, ownership):
             return
         if ownership is Ownership.OTHER and permissions.allowed(user.role, action, Ownership.OWN):

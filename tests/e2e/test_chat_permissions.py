@@ -39,7 +39,7 @@ NOT_CHAT_ROUTES = {
     "/api/staff/conversations/{conversation_id}/slot-offer": "booking's, tests/e2e/test_booking_http.py",
 }
 # The table lets a holder claim; the permission passes and the state machine answers instead.
-PERMITTED_STATE_ANSWERS = {(Action.CONVERSATION_CLAIM, Ownership.OWN): "already_claimed"}
+PERMITTED_STATE_ANSWERS: dict[tuple[Action, Ownership], str] = {}
 
 
 @dataclass(frozen=True)
