@@ -7,7 +7,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
@@ -306,7 +306,7 @@ class BookingService:
     async def _offering_counsellor(self, conversation_id: str, kind: str, start: datetime) -> int | None:
         async with self.uow.read() as repos:
             offer: SlotOffer | None = await repos.booking.latest_offer(conversation_id)
-        if offer is None or offer.kind != kind or start.isoformat() not in offer.starts:
+        if offer is None or offer.kind != kind or start.astimezone(UTC).isoformat() not in offer.starts:
             return None
         return offer.counsellor_id
 

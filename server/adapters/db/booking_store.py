@@ -10,7 +10,7 @@ import hmac
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -854,7 +854,7 @@ class BookingStore:
                 conversation_id=conversation_id,
                 counsellor_id=counsellor_id,
                 kind=kind,
-                starts=[start.isoformat() for start in starts],
+                starts=[start.astimezone(UTC).isoformat() for start in starts],
                 created_at=now,
             )
         )
