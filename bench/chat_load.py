@@ -123,6 +123,7 @@ class Relative:
     contiguous_seq: int = 0
     out_of_order: int = 0
     connection: int = 0
+    lost_connections: int = 0
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         """Handlers for a new connection; they go deaf once it is dropped, so frames still
@@ -133,7 +134,15 @@ class Relative:
         def live(handler: Callable[[Any], None]) -> Callable[[Any], None]:
             return lambda data: handler(data) if self.connection == current else None
 
-        return {"status": live(self.on_status), "message": live(self.on_message)}
+        return {
+            "status": live(self.on_status),
+            "message": live(self.on_message),
+            "disconnect": live(self.on_disconnect),
+        }
+
+    def on_disconnect(self, reason: Any) -> None:
+        if reason != socketio.AsyncClient.reason.CLIENT_DISCONNECT:
+            self.lost_connections += 1
 
     def on_status(self, data: dict[str, Any]) -> None:
         self.statuses.append((time.monotonic(), data.get("state"), data.get("queue_position")))
@@ -345,11 +354,11 @@ class Worker:
 
         async def one(counsellor: Counsellor) -> None:
             relative = await self.protocol.create_conversation()
-            self.relatives.append(relative)
             if claim:
                 await self.claim(relative.conversation_id, counsellor)
             if connect:
                 await self.protocol.connect_relative(relative)
+            self.relatives.append(relative)
 
         started = time.monotonic()
         holders = [self.counsellors[k % len(self.counsellors)] for k in range(count)]
@@ -505,6 +514,13 @@ class Worker:
         }
 
     # ---- idle
+
+    async def cmd_health(self) -> dict[str, int]:
+        """Relatives still connected, and connections the server or a heartbeat ended."""
+        return {
+            "open": sum(1 for r in self.relatives if r.client is not None and r.client.connected),
+            "lost": sum(r.lost_connections for r in self.relatives),
+        }
 
     async def cmd_positions(self) -> dict[str, int]:
         positions = {r.conversation_id: r.current_position() for r in self.relatives}
@@ -779,14 +795,15 @@ async def setup_claimed(pool: WorkerPool, options: argparse.Namespace) -> None:
     report_setup("created, claimed and connected", results, "created")
 
 
-def report_setup(what: str, results: list[dict[str, Any]], key: str) -> None:
+def report_setup(what: str, results: list[dict[str, Any]], key: str) -> dict[str, Any]:
     done = sum(result[key] for result in results)
     seconds = max(result["seconds"] for result in results)
     print(f"{done} {what} in {seconds:.1f} s ({done / seconds:.0f}/s)")
     failed = sum(result["failed"] for result in results)
     if failed:
         samples = [failure for result in results for failure in result["failures"]]
-        raise SystemExit(f"{failed} failed, e.g. {samples[:3]}")
+        print(f"{failed} failed and are left out, e.g. {samples[:3]}")
+    return {"done": done, "failed": failed, "seconds": seconds}
 
 
 async def run_delivery(
@@ -841,6 +858,11 @@ async def scenario_paced(pool: WorkerPool, options: argparse.Namespace) -> dict[
     return await run_delivery(pool, options, "paced", rate=options.rate)
 
 
+async def pool_health(pool: WorkerPool) -> dict[str, int]:
+    parts = await pool.call_all("health")
+    return {key: sum(part[key] for part in parts) for key in ("open", "lost")}
+
+
 async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
     probe = Probe(options.server_pid, pool)
     waiting = round(options.conversations * options.waiting_share)
@@ -860,18 +882,26 @@ async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[s
 
     await asyncio.sleep(options.settle)
     rss_before = probe.rss()
-    results = await pool.call_all("connect_relatives")
-    report_setup("relatives connected", results, "connected")
+    connecting = report_setup("relatives connected", await pool.call_all("connect_relatives"), "connected")
     await asyncio.sleep(options.settle)
     rss_after = probe.rss()
-    figures: dict[str, Any] = {"connections": options.conversations, "waiting": waiting}
-    if rss_before is not None and rss_after is not None:
+    health = await pool_health(pool)
+    figures: dict[str, Any] = {
+        "conversations": options.conversations,
+        "waiting": waiting,
+        "connects_per_s": connecting["done"] / connecting["seconds"],
+        "connect_failures": connecting["failed"],
+        "open_after_connecting": health["open"],
+        "lost_while_connecting": health["lost"],
+    }
+    print(f"{health['open']} relatives connected now; {health['lost']} connections lost")
+    if rss_before is not None and rss_after is not None and health["open"]:
         figures["rss_before_mb"] = rss_before / 2**20
         figures["rss_after_mb"] = rss_after / 2**20
-        figures["rss_per_connection_kb"] = (rss_after - rss_before) / options.conversations / 1024
+        figures["rss_per_connection_kb"] = (rss_after - rss_before) / health["open"] / 1024
         print(
             f"server RSS {figures['rss_before_mb']:.0f} MB -> {figures['rss_after_mb']:.0f} MB:"
-            f" {figures['rss_per_connection_kb']:.1f} KB per connection"
+            f" {figures['rss_per_connection_kb']:.1f} KB per open connection"
         )
 
     positions: dict[str, int] = {}
@@ -921,6 +951,7 @@ async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[s
             "position_update_ms": update,
             "every_waiting_updated_ms_per_claim": [seconds * 1000 for seconds in per_claim_worst],
             "position_updates_missed": missed,
+            "lost_by_end": (await pool_health(pool))["lost"],
             **cpu,
         }
     )
@@ -930,7 +961,7 @@ async def scenario_idle(pool: WorkerPool, options: argparse.Namespace) -> dict[s
         "all waiting relatives updated, per claim (ms): "
         + " ".join(f"{seconds * 1000:.0f}" for seconds in per_claim_worst)
     )
-    print(f"position updates never received: {missed}")
+    print(f"position updates never received: {missed}; connections lost by the end: {figures['lost_by_end']}")
     print(f"during the claims: {describe_cpu(cpu)}")
     return figures
 
