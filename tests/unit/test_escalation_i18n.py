@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from server.domain.escalation import CONTACT_FIELDS, State
-from server.domain.permissions import Action
+from server.domain.permissions import ESCALATION_ACTIONS, Action
 from server.paths import web_dir
 from server.services import escalation as service
 
@@ -40,7 +40,8 @@ def literal_keys(page: str) -> set[str]:
 
 def built_keys() -> set[str]:
     """Keys the console builds from values: states, audit actions, fields, alerts, filters."""
-    audited = [a.value for a in Action if a is not Action.ESCALATION_SUBSCRIBE]  # a socket connect is no read
+    # a socket connect is no read
+    audited = [a.value for a in sorted(ESCALATION_ACTIONS) if a is not Action.ESCALATION_SUBSCRIBE]
     actions = [*audited, service.DEADLINE_MISSED, service.NOTIFIED, service.RELATIVE_STATUS_READ]
     return {
         *(f"escalation.console.states.{state.value}" for state in State),

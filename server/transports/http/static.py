@@ -17,7 +17,11 @@ def add_static_routes(app: web.Application, web_root: Path) -> None:
     async def console_redirect(_request: web.Request) -> web.Response:
         raise web.HTTPFound("/console/")
 
+    async def no_icon(_request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
     app.router.add_get("/", widget)
+    app.router.add_get("/favicon.ico", no_icon)
     app.router.add_get("/console", console_redirect)
     app.router.add_get("/console/", console)
     for prefix in ("widget", "console", "shared", "vendor", "i18n"):
