@@ -82,6 +82,7 @@ def chat_policy(settings: Settings) -> ChatPolicy:
         max_text_length=chat.max_text_length,
         token_lifetime=chat.token_lifetime,
         default_wait=chat.default_wait_estimate,
+        online_window=settings.security.session_idle_timeout,
     )
 
 

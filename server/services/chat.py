@@ -36,6 +36,7 @@ class ChatPolicy:
     max_text_length: int
     token_lifetime: timedelta
     default_wait: timedelta
+    online_window: timedelta
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class RelativeStatus:
     state: State
     queue_position: int | None
     estimated_wait_seconds: int | None
+
+
+@dataclass(frozen=True)
+class WaitBasis:
+    recent_waits: list[float]
+    counsellors_online: int
 
 
 @dataclass(frozen=True)
@@ -121,18 +128,24 @@ class ChatService:
             if conversation.state is not State.WAITING:
                 return RelativeStatus(conversation.state, None, None)
             waiting = await repos.chat.waiting()
-            recent = await repos.chat.recent_waits()
+            basis = await self._wait_basis(repos)
         position = queue_positions(waiting).get(conversation.id, 1)
-        return RelativeStatus(State.WAITING, position, self.estimate_wait(position, recent))
+        return RelativeStatus(State.WAITING, position, self.estimate_wait(position, basis))
 
-    def estimate_wait(self, position: int, recent_waits: list[float]) -> int:
+    def estimate_wait(self, position: int, basis: WaitBasis) -> int:
         return rules.estimate_wait_seconds(
-            position, recent_waits, self.policy.default_wait.total_seconds(), counsellors_online=1
+            position, basis.recent_waits, self.policy.default_wait.total_seconds(), basis.counsellors_online
         )
 
-    async def waiting_with_estimates(self) -> tuple[list[Conversation], list[float]]:
+    async def waiting_with_estimates(self) -> tuple[list[Conversation], WaitBasis]:
         async with self.uow.read() as repos:
-            return await repos.chat.waiting(), await repos.chat.recent_waits()
+            return await repos.chat.waiting(), await self._wait_basis(repos)
+
+    async def _wait_basis(self, repos: Repositories) -> WaitBasis:
+        """Recent waits, and how many chat staff have been active within the session idle time."""
+        since = self.clock() - self.policy.online_window
+        online = await repos.staff.count_active(permissions.CHAT_ROLES, since)
+        return WaitBasis(await repos.chat.recent_waits(), online)
 
     async def leave(self, conversation_id: str) -> Conversation:
         return await self._close(conversation_id, rules.LEFT_BY_RELATIVE, actor=None)

@@ -21,6 +21,7 @@ from server.services.chat import ChatService
 from server.services.events import ConversationChanged, ConversationStarted, MessagePosted
 from server.services.retention import RetentionService
 from tests.integration.wiring import (
+    PASSWORD,
     TOKEN_LIFETIME,
     ManualClock,
     RecordingBus,
@@ -340,3 +341,25 @@ class TestRetention:
         await chat.leave(started.conversation.id)
         assert await RetentionService(uow, clock, timedelta(days=180)).sweep() == 0
         assert raw.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
+
+
+class TestWaitEstimate:
+    async def test_the_estimate_is_shared_by_chat_staff_signed_in_recently(
+        self, chat: ChatService, auth: AuthService, clock: ManualClock
+    ) -> None:
+        first = await chat.start_conversation("sv", None)
+        second = await chat.start_conversation("sv", None)
+        nobody = await chat.relative_status(second.conversation.id)
+        assert nobody.queue_position == 2
+
+        for name in ("alice", "bob"):
+            await add_staff(auth, name)
+            await auth.login(name, PASSWORD)
+        two_online = await chat.relative_status(second.conversation.id)
+        assert nobody.estimated_wait_seconds is not None
+        assert two_online.estimated_wait_seconds == nobody.estimated_wait_seconds // 2
+
+        clock.advance(timedelta(hours=1))
+        gone_idle = await chat.relative_status(second.conversation.id)
+        assert gone_idle.estimated_wait_seconds == nobody.estimated_wait_seconds
+        assert (await chat.relative_status(first.conversation.id)).queue_position == 1

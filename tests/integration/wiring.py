@@ -65,6 +65,7 @@ def chat_policy(capacity: int = CAPACITY) -> ChatPolicy:
         max_text_length=4000,
         token_lifetime=TOKEN_LIFETIME,
         default_wait=timedelta(minutes=5),
+        online_window=timedelta(minutes=30),
     )
 
 

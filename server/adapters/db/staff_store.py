@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.db.tables import audit_log, staff_sessions, staff_users
@@ -106,6 +107,24 @@ class StaffStore:
     async def touch_session(self, id_hash: str, now: datetime) -> None:
         await self.connection.execute(
             update(staff_sessions).where(staff_sessions.c.id_hash == id_hash).values(last_seen_at=now)
+        )
+
+    async def count_active(self, roles: Iterable[Role], since: datetime) -> int:
+        """Staff in these roles with a session used since ``since``."""
+        return int(
+            (
+                await self.connection.execute(
+                    select(func.count(func.distinct(staff_sessions.c.user_id)))
+                    .select_from(
+                        staff_sessions.join(staff_users, staff_users.c.id == staff_sessions.c.user_id)
+                    )
+                    .where(
+                        staff_sessions.c.last_seen_at >= since,
+                        staff_users.c.active.is_(True),
+                        staff_users.c.role.in_([role.value for role in roles]),
+                    )
+                )
+            ).scalar_one()
         )
 
     async def delete_session(self, id_hash: str) -> None:

@@ -149,7 +149,7 @@ class Broadcaster:
                 log.exception("queue push failed")
 
     async def push_queue(self) -> None:
-        waiting, recent = await self.chat.waiting_with_estimates()
+        waiting, basis = await self.chat.waiting_with_estimates()
         positions = queue_positions(waiting)
         ordered = sorted(waiting, key=lambda c: positions[c.id])
         await self.sio.emit(
@@ -160,7 +160,7 @@ class Broadcaster:
         )
         sent: dict[str, tuple[int, int]] = {}
         for conversation_id, position in positions.items():
-            estimate = self.chat.estimate_wait(position, recent)
+            estimate = self.chat.estimate_wait(position, basis)
             sent[conversation_id] = (position, estimate)
             if self._sent_positions.get(conversation_id) != (position, estimate):
                 await self.sio.emit(
