@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 
@@ -32,8 +33,6 @@ class StaffUser:
 
 
 def check_username(username: str) -> str:
-    import re
-
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,63}", username):
         raise ValueError("usernames are 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
     return username
