@@ -37,7 +37,7 @@ async function request(method, path, body) {
 }
 
 /** A staff request; a 401 hands control back to the login screen before the error propagates. */
-async function staffRequest(method, path, body) {
+export async function staffRequest(method, path, body) {
   try {
     return await request(method, path, body);
   } catch (error) {

@@ -4,37 +4,11 @@
 // pushes `appointments` with every changed appointment, so nothing here needs a reload.
 import { language, t } from '/shared/i18n.js';
 import { announce, el, errorText, formatDateTime, languageLabel, showError } from './dom.js';
+import { staffRequest as request } from './api.js';
 
 const DAY_MS = 86400000;
 const WEEKDAY_COUNT = 7;
 const MAX_OFFER = 6;
-
-// ---- HTTP ----
-
-class RequestError extends Error {
-  constructor(status, code) {
-    super(code);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function request(method, path, body) {
-  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new RequestError(0, 'offline');
-  }
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new RequestError(response.status, data?.error?.code || `http_${response.status}`);
-  return data;
-}
 
 // ---- words and times ----
 

@@ -7,6 +7,7 @@ import { language, t } from '/shared/i18n.js';
 import { chime, isAttending } from './alerts.js';
 import { announce, el, errorText, formatDateTime, showError } from './dom.js';
 import { renderMessage } from './messages.js';
+import { staffRequest as request } from './api.js';
 
 const CHAT_ROLES = new Set(['counsellor', 'supervisor', 'admin']);
 const DRAFTING_ROLES = new Set(['counsellor', 'supervisor']);
@@ -16,31 +17,6 @@ const OUTCOME_STATES = ['received', 'under_assessment', 'closed_with_feedback'];
 const CONTACT_FIELDS = ['name', 'phone', 'email', 'preferred_time'];
 
 // ---- HTTP ----
-
-class RequestError extends Error {
-  constructor(status, code, message) {
-    super(message || code);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function request(method, path, body) {
-  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new RequestError(0, 'offline');
-  }
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new RequestError(response.status, data?.error?.code || `http_${response.status}`, data?.error?.message);
-  return data;
-}
 
 const path = (id, action = '') => `/api/escalations/${encodeURIComponent(id)}${action ? `/${action}` : ''}`;
 
