@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from http.cookies import SimpleCookie
 from typing import Any
 
 from pydantic import Field
@@ -17,6 +16,7 @@ from server.transports import wire
 from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event, refuse
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.rooms import STAFF_ROOM, session_room, user_room
+from server.transports.sockets.staff_session import staff_session
 
 NAMESPACE = "/counsellor"
 SESSION_RECHECK_SECONDS = 20.0
@@ -51,13 +51,6 @@ class Transfer(ConversationRef):
     to_user_id: int
 
 
-def session_cookie(environ: dict[str, Any], cookie_name: str) -> str | None:
-    jar = SimpleCookie()
-    jar.load(environ.get("HTTP_COOKIE", ""))
-    morsel = jar.get(cookie_name)
-    return morsel.value if morsel else None
-
-
 class CounsellorNamespace(GuardedNamespace):
     def __init__(self, chat: ChatService, auth: AuthService, cookie_name: str, presence: Presence) -> None:
         super().__init__(NAMESPACE)
@@ -67,13 +60,7 @@ class CounsellorNamespace(GuardedNamespace):
         self.presence = presence
 
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        token = session_cookie(environ, self.cookie_name)
-        if not token:
-            raise refuse("not_authenticated", "sign in first")
-        try:
-            session = await self.auth.session(token)
-        except DomainError as error:
-            raise refuse("not_authenticated", error.message) from None
+        session = await staff_session(environ, self.cookie_name, self.auth)
         try:
             self.chat.permit_console(session.user)
         except DomainError as error:

@@ -20,8 +20,8 @@ from server.services.auth import AuthService
 from server.services.escalation import EscalationService
 from server.services.events import Event, SessionEnded, StaffDisabled
 from server.transports.sockets.base import GuardedNamespace, refuse
-from server.transports.sockets.counsellor import session_cookie
 from server.transports.sockets.rooms import session_room, user_room
+from server.transports.sockets.staff_session import staff_session
 
 NAMESPACE = "/escalations"
 
@@ -63,11 +63,8 @@ class EscalationNamespace(GuardedNamespace):
         self.cookie_name = cookie_name
 
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        token = session_cookie(environ, self.cookie_name)
-        if not token:
-            raise refuse("not_authenticated", "sign in first")
+        session = await staff_session(environ, self.cookie_name, self.auth)
         try:
-            session = await self.auth.session(token)
             self.escalations.require_subscribe(session.user)
         except DomainError as error:
             raise refuse(error.code, error.message) from None
