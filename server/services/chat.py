@@ -23,7 +23,7 @@ from server.services.events import (
     ReadMarked,
     Typing,
 )
-from server.services.ports import Clock, Repositories, UnitOfWork
+from server.services.ports import AppendRequest, Clock, Repositories, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -166,26 +166,21 @@ class ChatService:
         text = rules.check_text(text, self.policy.max_text_length)
         now = self.clock()
 
-        async def store(repos: Repositories) -> tuple[Conversation | None, Message | None]:
-            existing = await repos.chat.message_by_client_id(conversation_id, client_id)
-            if existing is not None:
-                return None, existing
-            conversation = await self._get(repos, conversation_id)
+        def check(conversation: Conversation) -> None:
             rules.require_open(conversation)
             if author is not None:
                 self._permit(author, Action.CONVERSATION_SEND, conversation)
-            message = await repos.chat.append_message(
-                conversation_id, client_id, sender, text, now, author.id if author else None
-            )
-            return conversation, message
 
-        conversation, message = await self.uow.grouped(store)
-        if message is None:
+        appended = await self.uow.append_message(
+            AppendRequest(conversation_id, client_id, sender, text, now, author.id if author else None, check)
+        )
+        if appended is None:
             async with self.uow.read() as repos:
-                message = await repos.chat.message_by_client_id(conversation_id, client_id)
-            if message is None:
+                stored = await repos.chat.message_by_client_id(conversation_id, client_id)
+            if stored is None:
                 raise NotFound("message vanished")
-            return message
+            return stored
+        conversation, message = appended
         if conversation is not None:
             await self.events.publish(MessagePosted(replace(conversation, last_seq=message.seq), message))
         return message

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from server.domain.conversations import Conversation, Message, Sender
 
 if TYPE_CHECKING:
     from server.adapters.db.chat_store import ChatStore
     from server.adapters.db.staff_store import StaffStore
 
 Clock = Callable[[], datetime]
+
+
+AppendCheck = Callable[[Conversation], None]
+
+
+@dataclass(frozen=True)
+class AppendRequest:
+    """One message to store. ``check`` holds the service's rules for the conversation as it is
+    inside the transaction; it raises a DomainError before anything is written."""
+
+    conversation_id: str
+    client_id: str
+    sender: Sender
+    text: str
+    now: datetime
+    author_id: int | None
+    check: AppendCheck
+
+
+# (conversation as it was, stored message); the conversation is None when the client_id had been
+# stored before, so nothing new happened.
+Appended = tuple[Conversation | None, Message]
+
 Result = TypeVar("Result")
 
 
@@ -31,9 +57,9 @@ class UnitOfWork(Protocol):
 
     def read(self) -> AbstractAsyncContextManager[Repositories]: ...
 
-    async def grouped(self, work: Callable[[Repositories], Awaitable[Result]]) -> Result:
-        """Like write(), but the transaction may be shared with concurrent callers (group commit).
-        ``work`` must raise DomainErrors only before it writes."""
+    async def append_message(self, request: AppendRequest) -> Appended | None:
+        """Store one message in a transaction shared with concurrent callers (group commit); the
+        result arrives after the COMMIT. None when the same client_id won a race elsewhere."""
         ...
 
 

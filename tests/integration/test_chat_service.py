@@ -348,6 +348,7 @@ class TestWaitEstimate:
         self, chat: ChatService, auth: AuthService, clock: ManualClock
     ) -> None:
         first = await chat.start_conversation("sv", None)
+        clock.advance(timedelta(seconds=1))
         second = await chat.start_conversation("sv", None)
         nobody = await chat.relative_status(second.conversation.id)
         assert nobody.queue_position == 2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -15,10 +17,14 @@ from server.adapters.db.tables import (
     conversations,
     messages,
     notes,
+    parse_utc,
     relative_tokens,
+    sqlite_utc_text,
     staff_users,
 )
 from server.domain.conversations import Conversation, Message, Note, Sender, State
+from server.domain.errors import NotFound
+from server.services.ports import Appended, AppendRequest
 
 
 def _conversation(row: Any) -> Conversation:
@@ -131,6 +137,25 @@ class ChatStore:
             )
         ).first()
         return self._message(row) if row else None
+
+    async def append(self, request: AppendRequest) -> Appended | None:
+        """Idempotent append; None when the same client_id won a race in another transaction."""
+        existing = await self.message_by_client_id(request.conversation_id, request.client_id)
+        if existing is not None:
+            return None, existing
+        conversation = await self.get(request.conversation_id)
+        if conversation is None:
+            raise NotFound("no such conversation")
+        request.check(conversation)
+        message = await self.append_message(
+            request.conversation_id,
+            request.client_id,
+            request.sender,
+            request.text,
+            request.now,
+            request.author_id,
+        )
+        return None if message is None else (conversation, message)
 
     async def append_message(
         self,
@@ -386,3 +411,55 @@ class ChatStore:
 
     async def delete_expired_tokens(self, now: datetime) -> None:
         await self.connection.execute(delete(relative_tokens).where(relative_tokens.c.expires_at <= now))
+
+
+def append_in_thread(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) -> Appended:
+    """ChatStore.append for SQLite, run in the database's own thread inside the open write
+    transaction, so a whole commit group costs one hop from the event loop instead of several per
+    statement. Same statements, same rules."""
+    cursor = db.cursor()
+    cursor.row_factory = sqlite3.Row
+    existing = cursor.execute(
+        "SELECT id, seq, sender, body, sent_at FROM messages WHERE conversation_id = ? AND client_id = ?",
+        (request.conversation_id, request.client_id),
+    ).fetchone()
+    if existing is not None:
+        return None, Message(
+            existing["id"],
+            request.conversation_id,
+            existing["seq"],
+            Sender(existing["sender"]),
+            cipher.decrypt(existing["body"]),
+            parse_utc(existing["sent_at"]),
+            request.client_id,
+        )
+    row = cursor.execute("SELECT * FROM conversations WHERE id = ?", (request.conversation_id,)).fetchone()
+    if row is None:
+        raise NotFound("no such conversation")
+    values = dict(row)
+    for column in ("created_at", "claimed_at", "closed_at"):
+        values[column] = parse_utc(values[column]) if values[column] is not None else None
+    conversation = _conversation(SimpleNamespace(**values))
+    request.check(conversation)
+    (seq,) = cursor.execute(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        (request.conversation_id,),
+    ).fetchone()
+    (message_id,) = cursor.execute(
+        "INSERT INTO messages (conversation_id, seq, client_id, sender, author_id, body, sent_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            request.conversation_id,
+            seq,
+            request.client_id,
+            request.sender.value,
+            request.author_id,
+            cipher.encrypt(request.text),
+            sqlite_utc_text(request.now),
+        ),
+    ).fetchone()
+    cursor.close()
+    message = Message(
+        message_id, request.conversation_id, seq, request.sender, request.text, request.now, request.client_id
+    )
+    return conversation, message

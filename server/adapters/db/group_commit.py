@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,7 +25,19 @@ log = logging.getLogger(__name__)
 Repos = TypeVar("Repos")
 Result = TypeVar("Result")
 MAX_BATCH = 500
-Unit = tuple[Callable[[Repos], Awaitable[Any]], asyncio.Future[Any]]
+
+
+@dataclass(frozen=True)
+class InThread:
+    """A unit for SQLite that runs in the database connection's own thread on the raw sqlite3
+    connection. Consecutive ones in a group share a single hop from the event loop."""
+
+    function: Callable[[sqlite3.Connection], Any]
+
+
+Work = Callable[[Repos], Awaitable[Any]] | InThread
+Unit = tuple[Work[Repos], asyncio.Future[Any]]
+Outcome = tuple[BaseException | None, Any]
 
 
 class GroupCommitter(Generic[Repos]):
@@ -34,7 +48,7 @@ class GroupCommitter(Generic[Repos]):
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
 
-    async def run(self, work: Callable[[Repos], Awaitable[Result]]) -> Result:
+    async def run(self, work: Callable[[Repos], Awaitable[Result]] | InThread) -> Result:
         if self._worker is None or self._worker.done():
             self._wakeup = asyncio.Event()
             self._worker = asyncio.create_task(self._drain_forever(), name="group-commit")
@@ -63,25 +77,53 @@ class GroupCommitter(Generic[Repos]):
                 await self._commit(batch)
 
     async def _commit(self, batch: list[Unit[Repos]]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        outcomes: list[Outcome] = []
         try:
             async with self.database.write() as connection:
                 repositories = self.make_repositories(connection)
-                for work, future in batch:
+                in_thread: list[InThread] = []
+                for work, _future in batch:
+                    if isinstance(work, InThread):
+                        in_thread.append(work)
+                        continue
+                    outcomes.extend(await _run_in_thread(connection, in_thread))
+                    in_thread = []
                     try:
-                        outcomes.append((future, None, await work(repositories)))
+                        outcomes.append((None, await work(repositories)))
                     except DomainError as error:
-                        outcomes.append((future, error, None))
+                        outcomes.append((error, None))
+                outcomes.extend(await _run_in_thread(connection, in_thread))
         except Exception as failure:
             log.exception("group commit of %d units failed", len(batch))
             for _work, future in batch:
                 if not future.done():
                     future.set_exception(failure)
             return
-        for future, domain_error, value in outcomes:
+        for (_work, future), (domain_error, value) in zip(batch, outcomes, strict=True):
             if future.done():
                 continue
             if domain_error is not None:
                 future.set_exception(domain_error)
             else:
                 future.set_result(value)
+
+
+def _run_all(database: sqlite3.Connection, units: list[InThread]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for unit in units:
+        try:
+            outcomes.append((None, unit.function(database)))
+        except DomainError as error:
+            outcomes.append((error, None))
+    return outcomes
+
+
+async def _run_in_thread(connection: AsyncConnection, units: list[InThread]) -> list[Outcome]:
+    """One trip to aiosqlite's thread for all units, inside the transaction already begun."""
+    if not units:
+        return []
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    outcomes: list[Outcome] = await driver._execute(_run_all, driver._conn, units)
+    return outcomes

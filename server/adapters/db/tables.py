@@ -33,6 +33,20 @@ metadata = MetaData(
 )
 
 
+SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def parse_utc(value: str | datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite keeps naive UTC text)."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def sqlite_utc_text(value: datetime) -> str:
+    """What SQLAlchemy's SQLite dialect stores for an aware datetime, for raw statements."""
+    return value.astimezone(UTC).strftime(SQLITE_DATETIME_FORMAT)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, on SQLite (which keeps no zone) and PostgreSQL alike."""
 
@@ -48,10 +62,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return None if value is None else parse_utc(value)
 
 
 staff_users = Table(
@@ -213,9 +224,7 @@ appointment_texts = Table(
     "appointment_texts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "appointment_id", String(36), ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("appointment_id", String(36), ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False),
     Column("purpose", String(16), nullable=False),
     Column("offset_seconds", Integer),
     Column("due_at", UtcDateTime, nullable=False),
@@ -261,9 +270,7 @@ slot_offers = Table(
     "slot_offers",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "conversation_id", String(36), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("conversation_id", String(36), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
     Column("counsellor_id", Integer, ForeignKey("staff_users.id"), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("starts", JSON, nullable=False),

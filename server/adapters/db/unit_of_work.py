@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
-from server.adapters.db.chat_store import ChatStore
+from server.adapters.db.chat_store import ChatStore, append_in_thread
 from server.adapters.db.engine import Database
-from server.adapters.db.group_commit import GroupCommitter
+from server.adapters.db.group_commit import GroupCommitter, InThread
 from server.adapters.db.staff_store import StaffStore
+from server.services.ports import Appended, AppendRequest
 
 
 @dataclass
@@ -23,18 +24,18 @@ class SqlRepositories:
     staff: StaffStore
 
 
-Result = TypeVar("Result")
-
-
 class SqlUnitOfWork:
     def __init__(self, database: Database, cipher: FieldCipher) -> None:
         self.database = database
         self.cipher = cipher
         self._group = GroupCommitter(database, self._repositories)
 
-    async def grouped(self, work: Callable[[SqlRepositories], Awaitable[Result]]) -> Result:
-        """Run work in a transaction shared with other concurrent callers; see group_commit."""
-        return await self._group.run(work)
+    async def append_message(self, request: AppendRequest) -> Appended | None:
+        if self.database.is_sqlite:
+            return await self._group.run(
+                InThread(partial(append_in_thread, cipher=self.cipher, request=request))
+            )
+        return await self._group.run(lambda repositories: repositories.chat.append(request))
 
     async def close(self) -> None:
         await self._group.close()
