@@ -315,7 +315,7 @@ def create_app(settings: Settings) -> web.Application:
     app[app_keys.SETTINGS] = settings
     app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
     app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")
-    app[app_keys.CLIENT_KEY] = EphemeralKeyedHash()
+    app[app_keys.RATE_LIMIT_HMAC] = EphemeralKeyedHash()
     app[app_keys.CONVERSATION_LIMITER] = RateLimiter(
         settings.limits.new_conversations_per_minute, system_clock
     )

@@ -29,7 +29,7 @@ CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
 KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge")
 CONVERSATION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("conversation_limiter")
 RESUME_LIMITER: web.AppKey[RateLimiter] = web.AppKey("resume_limiter")
-CLIENT_KEY: web.AppKey[EphemeralKeyedHash] = web.AppKey("client_key")
+RATE_LIMIT_HMAC: web.AppKey[EphemeralKeyedHash] = web.AppKey("rate_limit_hmac")
 ESCALATION_CONFIG: web.AppKey[EscalationConfig] = web.AppKey("escalation_config")
 ESCALATIONS: web.AppKey[EscalationService] = web.AppKey("escalations")
 # booking and SMS

@@ -37,7 +37,7 @@ class Login(BaseModel):
 
 def rate_limit_key(request: web.Request) -> str:
     """A keyed HMAC of the client address for rate limits; the address itself goes nowhere."""
-    return request.app[app_keys.CLIENT_KEY](request.remote or "")
+    return request.app[app_keys.RATE_LIMIT_HMAC](request.remote or "")
 
 
 async def healthz(_request: web.Request) -> web.Response:
