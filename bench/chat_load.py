@@ -608,15 +608,17 @@ class Worker:
         await sender
         await self.wait_for(lambda: pending == 0)
 
-        def missed() -> int:
+        came_back = [r for r, times in zip(self.relatives, reconnected, strict=True) if times]
+
+        def missed(relatives: list[Relative]) -> int:
             return sum(
                 1
-                for relative in self.relatives
+                for relative in relatives
                 for seq in acked[relative.conversation_id]
                 if not relative.seq_counts[seq]
             )
 
-        await self.wait_for(lambda: missed() == 0)
+        await self.wait_for(lambda: missed(came_back) == 0)
         await bounded(64, [lambda c=c: disconnect(c) for c in old_clients])
         return {
             "clients": len(self.relatives),
@@ -624,7 +626,8 @@ class Worker:
             "not_reconnected": sum(1 for times in reconnected if times is None or times[0] > window),
             "acked": sum(len(seqs) for seqs in acked.values()),
             "unacked": pending,
-            "missed": missed(),
+            "missed": missed(self.relatives),
+            "missed_by_those_back": missed(came_back),
             "duplicated": sum(
                 count - 1 for r in self.relatives for count in r.seq_counts.values() if count > 1
             ),
@@ -995,6 +998,7 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
         "counsellor_messages_acked": sum(r["acked"] for r in results),
         "unacked": sum(r["unacked"] for r in results),
         "missed": sum(r["missed"] for r in results),
+        "missed_by_those_back": sum(r["missed_by_those_back"] for r in results),
         "duplicated": sum(r["duplicated"] for r in results),
         "gaps": sum(r["gaps"] for r in results),
         "out_of_order": sum(r["out_of_order"] for r in results),
@@ -1010,7 +1014,8 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
         f" (unacked {figures['unacked']})"
     )
     print(
-        f"missed {figures['missed']}, duplicated {figures['duplicated']},"
+        f"missed {figures['missed']} ({figures['missed_by_those_back']} by relatives that came"
+        f" back), duplicated {figures['duplicated']},"
         f" seq gaps {figures['gaps']}, out of order {figures['out_of_order']}"
     )
     if figures["errors"]:
