@@ -77,6 +77,21 @@ staff_users = Table(
     Column("languages", JSON, nullable=False, default=list),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # TOTP: the secret encrypted with the data key; enabled once a code confirmed it; the last
+    # time step accepted, so no code is accepted twice.
+    Column("totp_secret", LargeBinary),
+    Column("totp_enabled_at", UtcDateTime),
+    Column("totp_last_step", Integer),
+)
+
+staff_recovery_codes = Table(
+    "staff_recovery_codes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_staff_recovery_codes_user_id", "user_id"),
 )
 
 staff_sessions = Table(
