@@ -116,7 +116,10 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
             settings.security.session_idle_timeout,
             settings.security.session_absolute_timeout,
             settings.limits.login_failures_before_delay,
+            settings.auth.require_totp,
+            settings.auth.totp_issuer,
         ),
+        FieldCipher(key),
     )
     app[RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
     yield

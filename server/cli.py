@@ -19,8 +19,18 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    quiet = ("aiohttp.access", "engineio", "socketio", "apscheduler", "alembic", "aiosqlite", "asyncpg",
-             "sqlalchemy", "redis", "asyncio")
+    quiet = (
+        "aiohttp.access",
+        "engineio",
+        "socketio",
+        "apscheduler",
+        "alembic",
+        "aiosqlite",
+        "asyncpg",
+        "sqlalchemy",
+        "redis",
+        "asyncio",
+    )
     for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -82,11 +92,19 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
     key = load_or_create_key(
         settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
     )
+    cipher = FieldCipher(key)
     auth = AuthService(
-        SqlUnitOfWork(database, FieldCipher(key)),
+        SqlUnitOfWork(database, cipher),
         EventBus(),
         system_clock,
-        SessionPolicy(settings.security.session_idle_timeout, settings.security.session_absolute_timeout, 3),
+        SessionPolicy(
+            settings.security.session_idle_timeout,
+            settings.security.session_absolute_timeout,
+            3,
+            settings.auth.require_totp,
+            settings.auth.totp_issuer,
+        ),
+        cipher,
     )
     try:
         if args.user_command == "add":
@@ -95,6 +113,9 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
             password = _read_password(f"password for {args.name}: ")
             user_id = await auth.add_user(args.name, password, role, args.display_name, args.route)
             return f"added {role.value} {args.name} (id {user_id})"
+        if args.user_command == "totp-reset":
+            await auth.reset_totp(None, args.name)
+            return f"two-factor sign-in of {args.name} is reset; they enroll again at their next sign-in"
         user = await auth.set_active(args.name, args.user_command == "enable")
         return f"{args.name} is now {'enabled' if user.active else 'disabled'}"
     except DomainError as error:
@@ -138,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("disable", "enable"):
         toggle = user_commands.add_parser(verb, help=f"{verb} a staff account")
         toggle.add_argument("name")
+    totp_reset = user_commands.add_parser(
+        "totp-reset", help="remove a staff member's two-factor sign-in (lost phone); audited"
+    )
+    totp_reset.add_argument("name")
     return parser
 
 

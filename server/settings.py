@@ -112,6 +112,11 @@ class SecuritySettings(_Section):
     data_key_file: str = "var/data.key"
 
 
+class AuthSettings(_Section):
+    require_totp: bool = False
+    totp_issuer: str = Field(default="Kinline", min_length=1, max_length=64)
+
+
 class PrivacySettings(_Section):
     exit_url: str = "https://www.google.com/"
     emergency_number: str = "112"
@@ -228,6 +233,7 @@ class Settings(BaseSettings):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     booking: BookingSettings = Field(default_factory=BookingSettings)

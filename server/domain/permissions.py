@@ -54,6 +54,7 @@ class Action(enum.StrEnum):
     CONVERSATION_NOTE = "conversation.note"
     CONVERSATION_TRANSFER = "conversation.transfer"
     CONVERSATION_CLOSE = "conversation.close"
+    STAFF_TOTP_RESET = "staff.totp_reset"
 
 
 @dataclass(frozen=True)
@@ -125,21 +126,25 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     Action.CONVERSATION_CLOSE: _chat(_HOLDING, _ANY_CONVERSATION),
     # The history of closed conversations stays readable to everyone who chats.
     Action.CONVERSATION_READ_CLOSED: _chat(_ANY_CONVERSATION, _ANY_CONVERSATION),
+    # Staff accounts: "own" means the account is the actor's. An admin resets someone else's
+    # two-factor sign-in (a lost phone); nobody removes their own second factor this way.
+    Action.STAFF_TOTP_RESET: {Role.ADMIN: _rule(Ownership.OTHER)},
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
-CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS
+STAFF_ACTIONS = frozenset(action for action in Action if action.value.startswith("staff."))
+CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
-# drafting and chat actions see own/other (holding the conversation or not), lists, consoles and
-# subscriptions see none.
+# drafting and chat actions see own/other (holding the conversation or not), staff-account actions
+# see own/other (the actor's account or not), lists, consoles and subscriptions see none.
 SCOPES: Mapping[Action, frozenset[Ownership]] = {
     action: (
         NO_OBJECT
         if action
         in {Action.ESCALATION_LIST, Action.ESCALATION_AUDIT, Action.ESCALATION_SUBSCRIBE, Action.CHAT_CONSOLE}
         else frozenset({Ownership.OWN, Ownership.OTHER})
-        if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS
+        if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS
         else OBJECT_OWNERSHIPS
     )
     for action in Action

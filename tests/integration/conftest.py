@@ -76,9 +76,13 @@ def chat(uow: SqlUnitOfWork, events: RecordingBus, clock: ManualClock) -> ChatSe
 
 
 @pytest.fixture
-def auth(uow: SqlUnitOfWork, events: RecordingBus, clock: ManualClock) -> AuthService:
+def auth(uow: SqlUnitOfWork, events: RecordingBus, clock: ManualClock, data_key: bytes) -> AuthService:
     return AuthService(
-        uow, events, clock, SessionPolicy(IDLE_TIMEOUT, ABSOLUTE_TIMEOUT, FAILURES_BEFORE_DELAY)
+        uow,
+        events,
+        clock,
+        SessionPolicy(IDLE_TIMEOUT, ABSOLUTE_TIMEOUT, FAILURES_BEFORE_DELAY),
+        FieldCipher(data_key),
     )
 
 

@@ -62,7 +62,7 @@ async def pg(postgres_url: str, key: bytes) -> AsyncIterator[Postgres]:
         key,
         clock,
         ChatService(uow, RecordingBus(), clock, chat_policy()),
-        AuthService(uow, RecordingBus(), clock, policy),
+        AuthService(uow, RecordingBus(), clock, policy, FieldCipher(key)),
     )
     await uow.close()
     await database.dispose()

@@ -1,16 +1,26 @@
-"""Staff accounts, server-side sessions and the audit log in SQL."""
+"""Staff accounts, their second factor, server-side sessions and the audit log in SQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.adapters.db.tables import audit_log, staff_sessions, staff_users
+from server.adapters.db.tables import audit_log, staff_recovery_codes, staff_sessions, staff_users
 from server.domain.staff import Role, StaffUser
+
+
+@dataclass(frozen=True)
+class StoredTotp:
+    """A staff member's TOTP as stored: the secret still encrypted; ``enabled`` once confirmed."""
+
+    encrypted_secret: bytes | None
+    enabled: bool
+    last_step: int | None
 
 
 def _user(row: Any) -> StaffUser:
@@ -88,7 +98,87 @@ class StaffStore:
             insert(staff_sessions).values(id_hash=id_hash, user_id=user_id, created_at=now, last_seen_at=now)
         )
 
-    async def session(self, id_hash: str) -> tuple[StaffUser, datetime, datetime] | None:
+    async def totp(self, user_id: int) -> StoredTotp:
+        row = (
+            await self.connection.execute(
+                select(
+                    staff_users.c.totp_secret, staff_users.c.totp_enabled_at, staff_users.c.totp_last_step
+                ).where(staff_users.c.id == user_id)
+            )
+        ).one()
+        return StoredTotp(row.totp_secret, row.totp_enabled_at is not None, row.totp_last_step)
+
+    async def start_totp(self, user_id: int, encrypted_secret: bytes) -> None:
+        """Keeps a new secret that is not in force until ``enable_totp``."""
+        await self.connection.execute(
+            update(staff_users)
+            .where(staff_users.c.id == user_id)
+            .values(totp_secret=encrypted_secret, totp_enabled_at=None, totp_last_step=None)
+        )
+
+    async def enable_totp(self, user_id: int, step: int, now: datetime, recovery_hashes: list[str]) -> None:
+        await self.connection.execute(
+            update(staff_users)
+            .where(staff_users.c.id == user_id)
+            .values(totp_enabled_at=now, totp_last_step=step)
+        )
+        await self.connection.execute(
+            delete(staff_recovery_codes).where(staff_recovery_codes.c.user_id == user_id)
+        )
+        await self.connection.execute(
+            insert(staff_recovery_codes),
+            [{"user_id": user_id, "code_hash": code_hash} for code_hash in recovery_hashes],
+        )
+
+    async def advance_totp_step(self, user_id: int, step: int) -> bool:
+        """Records ``step`` as used if it is later than the last one; False when another sign-in
+        got there first, so one code never opens two sessions."""
+        result = await self.connection.execute(
+            update(staff_users)
+            .where(
+                staff_users.c.id == user_id,
+                staff_users.c.totp_enabled_at.is_not(None),
+                (staff_users.c.totp_last_step.is_(None)) | (staff_users.c.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+        return result.rowcount == 1
+
+    async def use_recovery_code(self, user_id: int, code_hash: str, now: datetime) -> bool:
+        result = await self.connection.execute(
+            update(staff_recovery_codes)
+            .where(
+                staff_recovery_codes.c.user_id == user_id,
+                staff_recovery_codes.c.code_hash == code_hash,
+                staff_recovery_codes.c.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    async def recovery_codes_left(self, user_id: int) -> int:
+        return int(
+            (
+                await self.connection.execute(
+                    select(func.count()).where(
+                        staff_recovery_codes.c.user_id == user_id, staff_recovery_codes.c.used_at.is_(None)
+                    )
+                )
+            ).scalar_one()
+        )
+
+    async def clear_totp(self, user_id: int) -> None:
+        await self.connection.execute(
+            update(staff_users)
+            .where(staff_users.c.id == user_id)
+            .values(totp_secret=None, totp_enabled_at=None, totp_last_step=None)
+        )
+        await self.connection.execute(
+            delete(staff_recovery_codes).where(staff_recovery_codes.c.user_id == user_id)
+        )
+
+    async def session(self, id_hash: str) -> tuple[StaffUser, datetime, datetime, bool] | None:
+        """The session's user, when it was created and last used, and whether the user has TOTP."""
         row = (
             await self.connection.execute(
                 select(
@@ -102,7 +192,7 @@ class StaffStore:
         ).first()
         if row is None:
             return None
-        return _user(row), row.session_created_at, row.last_seen_at
+        return _user(row), row.session_created_at, row.last_seen_at, row.totp_enabled_at is not None
 
     async def touch_session(self, id_hash: str, now: datetime) -> None:
         await self.connection.execute(

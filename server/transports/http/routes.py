@@ -16,9 +16,11 @@ from server.transports.http.staff_auth import (
     check_same_origin,
     clear_session_cookie,
     require_staff,
+    require_staff_session,
     session_token,
     set_session_cookie,
 )
+from server.transports.http.totp_routes import add_totp_routes
 
 
 class StartConversation(BaseModel):
@@ -31,8 +33,13 @@ class ResumeConversation(BaseModel):
 
 
 class Login(BaseModel):
+    """``totp`` or ``recovery_code`` is needed once the account has two-factor sign-in; an
+    empty one counts as absent, so the form can always send its code field."""
+
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    totp: str | None = Field(default=None, max_length=16)
+    recovery_code: str | None = Field(default=None, max_length=64)
 
 
 def rate_limit_key(request: web.Request) -> str:
@@ -89,7 +96,9 @@ async def resume_conversation(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     check_same_origin(request)
     body = await parse_body(request, Login)
-    user, token = await request.app[app_keys.AUTH].login(body.username, body.password)
+    user, token = await request.app[app_keys.AUTH].login(
+        body.username, body.password, totp=body.totp, recovery_code=body.recovery_code
+    )
     response = web.json_response({"user": wire.user(user)})
     set_session_cookie(response, request, token)
     return response
@@ -106,7 +115,10 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    return web.json_response({"user": wire.user(await require_staff(request))})
+    session = await require_staff_session(request, for_enrollment=True)
+    return web.json_response(
+        {"user": wire.user(session.user), "totp_enrollment_required": session.enrollment_required}
+    )
 
 
 async def staff_settings(request: web.Request) -> web.Response:
@@ -166,6 +178,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/auth/login", login)
     app.router.add_post("/api/auth/logout", logout)
     app.router.add_get("/api/me", me)
+    add_totp_routes(app)
     app.router.add_get("/api/staff/settings", staff_settings)
     app.router.add_get("/api/staff/canned", canned_answers)
     app.router.add_get("/api/staff/conversations", staff_conversations)

@@ -6,7 +6,12 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from server.domain.errors import DomainError
-from server.services.auth import AuthService, StaffSession
+from server.services.auth import (
+    ENROLLMENT_REQUIRED,
+    ENROLLMENT_REQUIRED_MESSAGE,
+    AuthService,
+    StaffSession,
+)
 from server.transports.sockets.base import refuse
 
 
@@ -18,11 +23,15 @@ def session_cookie(environ: dict[str, Any], cookie_name: str) -> str | None:
 
 
 async def staff_session(environ: dict[str, Any], cookie_name: str, auth: AuthService) -> StaffSession:
-    """The live session of the handshake, or a refusal with code not_authenticated."""
+    """The live session of the handshake, or a refusal with code not_authenticated, or
+    totp_enrollment_required while the session may only be used to enroll."""
     token = session_cookie(environ, cookie_name)
     if not token:
         raise refuse("not_authenticated", "sign in first")
     try:
-        return await auth.session(token)
+        session = await auth.session(token)
     except DomainError as error:
         raise refuse("not_authenticated", error.message) from None
+    if session.enrollment_required:
+        raise refuse(ENROLLMENT_REQUIRED, ENROLLMENT_REQUIRED_MESSAGE)
+    return session
