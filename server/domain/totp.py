@@ -19,7 +19,7 @@ DIGITS = 6
 INTERVAL_SECONDS = 30
 DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
-CODE_PATTERN = re.compile(r"\d{6}")
+CODE_PATTERN = re.compile(r"[0-9]{6}")
 
 
 @dataclass(frozen=True)

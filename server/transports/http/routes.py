@@ -16,7 +16,6 @@ from server.transports.http.staff_auth import (
     check_same_origin,
     clear_session_cookie,
     require_staff,
-    require_staff_session,
     session_token,
     set_session_cookie,
 )
@@ -115,10 +114,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    session = await require_staff_session(request, for_enrollment=True)
-    return web.json_response(
-        {"user": wire.user(session.user), "totp_enrollment_required": session.enrollment_required}
-    )
+    return web.json_response({"user": wire.user(await require_staff(request, for_enrollment=True))})
 
 
 async def staff_settings(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from aiohttp import web
 from server import app_keys
 from server.domain.errors import Forbidden, NotAuthenticated
 from server.domain.staff import StaffUser
-from server.services.auth import ENROLLMENT_REQUIRED, ENROLLMENT_REQUIRED_MESSAGE, StaffSession
+from server.services.auth import ENROLLMENT_REQUIRED, ENROLLMENT_REQUIRED_MESSAGE
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -48,10 +48,6 @@ def check_same_origin(request: web.Request) -> None:
 async def require_staff(request: web.Request, *, for_enrollment: bool = False) -> StaffUser:
     """The signed-in staff member. While TOTP is required and they have not enrolled, only the
     routes that take part in enrolling (``for_enrollment``) answer; every other one is refused."""
-    return (await require_staff_session(request, for_enrollment=for_enrollment)).user
-
-
-async def require_staff_session(request: web.Request, *, for_enrollment: bool = False) -> StaffSession:
     token = session_token(request)
     if not token:
         raise NotAuthenticated("sign in first")
@@ -59,4 +55,4 @@ async def require_staff_session(request: web.Request, *, for_enrollment: bool = 
     session = await request.app[app_keys.AUTH].session(token)
     if session.enrollment_required and not for_enrollment:
         raise Forbidden(ENROLLMENT_REQUIRED_MESSAGE, code=ENROLLMENT_REQUIRED)
-    return session
+    return session.user
