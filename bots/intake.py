@@ -1,10 +1,12 @@
-"""The intake bot: greets in the relative's language, explains anonymity and its limits, keeps
-waiting relatives informed, and on words of imminent danger gives the emergency number and
-raises the conversation's priority. It never does anything beyond that on its own."""
+"""The intake bot: greets in the relative's language (the greeting is stored with the new
+conversation), explains anonymity and its limits, keeps waiting relatives informed, and on words
+of imminent danger gives the emergency number and raises the conversation's priority. It never
+does anything beyond that on its own."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from server.domain.conversations import Sender
@@ -12,9 +14,25 @@ from server.domain.risk import DANGER_REASON, signals_danger
 from server.i18n import Catalogs
 from server.knowledge import Knowledge
 from server.services.chat import ChatService
-from server.services.events import ConversationStarted, Event, MessagePosted
+from server.services.events import Event, MessagePosted
 
 log = logging.getLogger(__name__)
+
+
+GREETING_KEYS = ("bot.greeting", "bot.anonymity")
+
+
+def greetings(
+    catalogs: Catalogs, languages: Iterable[str], emergency_number: str
+) -> dict[str, tuple[str, ...]]:
+    """The bot's first words in each language: a greeting, then what stays anonymous and when it
+    ends. ChatService stores them with the conversation, so they are there before anyone connects."""
+    return {
+        language: tuple(
+            catalogs.text(language, key, emergency_number=emergency_number) for key in GREETING_KEYS
+        )
+        for language in languages
+    }
 
 
 class IntakeBot:
@@ -33,17 +51,8 @@ class IntakeBot:
         self.waiting_update_every = waiting_update_every
 
     async def on_event(self, event: Event) -> None:
-        if isinstance(event, ConversationStarted):
-            await self.greet(event.conversation.id, event.conversation.language)
-        elif isinstance(event, MessagePosted) and event.message.sender is Sender.RELATIVE:
+        if isinstance(event, MessagePosted) and event.message.sender is Sender.RELATIVE:
             await self.check_danger(event.conversation.id, event.conversation.language, event.message.text)
-
-    async def greet(self, conversation_id: str, language: str) -> None:
-        for key in ("bot.greeting", "bot.anonymity"):
-            await self.chat.post_bot_message(
-                conversation_id,
-                self.catalogs.text(language, key, emergency_number=self.emergency_number),
-            )
 
     async def check_danger(self, conversation_id: str, language: str, text: str) -> None:
         if not signals_danger(text, self.knowledge.danger_pattern(language)):

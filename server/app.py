@@ -11,7 +11,7 @@ import socketio
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bots.intake import IntakeBot
+from bots.intake import IntakeBot, greetings
 from bots.sms import SmsBot
 from server import app_keys
 from server.adapters.crypto import FieldCipher, load_or_create_key
@@ -47,6 +47,7 @@ from server.transports.http.routes import add_routes
 from server.transports.http.staff_auth import cookie_name
 from server.transports.http.static import add_static_routes
 from server.transports.sockets.appointments import AppointmentPush
+from server.transports.sockets.base import TextPacket
 from server.transports.sockets.broadcast import Broadcaster
 from server.transports.sockets.counsellor import CounsellorNamespace
 from server.transports.sockets.escalations import EscalationNamespace, SocketEscalationNotifier
@@ -71,7 +72,7 @@ def opening_hours(settings: Settings) -> OpeningHours:
     )
 
 
-def chat_policy(settings: Settings) -> ChatPolicy:
+def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
     chat = settings.chat
     return ChatPolicy(
         hours=opening_hours(settings),
@@ -83,6 +84,7 @@ def chat_policy(settings: Settings) -> ChatPolicy:
         token_lifetime=chat.token_lifetime,
         default_wait=chat.default_wait_estimate,
         online_window=settings.security.session_idle_timeout,
+        greetings=greetings(catalogs, chat.languages, settings.privacy.emergency_number),
     )
 
 
@@ -95,6 +97,7 @@ def _socket_server(settings: Settings) -> socketio.AsyncServer:
         max_http_buffer_size=settings.limits.max_socket_payload_bytes,
         logger=False,
         engineio_logger=False,
+        serializer=TextPacket,
     )
 
 
@@ -107,7 +110,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     uow = SqlUnitOfWork(database, FieldCipher(key))
     events = app[EVENTS]
     app[app_keys.DATABASE] = database
-    app[app_keys.CHAT] = ChatService(uow, events, system_clock, chat_policy(settings))
+    app[app_keys.CHAT] = ChatService(uow, events, system_clock, chat_policy(settings, app[app_keys.CATALOGS]))
     app[app_keys.AUTH] = AuthService(
         uow,
         events,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from server.domain import conversations as rules
 from server.domain import permissions
@@ -23,7 +26,31 @@ from server.services.events import (
     ReadMarked,
     Typing,
 )
-from server.services.ports import AppendRequest, Clock, Repositories, UnitOfWork
+from server.services.ports import AppendRequest, Clock, NewConversation, Repositories, UnitOfWork
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+TOKEN_HINTS_KEPT = 20_000
+
+
+class BoundedMap(Generic[Key, Value]):
+    """A dict that forgets its oldest entries beyond ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Key, Value] = OrderedDict()
+
+    def get(self, key: Key) -> Value | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: Key, value: Value) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -37,6 +64,8 @@ class ChatPolicy:
     token_lifetime: timedelta
     default_wait: timedelta
     online_window: timedelta
+    greetings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    wait_basis_max_age: timedelta = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -51,6 +80,15 @@ class RelativeStatus:
     state: State
     queue_position: int | None
     estimated_wait_seconds: int | None
+
+
+@dataclass(frozen=True)
+class RelativeConnection:
+    """A relative's socket as it opens: the conversation, its status and what it has missed."""
+
+    conversation: Conversation
+    status: RelativeStatus
+    missed: list[Message]
 
 
 @dataclass(frozen=True)
@@ -77,6 +115,8 @@ class ChatService:
         self.events = events
         self.clock = clock
         self.policy = policy
+        self._wait_basis_cache: tuple[datetime, WaitBasis] | None = None
+        self._token_conversations: BoundedMap[str, str] = BoundedMap(TOKEN_HINTS_KEPT)
 
     # relatives
 
@@ -93,11 +133,15 @@ class ChatService:
             id=str(uuid.uuid4()), language=language, topic=topic, state=State.WAITING, created_at=now
         )
         token, resume_code = new_token(), new_resume_code()
-        async with self.uow.write() as repos:
-            await repos.chat.insert_conversation(conversation, secret_hash(resume_code))
-            await repos.chat.add_token(
-                secret_hash(token), conversation.id, now, now + self.policy.token_lifetime
+        await self.uow.start_conversation(
+            NewConversation(
+                conversation,
+                resume_hash=secret_hash(resume_code),
+                token_hash=secret_hash(token),
+                token_expires_at=now + self.policy.token_lifetime,
+                opening_texts=self.policy.greetings.get(language, ()),
             )
+        )
         await self.events.publish(ConversationStarted(conversation))
         return StartedConversation(conversation, token, resume_code)
 
@@ -115,9 +159,30 @@ class ChatService:
             )
         return conversation, token
 
+    async def open_relative(
+        self, token: str, after_seq: int, subscribe: Callable[[str], Awaitable[None]]
+    ) -> RelativeConnection:
+        """Everything a relative's connection starts with. ``subscribe(conversation_id)`` starts
+        live delivery; it runs before the missed messages are read, so a message posted in between
+        cannot fall through the gap (it may come twice; clients keep one per seq)."""
+        token_hash = secret_hash(token)
+        conversation_id = self._token_conversations.get(token_hash)
+        if conversation_id is None:
+            conversation_id = (await self._conversation_for_token(token_hash)).id
+            self._token_conversations.put(token_hash, conversation_id)
+        await subscribe(conversation_id)
+        view = await self.uow.relative_view(token_hash, self.clock(), max(after_seq, 0))
+        if view is None or view.conversation.id != conversation_id:
+            raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
+        status = await self._status(view.conversation, view.queue_position)
+        return RelativeConnection(view.conversation, status, view.messages)
+
     async def authenticate_relative(self, token: str) -> Conversation:
+        return await self._conversation_for_token(secret_hash(token))
+
+    async def _conversation_for_token(self, token_hash: str) -> Conversation:
         async with self.uow.read() as repos:
-            conversation = await repos.chat.conversation_for_token(secret_hash(token), self.clock())
+            conversation = await repos.chat.conversation_for_token(token_hash, self.clock())
         if conversation is None:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         return conversation
@@ -125,12 +190,15 @@ class ChatService:
     async def relative_status(self, conversation_id: str) -> RelativeStatus:
         async with self.uow.read() as repos:
             conversation = await self._get(repos, conversation_id)
-            if conversation.state is not State.WAITING:
-                return RelativeStatus(conversation.state, None, None)
-            waiting = await repos.chat.waiting()
-            basis = await self._wait_basis(repos)
-        position = queue_positions(waiting).get(conversation.id, 1)
-        return RelativeStatus(State.WAITING, position, self.estimate_wait(position, basis))
+            waiting = conversation.state is State.WAITING
+            position = await repos.chat.queue_position(conversation) if waiting else None
+        return await self._status(conversation, position)
+
+    async def _status(self, conversation: Conversation, queue_position: int | None) -> RelativeStatus:
+        if queue_position is None:
+            return RelativeStatus(conversation.state, None, None)
+        estimate = self.estimate_wait(queue_position, await self.wait_basis())
+        return RelativeStatus(conversation.state, queue_position, estimate)
 
     def estimate_wait(self, position: int, basis: WaitBasis) -> int:
         return rules.estimate_wait_seconds(
@@ -139,13 +207,26 @@ class ChatService:
 
     async def waiting_with_estimates(self) -> tuple[list[Conversation], WaitBasis]:
         async with self.uow.read() as repos:
-            return await repos.chat.waiting(), await self._wait_basis(repos)
+            waiting = await repos.chat.waiting()
+            basis = await self._read_wait_basis(repos)
+        return waiting, basis
 
-    async def _wait_basis(self, repos: Repositories) -> WaitBasis:
+    async def wait_basis(self) -> WaitBasis:
+        """The basis of wait estimates, read at most every ``wait_basis_max_age``: an estimate
+        a few seconds old is as good, and a storm of reconnects should not read it each time."""
+        cached = self._wait_basis_cache
+        if cached is not None and self.clock() - cached[0] < self.policy.wait_basis_max_age:
+            return cached[1]
+        async with self.uow.read() as repos:
+            return await self._read_wait_basis(repos)
+
+    async def _read_wait_basis(self, repos: Repositories) -> WaitBasis:
         """Recent waits, and how many chat staff have been active within the session idle time."""
-        since = self.clock() - self.policy.online_window
-        online = await repos.staff.count_active(permissions.CHAT_ROLES, since)
-        return WaitBasis(await repos.chat.recent_waits(), online)
+        now = self.clock()
+        online = await repos.staff.count_active(permissions.CHAT_ROLES, now - self.policy.online_window)
+        basis = WaitBasis(await repos.chat.recent_waits(), online)
+        self._wait_basis_cache = (now, basis)
+        return basis
 
     async def leave(self, conversation_id: str) -> Conversation:
         return await self._close(conversation_id, rules.LEFT_BY_RELATIVE, actor=None)

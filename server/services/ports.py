@@ -34,6 +34,32 @@ class AppendRequest:
     check: AppendCheck
 
 
+@dataclass(frozen=True)
+class NewConversation:
+    """A conversation to create with its first token; ``opening_texts`` are stored as the bot's
+    first messages in the same transaction, so a relative who connects finds them there."""
+
+    conversation: Conversation
+    resume_hash: str
+    token_hash: str
+    token_expires_at: datetime
+    opening_texts: tuple[str, ...] = ()
+
+    def opening_messages(self) -> list[tuple[str, str]]:
+        """(client_id, text) of each opening message."""
+        return [(f"opening-{number}", text) for number, text in enumerate(self.opening_texts, start=1)]
+
+
+@dataclass(frozen=True)
+class RelativeView:
+    """What a relative's connection starts with: the conversation, its place in the queue while
+    it waits, and the messages after the seq the client already has."""
+
+    conversation: Conversation
+    queue_position: int | None
+    messages: list[Message]
+
+
 # (conversation as it was, stored message); the conversation is None when the client_id had been
 # stored before, so nothing new happened.
 Appended = tuple[Conversation | None, Message]
@@ -60,6 +86,15 @@ class UnitOfWork(Protocol):
     async def append_message(self, request: AppendRequest) -> Appended | None:
         """Store one message in a transaction shared with concurrent callers (group commit); the
         result arrives after the COMMIT. None when the same client_id won a race elsewhere."""
+        ...
+
+    async def start_conversation(self, new: NewConversation) -> None:
+        """Create a conversation in a shared transaction (group commit), like append_message."""
+        ...
+
+    async def relative_view(self, token_hash: str, now: datetime, after_seq: int) -> RelativeView | None:
+        """The view of the conversation a live token opens, read in one transaction; None when the
+        token is unknown or expired."""
         ...
 
 

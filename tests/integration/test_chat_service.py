@@ -356,6 +356,10 @@ class TestWaitEstimate:
         for name in ("alice", "bob"):
             await add_staff(auth, name)
             await auth.login(name, PASSWORD)
+        assert (await chat.relative_status(second.conversation.id)) == nobody, (
+            "read at most every few seconds"
+        )
+        clock.advance(chat.policy.wait_basis_max_age)
         two_online = await chat.relative_status(second.conversation.id)
         assert nobody.estimated_wait_seconds is not None
         assert two_online.estimated_wait_seconds == nobody.estimated_wait_seconds // 2

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,17 +15,15 @@ from server.adapters.db.tables import (
     conversations,
     messages,
     notes,
-    parse_utc,
     relative_tokens,
-    sqlite_utc_text,
     staff_users,
 )
 from server.domain.conversations import Conversation, Message, Note, Sender, State
 from server.domain.errors import NotFound
-from server.services.ports import Appended, AppendRequest
+from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
 
 
-def _conversation(row: Any) -> Conversation:
+def conversation_from_row(row: Any) -> Conversation:
     return Conversation(
         id=row.id,
         language=row.language,
@@ -65,11 +61,47 @@ class ChatStore:
             )
         )
 
+    async def start(self, new: NewConversation) -> None:
+        """The conversation, its first token and the bot's opening messages, in one transaction."""
+        conversation = new.conversation
+        await self.insert_conversation(conversation, new.resume_hash)
+        await self.add_token(new.token_hash, conversation.id, conversation.created_at, new.token_expires_at)
+        for client_id, text in new.opening_messages():
+            await self.append_message(conversation.id, client_id, Sender.BOT, text, conversation.created_at)
+
+    async def relative_view(self, token_hash: str, now: datetime, after_seq: int) -> RelativeView | None:
+        conversation = await self.conversation_for_token(token_hash, now)
+        if conversation is None:
+            return None
+        position = await self.queue_position(conversation) if conversation.state is State.WAITING else None
+        return RelativeView(conversation, position, await self.messages_after(conversation.id, after_seq))
+
+    async def queue_position(self, conversation: Conversation) -> int:
+        """1 + how many waiting conversations are served before this one: the SQL form of
+        domain.conversations.queue_order_key, with the id breaking ties as ``waiting()`` does."""
+        c = conversations.c
+        same_priority = c.priority == conversation.priority
+        ahead = (
+            await self.connection.execute(
+                select(func.count())
+                .select_from(conversations)
+                .where(
+                    c.state == State.WAITING.value,
+                    or_(
+                        c.priority > conversation.priority,
+                        and_(same_priority, c.created_at < conversation.created_at),
+                        and_(same_priority, c.created_at == conversation.created_at, c.id < conversation.id),
+                    ),
+                )
+            )
+        ).scalar_one()
+        return int(ahead) + 1
+
     async def get(self, conversation_id: str) -> Conversation | None:
         row = (
             await self.connection.execute(select(conversations).where(conversations.c.id == conversation_id))
         ).first()
-        return _conversation(row) if row else None
+        return conversation_from_row(row) if row else None
 
     async def save_state(self, before: Conversation, after: Conversation) -> bool:
         """Write a transition only if the row still matches ``before`` (state and holder).
@@ -103,7 +135,7 @@ class ChatStore:
                 select(conversations).where(conversations.c.resume_hash == resume_hash)
             )
         ).first()
-        return _conversation(row) if row else None
+        return conversation_from_row(row) if row else None
 
     async def add_token(
         self, token_hash: str, conversation_id: str, now: datetime, expires_at: datetime
@@ -125,7 +157,7 @@ class ChatStore:
                 .where(relative_tokens.c.token_hash == token_hash, relative_tokens.c.expires_at > now)
             )
         ).first()
-        return _conversation(row) if row else None
+        return conversation_from_row(row) if row else None
 
     async def message_by_client_id(self, conversation_id: str, client_id: str) -> Message | None:
         row = (
@@ -250,7 +282,7 @@ class ChatStore:
                 .order_by(conversations.c.priority.desc(), conversations.c.created_at, conversations.c.id)
             )
         ).all()
-        return [_conversation(row) for row in rows]
+        return [conversation_from_row(row) for row in rows]
 
     async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]:
         """Active conversations of one counsellor, each with its count of unread relative messages."""
@@ -274,7 +306,7 @@ class ChatStore:
                 .order_by(conversations.c.claimed_at)
             )
         ).all()
-        return [(_conversation(row), row.unread) for row in rows]
+        return [(conversation_from_row(row), row.unread) for row in rows]
 
     async def count_held(self, counsellor_id: int) -> int:
         return int(
@@ -309,7 +341,7 @@ class ChatStore:
                 .limit(limit)
             )
         ).all()
-        return [_conversation(row) for row in rows]
+        return [conversation_from_row(row) for row in rows]
 
     async def recent_waits(self, limit: int = 20) -> list[float]:
         rows = (
@@ -350,7 +382,7 @@ class ChatStore:
                 )
             )
         ).all()
-        return [_conversation(row) for row in rows]
+        return [conversation_from_row(row) for row in rows]
 
     async def claim_bot_update(self, conversation_id: str, before: datetime, now: datetime) -> bool:
         result = await self.connection.execute(
@@ -411,55 +443,3 @@ class ChatStore:
 
     async def delete_expired_tokens(self, now: datetime) -> None:
         await self.connection.execute(delete(relative_tokens).where(relative_tokens.c.expires_at <= now))
-
-
-def append_in_thread(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) -> Appended:
-    """ChatStore.append for SQLite, run in the database's own thread inside the open write
-    transaction, so a whole commit group costs one hop from the event loop instead of several per
-    statement. Same statements, same rules."""
-    cursor = db.cursor()
-    cursor.row_factory = sqlite3.Row
-    existing = cursor.execute(
-        "SELECT id, seq, sender, body, sent_at FROM messages WHERE conversation_id = ? AND client_id = ?",
-        (request.conversation_id, request.client_id),
-    ).fetchone()
-    if existing is not None:
-        return None, Message(
-            existing["id"],
-            request.conversation_id,
-            existing["seq"],
-            Sender(existing["sender"]),
-            cipher.decrypt(existing["body"]),
-            parse_utc(existing["sent_at"]),
-            request.client_id,
-        )
-    row = cursor.execute("SELECT * FROM conversations WHERE id = ?", (request.conversation_id,)).fetchone()
-    if row is None:
-        raise NotFound("no such conversation")
-    values = dict(row)
-    for column in ("created_at", "claimed_at", "closed_at"):
-        values[column] = parse_utc(values[column]) if values[column] is not None else None
-    conversation = _conversation(SimpleNamespace(**values))
-    request.check(conversation)
-    (seq,) = cursor.execute(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-        (request.conversation_id,),
-    ).fetchone()
-    (message_id,) = cursor.execute(
-        "INSERT INTO messages (conversation_id, seq, client_id, sender, author_id, body, sent_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            request.conversation_id,
-            seq,
-            request.client_id,
-            request.sender.value,
-            request.author_id,
-            cipher.encrypt(request.text),
-            sqlite_utc_text(request.now),
-        ),
-    ).fetchone()
-    cursor.close()
-    message = Message(
-        message_id, request.conversation_id, seq, request.sender, request.text, request.now, request.client_id
-    )
-    return conversation, message

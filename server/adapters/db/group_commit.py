@@ -13,11 +13,12 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.adapters.db.engine import Database
+from server.adapters.db.engine import Database, run_in_driver_thread
 from server.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class GroupCommitter(Generic[Repos]):
                 future.set_result(value)
 
 
-def _run_all(database: sqlite3.Connection, units: list[InThread]) -> list[Outcome]:
+def _run_all(database: sqlite3.Connection, *, units: list[InThread]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for unit in units:
         try:
@@ -122,8 +123,4 @@ async def _run_in_thread(connection: AsyncConnection, units: list[InThread]) -> 
     """One trip to aiosqlite's thread for all units, inside the transaction already begun."""
     if not units:
         return []
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    outcomes: list[Outcome] = await driver._execute(_run_all, driver._conn, units)
-    return outcomes
+    return await run_in_driver_thread(connection, partial(_run_all, units=units))

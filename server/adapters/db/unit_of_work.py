@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
-from server.adapters.db.chat_store import ChatStore, append_in_thread
+from server.adapters.db import sqlite_in_thread
+from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.group_commit import GroupCommitter, InThread
 from server.adapters.db.staff_store import StaffStore
-from server.services.ports import Appended, AppendRequest
+from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
 
 
 @dataclass
@@ -33,9 +35,29 @@ class SqlUnitOfWork:
     async def append_message(self, request: AppendRequest) -> Appended | None:
         if self.database.is_sqlite:
             return await self._group.run(
-                InThread(partial(append_in_thread, cipher=self.cipher, request=request))
+                InThread(partial(sqlite_in_thread.append, cipher=self.cipher, request=request))
             )
         return await self._group.run(lambda repositories: repositories.chat.append(request))
+
+    async def start_conversation(self, new: NewConversation) -> None:
+        if self.database.is_sqlite:
+            await self._group.run(InThread(partial(sqlite_in_thread.start, cipher=self.cipher, new=new)))
+        else:
+            await self._group.run(lambda repositories: repositories.chat.start(new))
+
+    async def relative_view(self, token_hash: str, now: datetime, after_seq: int) -> RelativeView | None:
+        if self.database.is_sqlite:
+            return await self.database.read_in_thread(
+                partial(
+                    sqlite_in_thread.relative_view,
+                    cipher=self.cipher,
+                    token_hash=token_hash,
+                    now=now,
+                    after_seq=after_seq,
+                )
+            )
+        async with self.read() as repositories:
+            return await repositories.chat.relative_view(token_hash, now, after_seq)
 
     async def close(self) -> None:
         await self._group.close()

@@ -139,14 +139,20 @@ class Broadcaster:
             await self.sio.disconnect(sid, namespace=COUNSELLOR)
 
     async def _push_queue_forever(self) -> None:
+        """Each round waits at least as long as the previous one took, so a long queue under
+        heavy churn costs the event loop at most half its time, and a short one is pushed at once."""
+        loop = asyncio.get_running_loop()
+        last_round = 0.0
         while True:
             await self._queue_dirty.wait()
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(max(self.delay, last_round))
             self._queue_dirty.clear()
+            started = loop.time()
             try:
                 await self.push_queue()
             except Exception:
                 log.exception("queue push failed")
+            last_round = loop.time() - started
 
     async def push_queue(self) -> None:
         waiting, basis = await self.chat.waiting_with_estimates()

@@ -41,19 +41,26 @@ class RelativeNamespace(GuardedNamespace):
         if not isinstance(auth, dict) or not isinstance(auth.get("token"), str):
             raise refuse("invalid_token", "a conversation token is required")
         after_seq = _after_seq(auth)
+
+        async def subscribe(conversation_id: str) -> None:
+            await self.enter_room(sid, conversation_room(conversation_id))
+
         try:
-            conversation = await self.chat.authenticate_relative(auth["token"])
+            opened = await self.chat.open_relative(auth["token"], after_seq, subscribe)
         except DomainError as error:
+            for room in self.rooms(sid):
+                if room != sid:
+                    await self.leave_room(sid, room)
             raise refuse(error.code, error.message) from None
+        conversation = opened.conversation
         await self.save_session(sid, {"conversation_id": conversation.id})
-        await self.enter_room(sid, conversation_room(conversation.id))
-        status = await self.chat.relative_status(conversation.id)
+        status = opened.status
         await self.emit(
             "status",
             wire.status(status.state.value, status.queue_position, status.estimated_wait_seconds),
             to=sid,
         )
-        for message in await self.chat.history(conversation.id, after_seq):
+        for message in opened.missed:
             await self.emit("message", wire.message(message), to=sid)
         if conversation.counsellor_read_seq:
             await self.emit("read", {"seq": conversation.counsellor_read_seq}, to=sid)

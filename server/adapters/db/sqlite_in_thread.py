@@ -1,0 +1,180 @@
+"""The chat's hot paths on SQLite, as plain sqlite3 run inside aiosqlite's own thread.
+
+Through SQLAlchemy's async layer every statement is a round trip between the event loop and the
+database thread; on a 2-core machine those hops, not SQLite, were the cost of a message. These
+functions do a whole unit in one hop. They are the SQLite twins of ChatStore's ``append``,
+``start`` and ``relative_view`` (used on PostgreSQL) and keep the same statements and rules; the
+integration tests run both against the same expectations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from server.adapters.crypto import FieldCipher
+from server.adapters.db.chat_store import conversation_from_row
+from server.adapters.db.tables import parse_utc, sqlite_utc_text
+from server.domain.conversations import Conversation, Message, Sender, State
+from server.domain.errors import NotFound
+from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+
+TIMESTAMP_COLUMNS = ("created_at", "claimed_at", "closed_at", "last_bot_update_at")
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    values = dict(row)
+    for column in TIMESTAMP_COLUMNS:
+        if values.get(column) is not None:
+            values[column] = parse_utc(values[column])
+    return conversation_from_row(SimpleNamespace(**values))
+
+
+def _message(cipher: FieldCipher, conversation_id: str, row: sqlite3.Row) -> Message:
+    return Message(
+        row["id"],
+        conversation_id,
+        row["seq"],
+        Sender(row["sender"]),
+        cipher.decrypt(row["body"]),
+        parse_utc(row["sent_at"]),
+        row["client_id"],
+    )
+
+
+def _cursor(db: sqlite3.Connection) -> sqlite3.Cursor:
+    cursor = db.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor
+
+
+def _insert_next(
+    cursor: sqlite3.Cursor,
+    cipher: FieldCipher,
+    conversation_id: str,
+    client_id: str,
+    sender: Sender,
+    text: str,
+    now: datetime,
+    author_id: int | None,
+) -> Message:
+    (seq,) = cursor.execute(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        (conversation_id,),
+    ).fetchone()
+    (message_id,) = cursor.execute(
+        "INSERT INTO messages (conversation_id, seq, client_id, sender, author_id, body, sent_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            conversation_id,
+            seq,
+            client_id,
+            sender.value,
+            author_id,
+            cipher.encrypt(text),
+            sqlite_utc_text(now),
+        ),
+    ).fetchone()
+    return Message(message_id, conversation_id, seq, sender, text, now, client_id)
+
+
+def append(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) -> Appended:
+    """ChatStore.append, inside the open write transaction of a commit group."""
+    cursor = _cursor(db)
+    existing = cursor.execute(
+        "SELECT id, seq, client_id, sender, body, sent_at FROM messages "
+        "WHERE conversation_id = ? AND client_id = ?",
+        (request.conversation_id, request.client_id),
+    ).fetchone()
+    if existing is not None:
+        return None, _message(cipher, request.conversation_id, existing)
+    row = cursor.execute("SELECT * FROM conversations WHERE id = ?", (request.conversation_id,)).fetchone()
+    if row is None:
+        raise NotFound("no such conversation")
+    conversation = _conversation(row)
+    request.check(conversation)
+    message = _insert_next(
+        cursor,
+        cipher,
+        request.conversation_id,
+        request.client_id,
+        request.sender,
+        request.text,
+        request.now,
+        request.author_id,
+    )
+    return conversation, message
+
+
+def start(db: sqlite3.Connection, cipher: FieldCipher, new: NewConversation) -> None:
+    """ChatStore.start: the conversation, its first token and the bot's opening messages."""
+    conversation = new.conversation
+    cursor = _cursor(db)
+    cursor.execute(
+        "INSERT INTO conversations (id, language, topic, state, priority, created_at, last_seq, "
+        "counsellor_read_seq, resume_hash) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)",
+        (
+            conversation.id,
+            conversation.language,
+            conversation.topic,
+            conversation.state.value,
+            conversation.priority,
+            sqlite_utc_text(conversation.created_at),
+            new.resume_hash,
+        ),
+    )
+    cursor.execute(
+        "INSERT INTO relative_tokens (token_hash, conversation_id, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?)",
+        (
+            new.token_hash,
+            conversation.id,
+            sqlite_utc_text(conversation.created_at),
+            sqlite_utc_text(new.token_expires_at),
+        ),
+    )
+    for client_id, text in new.opening_messages():
+        _insert_next(
+            cursor, cipher, conversation.id, client_id, Sender.BOT, text, conversation.created_at, None
+        )
+
+
+def relative_view(
+    db: sqlite3.Connection, cipher: FieldCipher, token_hash: str, now: datetime, after_seq: int
+) -> RelativeView | None:
+    """ChatStore.relative_view, in one read transaction."""
+    cursor = _cursor(db)
+    cursor.execute("BEGIN")
+    try:
+        row = cursor.execute(
+            "SELECT conversations.* FROM conversations JOIN relative_tokens "
+            "ON relative_tokens.conversation_id = conversations.id "
+            "WHERE relative_tokens.token_hash = ? AND relative_tokens.expires_at > ?",
+            (token_hash, sqlite_utc_text(now)),
+        ).fetchone()
+        if row is None:
+            return None
+        conversation = _conversation(row)
+        position: int | None = None
+        if conversation.state is State.WAITING:
+            (ahead,) = cursor.execute(
+                "SELECT COUNT(*) FROM conversations WHERE state = ? AND (priority > ? OR (priority = ? "
+                "AND (created_at < ? OR (created_at = ? AND id < ?))))",
+                _ahead_parameters(conversation),
+            ).fetchone()
+            position = ahead + 1
+        rows = cursor.execute(
+            "SELECT id, seq, client_id, sender, body, sent_at FROM messages "
+            "WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+            (conversation.id, after_seq),
+        ).fetchall()
+        return RelativeView(conversation, position, [_message(cipher, conversation.id, r) for r in rows])
+    finally:
+        cursor.execute("COMMIT")
+
+
+def _ahead_parameters(conversation: Conversation) -> tuple[Any, ...]:
+    created = sqlite_utc_text(conversation.created_at)
+    priority = conversation.priority
+    return (State.WAITING.value, priority, priority, created, created, conversation.id)
