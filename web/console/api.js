@@ -46,9 +46,19 @@ export async function staffRequest(method, path, body) {
   }
 }
 
-export const login = (username, password) => request('POST', '/api/auth/login', { username, password });
+/** The one code field takes an authenticator code (6 digits) or a recovery code. */
+export function login(username, password, code = '') {
+  const body = { username, password };
+  const compact = code.replace(/[\s-]/g, '');
+  if (/^[0-9]{6}$/.test(compact)) body.totp = compact;
+  else if (compact) body.recovery_code = code.trim();
+  return request('POST', '/api/auth/login', body);
+}
 export const logout = () => request('POST', '/api/auth/logout');
 export const me = () => request('GET', '/api/me');
+export const totpStatus = () => staffRequest('GET', '/api/auth/totp');
+export const startTotpEnrollment = () => staffRequest('POST', '/api/auth/totp/enroll');
+export const confirmTotpEnrollment = (code) => staffRequest('POST', '/api/auth/totp/confirm', { code });
 export const staffSettings = () => staffRequest('GET', '/api/staff/settings');
 export const cannedAnswers = (language) =>
   staffRequest('GET', `/api/staff/canned?language=${encodeURIComponent(language)}`);

@@ -10,6 +10,7 @@ import { EscalationsView } from './escalations.js';
 import { HistoryView } from './history.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
+import { TotpView } from './totp.js';
 import { Workspace } from './workspace.js';
 
 const LANGUAGES = ['sv', 'en'];
@@ -22,6 +23,7 @@ const views = {
   history: byId('history-view'),
   escalations: byId('escalations-view'),
   appointments: byId('appointments-view'),
+  security: byId('security-view'),
 };
 const loginForm = byId('login-form');
 const loginError = document.querySelector('[data-testid="login-error"]');
@@ -48,6 +50,7 @@ const history = new HistoryView({
 });
 const escalations = new EscalationsView({ root: views.escalations, panels: byId('chat-panels'), viewSwitch });
 const appointments = new AppointmentsView({ root: views.appointments });
+const totp = new TotpView({ root: views.security, onEnrolled: () => session && startSession(session.user) });
 
 /** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
 let session = null;
@@ -67,6 +70,7 @@ async function applyLanguage(code) {
   session?.workspace?.retranslate();
   escalations.retranslate();
   appointments.retranslate();
+  totp.retranslate();
   if (session) setConnectionState(connection.dataset.state);
   renderUserName();
 }
@@ -82,7 +86,7 @@ async function fillLanguagePicker() {
 function showView(name) {
   for (const [key, element] of Object.entries(views)) element.hidden = key !== name;
   const loggedIn = name !== 'login';
-  viewSwitch.hidden = !loggedIn;
+  viewSwitch.hidden = !loggedIn || Boolean(session?.enrollmentOnly);
   connection.hidden = !loggedIn;
   logoutButton.hidden = !loggedIn;
   userName.hidden = !loggedIn;
@@ -92,6 +96,7 @@ function showView(name) {
   session?.workspace?.setLiveVisible(name === 'live');
   if (name === 'history') history.load();
   appointments.setVisible(name === 'appointments');
+  if (name === 'security' && !session?.enrollmentOnly) totp.refresh();
   renderAlertsButton();
 }
 
@@ -114,6 +119,7 @@ function showLogin() {
   endSession();
   showView('login');
   loginForm.elements.password.value = '';
+  loginForm.elements.code.value = '';
   loginForm.elements.username.focus();
 }
 
@@ -121,6 +127,7 @@ async function onLoginSubmit(event) {
   event.preventDefault();
   const username = loginForm.elements.username.value.trim();
   const password = loginForm.elements.password.value;
+  const code = loginForm.elements.code.value;
   showError(loginError, '');
   if (!username || !password) {
     showError(loginError, t('console.login.missing'));
@@ -129,7 +136,7 @@ async function onLoginSubmit(event) {
   const submit = loginForm.querySelector('[data-testid="login-submit"]');
   submit.disabled = true;
   try {
-    const { user } = await api.login(username, password);
+    const { user } = await api.login(username, password, code);
     loginForm.reset();
     await startSession(user);
   } catch (error) {
@@ -155,6 +162,14 @@ async function onLogout() {
 
 async function startSession(user) {
   endSession();
+  if (await enrollmentOnly()) {
+    // TOTP is required and this account has none: the session may only enroll.
+    session = { user, enrollmentOnly: true };
+    renderUserName();
+    showView('security');
+    connection.hidden = true;
+    return;
+  }
   escalations.start(user);
   if (user.role === 'social_services') {
     // A social services user has the escalation inbox only: no chat socket, no workspace.
@@ -197,6 +212,14 @@ async function startSession(user) {
   showView('live');
 }
 
+async function enrollmentOnly() {
+  try {
+    return await totp.load();
+  } catch {
+    return false;
+  }
+}
+
 function wireSocket(current) {
   const { socket, workspace } = current;
   const live = () => session === current;
@@ -214,6 +237,11 @@ function wireSocket(current) {
   socket.on('connect_error', async (error) => {
     if (!live()) return;
     const code = error?.data?.code;
+    if (code === 'totp_enrollment_required') {
+      // Two-factor sign-in was reset while TOTP is required: enroll again before going on.
+      startSession(current.user);
+      return;
+    }
     if (code === 'not_authenticated' || code === 'forbidden') {
       showLogin();
       if (code === 'forbidden') showError(loginError, errorText(code));
@@ -243,6 +271,7 @@ async function reconnectIfStillLoggedIn(current) {
 function endSession() {
   escalations.stop();
   appointments.stop();
+  totp.clear();
   if (!session) return;
   const { socket, workspace, ticker } = session;
   session = null;
