@@ -24,6 +24,7 @@ from server.transports.http.escalation_routes import (
     StatusLookup,
 )
 from server.transports.http.routes import Login, ResumeConversation, StartConversation
+from server.transports.http.totp_routes import ConfirmTotp
 
 _ERROR = {
     "type": "object",
@@ -55,6 +56,33 @@ _USER = {
         "username": {"type": "string"},
         "display_name": {"type": "string"},
         "role": {"type": "string"},
+    },
+}
+
+_TOTP_STATUS = {
+    "type": "object",
+    "required": ["enabled", "required", "recovery_codes_left"],
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "required": {"type": "boolean"},
+        "recovery_codes_left": {"type": "integer", "minimum": 0},
+    },
+}
+_TOTP_ENROLLMENT = {
+    "type": "object",
+    "required": ["secret", "otpauth_uri", "qr_svg"],
+    "properties": {
+        "secret": {"type": "string", "description": "base32"},
+        "otpauth_uri": {"type": "string"},
+        "qr_svg": {"type": "string", "description": "data:image/svg+xml URI of the QR code"},
+    },
+}
+_TOTP_CONFIRMED = {
+    "type": "object",
+    "required": ["enabled", "recovery_codes"],
+    "properties": {
+        "enabled": {"const": True},
+        "recovery_codes": {"type": "array", "items": {"type": "string"}, "minItems": 10, "maxItems": 10},
     },
 }
 
@@ -168,6 +196,38 @@ def document() -> dict[str, Any]:
                 }
             },
             "/api/me": {"get": _staff("The signed-in staff member", _json("user"))},
+            "/api/auth/totp": {
+                "get": _staff(
+                    "Two-factor sign-in status: enabled, required, recovery codes left",
+                    _json("status", _TOTP_STATUS),
+                )
+            },
+            "/api/auth/totp/enroll": {
+                "post": _staff(
+                    "Start enrolling: a new secret, its otpauth:// URI and an SVG QR code",
+                    _json("enrollment", _TOTP_ENROLLMENT),
+                    409,
+                )
+            },
+            "/api/auth/totp/confirm": {
+                "post": {
+                    **_staff(
+                        "Turn TOTP on with a current code; the recovery codes are shown this once",
+                        _json("enabled", _TOTP_CONFIRMED),
+                        409,
+                        422,
+                    ),
+                    "requestBody": _body(ConfirmTotp),
+                }
+            },
+            "/api/staff/users/{username}/totp": {
+                "delete": {
+                    **_staff("An admin resets someone else's TOTP (audited)", _json("user"), 403, 404),
+                    "parameters": [
+                        {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                }
+            },
             "/api/staff/settings": {
                 "get": _staff("Outcomes, topics, languages, capacity", _json("settings"))
             },
