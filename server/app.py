@@ -51,6 +51,7 @@ from server.transports.sockets.base import TextPacket
 from server.transports.sockets.broadcast import Broadcaster
 from server.transports.sockets.counsellor import CounsellorNamespace
 from server.transports.sockets.escalations import EscalationNamespace, SocketEscalationNotifier
+from server.transports.sockets.managers import IndexedAsyncManager, IndexedAsyncRedisManager
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.relative import RelativeNamespace
 from server.transports.webhooks.twilio import add_twilio_webhooks
@@ -89,7 +90,8 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
 
 
 def _socket_server(settings: Settings) -> socketio.AsyncServer:
-    manager = socketio.AsyncRedisManager(settings.scale.redis_url) if settings.scale.redis_url else None
+    redis_url = settings.scale.redis_url
+    manager = IndexedAsyncRedisManager(redis_url) if redis_url else IndexedAsyncManager()
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,

@@ -50,15 +50,20 @@ class Broadcaster:
         self.delay = queue_push_delay.total_seconds()
         self._sent_positions: dict[str, tuple[int, int]] = {}
         self._queue_dirty = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
+        self._mine_due: set[int] = set()
+        self._mine_dirty = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._worker = asyncio.create_task(self._push_queue_forever(), name="queue-push")
+        self._workers = [
+            asyncio.create_task(self._push_queue_forever(), name="queue-push"),
+            asyncio.create_task(self._push_mine_forever(), name="mine-push"),
+        ]
 
     async def stop(self) -> None:
-        if self._worker:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
 
     async def on_event(self, event: Event) -> None:
         if isinstance(event, MessagePosted):
@@ -106,7 +111,8 @@ class Broadcaster:
             )
         for user_id in {conversation.counsellor_id, event.previous_counsellor_id} - {None}:
             assert user_id is not None
-            await self._push_mine(user_id)
+            self._mine_due.add(user_id)
+        self._mine_dirty.set()
         self._queue_dirty.set()
 
     async def _typing(self, event: Typing) -> None:
@@ -125,6 +131,20 @@ class Broadcaster:
                 room=conversation_room(conversation.id),
                 namespace=RELATIVE,
             )
+
+    async def _push_mine_forever(self) -> None:
+        """A counsellor's own list is pushed once per round however many of their conversations
+        changed in it: a burst of claims costs one read per counsellor, not one per claim."""
+        while True:
+            await self._mine_dirty.wait()
+            await asyncio.sleep(0)
+            self._mine_dirty.clear()
+            due, self._mine_due = self._mine_due, set()
+            for user_id in due:
+                try:
+                    await self._push_mine(user_id)
+                except Exception:
+                    log.exception("pushing a counsellor's conversations failed")
 
     async def _push_mine(self, user_id: int) -> None:
         await self.sio.emit(
