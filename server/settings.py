@@ -37,6 +37,7 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
 ]
 
+
 def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)

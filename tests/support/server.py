@@ -72,8 +72,9 @@ class ServerProcess:
             check=False,
         )
 
-    def add_user(self, name: str, role: str = "counsellor", password: str = DEFAULT_PASSWORD,
-                 *extra: str) -> str:
+    def add_user(
+        self, name: str, role: str = "counsellor", password: str = DEFAULT_PASSWORD, *extra: str
+    ) -> str:
         result = self.cli("user", "add", name, "--role", role, *extra, stdin=password + "\n")
         if result.returncode != 0:
             raise RuntimeError(f"user add failed: {result.stderr}")
