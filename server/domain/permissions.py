@@ -164,3 +164,12 @@ def require(role: Role, action: Action, ownership: Ownership, facts: frozenset[F
 def roles_allowed(action: Action) -> frozenset[Role]:
     """Roles with any rule for action, whatever the ownership."""
     return frozenset(RULES.get(action, {}))
+
+
+CONVERSATION_READS = (Action.CONVERSATION_READ, Action.CONVERSATION_READ_CLOSED)
+
+
+def reads_conversations(role: Role) -> bool:
+    """Whether the role may read some conversation, open or closed. To a role that never may, a
+    conversation it is refused is answered as not found, so its id reveals nothing."""
+    return any(role in roles_allowed(action) for action in CONVERSATION_READS)

@@ -166,23 +166,24 @@ class ChatService:
         live delivery; it runs before the missed messages are read, so a message posted in between
         cannot fall through the gap (it may come twice; clients keep one per seq)."""
         token_hash = secret_hash(token)
+        after_seq = max(after_seq, 0)
         conversation_id = self._token_conversations.get(token_hash)
         if conversation_id is None:
-            conversation_id = (await self._conversation_for_token(token_hash)).id
+            first_look = await self.uow.relative_view(token_hash, self.clock(), after_seq)
+            if first_look is None:
+                raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
+            conversation_id = first_look.conversation.id
             self._token_conversations.put(token_hash, conversation_id)
         await subscribe(conversation_id)
-        view = await self.uow.relative_view(token_hash, self.clock(), max(after_seq, 0))
+        view = await self.uow.relative_view(token_hash, self.clock(), after_seq)
         if view is None or view.conversation.id != conversation_id:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         status = await self._status(view.conversation, view.queue_position)
         return RelativeConnection(view.conversation, status, view.messages)
 
     async def authenticate_relative(self, token: str) -> Conversation:
-        return await self._conversation_for_token(secret_hash(token))
-
-    async def _conversation_for_token(self, token_hash: str) -> Conversation:
         async with self.uow.read() as repos:
-            conversation = await repos.chat.conversation_for_token(token_hash, self.clock())
+            conversation = await repos.chat.conversation_for_token(secret_hash(token), self.clock())
         if conversation is None:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         return conversation
@@ -460,11 +461,14 @@ class ChatService:
 
     @staticmethod
     def _permit(user: StaffUser, action: Action, conversation: Conversation) -> None:
-        """The permission table decides; a refusal that holding would have lifted says not_holder.
+        """The permission table decides; a refusal that holding would have lifted says not_holder,
+        and a role that may never read conversations is told none exists, as for an unknown id.
         "Own" is the conversation's holder, or its last holder once it is closed."""
         ownership = Ownership.OWN if conversation.counsellor_id == user.id else Ownership.OTHER
         if permissions.allowed(user.role, action, ownership):
             return
+        if not permissions.reads_conversations(user.role):
+            raise NotFound("no such conversation")
         if ownership is Ownership.OTHER and permissions.allowed(user.role, action, Ownership.OWN):
             raise Forbidden("you do not hold this conversation", code="not_holder")
         raise Forbidden(f"{user.role.value} may not {action.value}")

@@ -2,7 +2,9 @@
 server/domain/permissions.py, performed as the real /counsellor socket events and HTTP requests
 against one real server. Each call must succeed exactly when ``permissions.allowed`` says so and
 otherwise be refused with ``not_holder`` (holding the conversation would have allowed it) or
-``forbidden``; a role without the chat console is refused already at the /counsellor connect. A
+``forbidden``, or told ``not_found`` when the role may never read conversations (as for an unknown
+id, so an id reveals nothing); a role without the chat console is refused already at the
+/counsellor connect. A
 permitted call has its effect and leaves its audit row; a refused one changes nothing and leaves no
 audit row. tests/unit/test_chat_permissions.py holds the table itself against the chat's promises."""
 
@@ -19,7 +21,7 @@ import pytest_asyncio
 import socketio
 
 from server.app import create_app
-from server.domain.permissions import CHAT_ACTIONS, SCOPES, Action, Ownership, allowed
+from server.domain.permissions import CHAT_ACTIONS, SCOPES, Action, Ownership, allowed, reads_conversations
 from server.domain.staff import Role
 from server.settings import load_settings
 from server.transports.sockets.base import LIFECYCLE_EVENTS
@@ -193,6 +195,10 @@ class Probe:
     def refusal(self, code: str) -> str:
         return code if self.event else f"403 {code}"
 
+    def hidden(self) -> str:
+        """The answer that tells the caller no such conversation exists."""
+        return "not_found" if self.event else "404 not_found"
+
 
 def socket_event(
     event: str, payload: Payload, audit: str | None = None, expect: Expect = _unchanged
@@ -319,6 +325,8 @@ def expected_answer(probe: Probe, role: Role, action: Action, ownership: Ownersh
         return "connect forbidden"
     if allowed(role, action, ownership):
         return PERMITTED_STATE_ANSWERS.get((action, ownership), "ok")
+    if ownership is not Ownership.NONE and not reads_conversations(role):
+        return probe.hidden()
     holding_would_allow = ownership is Ownership.OTHER and allowed(role, action, Ownership.OWN)
     return probe.refusal("not_holder" if holding_would_allow else "forbidden")
 
@@ -391,6 +399,26 @@ async def test_the_server_allows_exactly_what_the_table_allows(
             if audited != ([probe.audit] if done and probe.audit else []):
                 wrong.append(f"{case}: answered {answer!r} and wrote the audit rows {audited}")
     assert not wrong, "\n".join(wrong)
+
+
+@MODULE_LOOP
+async def test_an_unknown_id_and_a_refused_one_differ_only_for_those_who_could_read_it(team: Team) -> None:
+    """A role that may never read conversations gets the same 404 for a real id as for a made-up
+    one; a counsellor who could read it if they held it still hears not_holder."""
+    existing = await team.conversation(HELD_BY_COLLEAGUE, team.staff[COLLEAGUE])
+    unknown = "00000000-0000-4000-8000-000000000000"
+    answers: dict[Role, tuple[str, str]] = {}
+    for role in Role:
+        probe = http_get(DETAIL)
+        answers[role] = (
+            await probe.call(team, team.actor(role), existing),
+            await probe.call(team, team.actor(role), unknown),
+        )
+    assert answers[Role.SOCIAL_SERVICES] == ("404 not_found", "404 not_found")
+    assert answers[Role.COUNSELLOR] == ("403 not_holder", "404 not_found")
+    for role in Role:
+        if not reads_conversations(role):
+            assert answers[role][0] == answers[role][1], role
 
 
 def test_every_chat_action_is_mapped_to_calls_for_each_of_its_ownerships() -> None:

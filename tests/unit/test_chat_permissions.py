@@ -61,6 +61,11 @@ def test_social_services_never_see_chats() -> None:
     assert all(SS not in RULES[action] for action in CHAT_ACTIONS)
 
 
+def test_only_social_services_never_read_conversations() -> None:
+    """Those are told a conversation does not exist rather than that they may not see it."""
+    assert {role for role in Role if not permissions.reads_conversations(role)} == {SS}
+
+
 def test_the_other_lists_of_chat_roles_agree_with_the_table() -> None:
     """Booking and StaffUser.can_chat still ask staff.CHAT_ROLES; the console is the table's."""
     console = permissions.roles_allowed(Action.CHAT_CONSOLE)
