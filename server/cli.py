@@ -41,6 +41,13 @@ def _migrate(settings: Settings) -> None:
     upgrade(settings.resolved_database_url())
 
 
+# When thousands of phones come back at once (a reconnect storm) connections arrive faster than
+# one event loop accepts them; with aiohttp's default queue of 128 the kernel drops the overflow
+# and every dropped client waits a 1 s, 3 s, 7 s ... SYN retransmit. The kernel caps this at
+# net.core.somaxconn.
+LISTEN_BACKLOG = 4096
+
+
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     from aiohttp import web
 
@@ -58,6 +65,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         print=None,
         loop=_new_event_loop(),
         handle_signals=True,
+        backlog=LISTEN_BACKLOG,
     )
 
 

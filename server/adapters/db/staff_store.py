@@ -23,6 +23,20 @@ class StoredTotp:
     last_step: int | None
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what to which object, and when; ``actor`` is a display name, None for the system.
+    Never content."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor: str | None
+    action: str
+    object_type: str
+    object_id: str
+
+
 def _user(row: Any) -> StaffUser:
     return StaffUser(
         id=row.id,
@@ -232,9 +246,22 @@ class StaffStore:
             )
         )
 
-    async def audit_rows(self, object_type: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        if object_type:
-            query = query.where(audit_log.c.object_type == object_type)
+    async def audit_entries(
+        self, object_type: str, object_id: str | None = None, limit: int = 200
+    ) -> list[AuditEntry]:
+        """The newest audit rows about objects of one type (about one object, given its id), with
+        the actor's display name."""
+        query = (
+            select(audit_log, staff_users.c.display_name)
+            .outerjoin(staff_users, staff_users.c.id == audit_log.c.actor_id)
+            .where(audit_log.c.object_type == object_type)
+            .order_by(audit_log.c.id.desc())
+            .limit(limit)
+        )
+        if object_id is not None:
+            query = query.where(audit_log.c.object_id == object_id)
         rows = (await self.connection.execute(query)).all()
-        return [dict(row._mapping) for row in rows]
+        return [
+            AuditEntry(r.id, r.at, r.actor_id, r.display_name, r.action, r.object_type, r.object_id)
+            for r in rows
+        ]

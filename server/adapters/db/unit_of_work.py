@@ -11,7 +11,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
-from server.adapters.db import sqlite_in_thread
+from server.adapters.db import sqlite_hot_paths
 from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.group_commit import GroupCommitter, InThread
@@ -35,21 +35,21 @@ class SqlUnitOfWork:
     async def append_message(self, request: AppendRequest) -> Appended | None:
         if self.database.is_sqlite:
             return await self._group.run(
-                InThread(partial(sqlite_in_thread.append, cipher=self.cipher, request=request))
+                InThread(partial(sqlite_hot_paths.append, cipher=self.cipher, request=request))
             )
         return await self._group.run(lambda repositories: repositories.chat.append(request))
 
     async def start_conversation(self, new: NewConversation) -> None:
         if self.database.is_sqlite:
-            await self._group.run(InThread(partial(sqlite_in_thread.start, cipher=self.cipher, new=new)))
+            await self._group.run(InThread(partial(sqlite_hot_paths.start, cipher=self.cipher, new=new)))
         else:
             await self._group.run(lambda repositories: repositories.chat.start(new))
 
     async def relative_view(self, token_hash: str, now: datetime, after_seq: int) -> RelativeView | None:
         if self.database.is_sqlite:
-            return await self.database.read_in_thread(
+            return await self.database.quick_read(
                 partial(
-                    sqlite_in_thread.relative_view,
+                    sqlite_hot_paths.relative_view,
                     cipher=self.cipher,
                     token_hash=token_hash,
                     now=now,

@@ -1,10 +1,12 @@
-"""The chat's hot paths on SQLite, as plain sqlite3 run inside aiosqlite's own thread.
+"""The chat's hot paths on SQLite, as plain sqlite3 on a raw connection.
 
 Through SQLAlchemy's async layer every statement is a round trip between the event loop and the
-database thread; on a 2-core machine those hops, not SQLite, were the cost of a message. These
-functions do a whole unit in one hop. They are the SQLite twins of ChatStore's ``append``,
-``start`` and ``relative_view`` (used on PostgreSQL) and keep the same statements and rules; the
-integration tests run both against the same expectations."""
+database thread; on a 2-core machine those hops, not SQLite, were the cost of a message. The
+writes here (``append``, ``start``) run inside aiosqlite's own thread, a whole commit group in one
+hop; the read (``relative_view``) runs on the event loop itself (``Database.quick_read``). They
+are the SQLite twins of ChatStore's ``append``, ``start`` and ``relative_view`` (used on
+PostgreSQL) and keep the same statements and rules; the integration tests run both against the
+same expectations."""
 
 from __future__ import annotations
 
