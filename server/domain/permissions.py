@@ -55,6 +55,7 @@ class Action(enum.StrEnum):
     CONVERSATION_TRANSFER = "conversation.transfer"
     CONVERSATION_CLOSE = "conversation.close"
     STAFF_TOTP_RESET = "staff.totp_reset"
+    AUDIT_READ = "audit.read"
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,14 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     # Staff accounts: "own" means the account is the actor's. An admin resets someone else's
     # two-factor sign-in (a lost phone); nobody removes their own second factor this way.
     Action.STAFF_TOTP_RESET: {Role.ADMIN: _rule(Ownership.OTHER)},
+    # The chat audit log (who read or changed which conversation, never content) is for those who
+    # oversee the line; escalations have their own audit view (escalation.audit).
+    Action.AUDIT_READ: dict.fromkeys(OVERSEERS, _SIGNED_IN),
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
 STAFF_ACTIONS = frozenset(action for action in Action if action.value.startswith("staff."))
+# Everything else is the chat's, its audit log (audit.read) included.
 CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
@@ -142,7 +147,13 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
     action: (
         NO_OBJECT
         if action
-        in {Action.ESCALATION_LIST, Action.ESCALATION_AUDIT, Action.ESCALATION_SUBSCRIBE, Action.CHAT_CONSOLE}
+        in {
+            Action.ESCALATION_LIST,
+            Action.ESCALATION_AUDIT,
+            Action.ESCALATION_SUBSCRIBE,
+            Action.CHAT_CONSOLE,
+            Action.AUDIT_READ,
+        }
         else frozenset({Ownership.OWN, Ownership.OTHER})
         if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS
         else OBJECT_OWNERSHIPS

@@ -36,7 +36,7 @@ ACTOR_NAMES = {role: f"matrix-{role.value.replace('_', '-')}" for role in Role}
 COLLEAGUE = "matrix-colleague"
 RECEIVER = "matrix-receiver"
 OUTCOME = "supported"
-CONSOLE_PATHS = ("/api/staff/conversations", "/api/staff/canned")
+CONSOLE_PATHS = ("/api/staff/conversations", "/api/staff/canned", "/api/staff/audit")
 NOT_CHAT_ROUTES = {
     "/api/staff/conversations/{conversation_id}/slot-offer": "booking's, tests/e2e/test_booking_http.py",
 }
@@ -282,6 +282,7 @@ MAPPING: dict[Action, tuple[Mapping[Ownership, tuple[Situation | None, ...]], tu
             socket_event("read", lambda _t, c: {"conversation_id": c, "seq": 0}),
         ),
     ),
+    Action.AUDIT_READ: (NO_CONVERSATION, (http_get("/api/staff/audit", "?object_type=conversation"),)),
     Action.CONVERSATION_READ: (OPEN, READS),
     Action.CONVERSATION_READ_CLOSED: (CLOSED, READS),
     Action.CONVERSATION_NOTE: (
@@ -452,7 +453,7 @@ def test_every_chat_route_is_performed_by_some_action() -> None:
 def test_each_ownership_is_a_different_situation() -> None:
     """Own and other differ by who holds the conversation; only read_closed runs on closed ones."""
     for action, (situations, _probes) in MAPPING.items():
-        if action is Action.CHAT_CONSOLE:
+        if situations is NO_CONVERSATION:
             continue
         own, other = situations[Ownership.OWN], situations[Ownership.OTHER]
         assert all(s is not None and s.holder == "actor" for s in own), action

@@ -2,8 +2,9 @@
 independently of server/domain/permissions.py: every chat role opens the console and claims from
 the queue; only the holder writes to the relative (messages, typing, read marks) and hands a
 conversation on; a counsellor reads, annotates and closes only what they hold, supervisors and
-admins any conversation; closed history stays readable to everyone who chats; social services
-users never see chats (docs/protocol.md, /counsellor)."""
+admins any conversation; closed history stays readable to everyone who chats; only supervisors and
+admins read the chat audit log; social services users never see chats (docs/protocol.md,
+/counsellor and GET /api/staff/audit)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ PROMISED: dict[Action, dict[Role, set[Ownership]]] = {
     Action.CONVERSATION_NOTE: {C: OWN, S: OTHER, A: OTHER},
     Action.CONVERSATION_CLOSE: {C: OWN, S: OTHER, A: OTHER},
     Action.CONVERSATION_READ_CLOSED: {C: OTHER, S: OTHER, A: OTHER},
+    Action.AUDIT_READ: {S: NONE, A: NONE},
 }
 
 
@@ -51,9 +53,9 @@ def test_no_chat_rule_asks_for_facts(action: Action) -> None:
         assert allowed(role, action, ownership, frozenset(Fact)) is allowed(role, action, ownership)
 
 
-def test_chat_scopes_are_the_console_or_holding() -> None:
+def test_chat_scopes_are_the_console_the_audit_log_or_holding() -> None:
     for action in CHAT_ACTIONS:
-        expected = NONE if action is Action.CHAT_CONSOLE else OTHER
+        expected = NONE if action in {Action.CHAT_CONSOLE, Action.AUDIT_READ} else OTHER
         assert SCOPES[action] == expected, action
 
 

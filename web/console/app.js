@@ -5,6 +5,7 @@ import {
   alertUser, isAttending, notificationPermission, notificationsSupported, requestNotificationPermission, unlockAudio,
 } from './alerts.js';
 import { AppointmentsView } from './appointments.js';
+import { AuditView } from './audit.js';
 import { errorText, showError } from './dom.js';
 import { EscalationsView } from './escalations.js';
 import { HistoryView } from './history.js';
@@ -23,6 +24,7 @@ const views = {
   history: byId('history-view'),
   escalations: byId('escalations-view'),
   appointments: byId('appointments-view'),
+  audit: byId('audit-view'),
   security: byId('security-view'),
 };
 const loginForm = byId('login-form');
@@ -50,6 +52,7 @@ const history = new HistoryView({
 });
 const escalations = new EscalationsView({ root: views.escalations, panels: byId('chat-panels'), viewSwitch });
 const appointments = new AppointmentsView({ root: views.appointments });
+const audit = new AuditView({ root: views.audit, nav: viewSwitch.querySelector('[data-view="audit"]') });
 const totp = new TotpView({ root: views.security, onEnrolled: () => session && startSession(session.user) });
 
 /** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
@@ -70,6 +73,7 @@ async function applyLanguage(code) {
   session?.workspace?.retranslate();
   escalations.retranslate();
   appointments.retranslate();
+  audit.retranslate();
   totp.retranslate();
   if (session) setConnectionState(connection.dataset.state);
   renderUserName();
@@ -96,6 +100,7 @@ function showView(name) {
   session?.workspace?.setLiveVisible(name === 'live');
   if (name === 'history') history.load();
   appointments.setVisible(name === 'appointments');
+  if (name === 'audit') audit.load();
   if (name === 'security' && !session?.enrollmentOnly) totp.refresh();
   renderAlertsButton();
 }
@@ -171,6 +176,7 @@ async function startSession(user) {
     return;
   }
   escalations.start(user);
+  audit.start(user);
   if (user.role === 'social_services') {
     // A social services user has the escalation inbox only: no chat socket, no workspace.
     session = { user };
@@ -271,6 +277,7 @@ async function reconnectIfStillLoggedIn(current) {
 function endSession() {
   escalations.stop();
   appointments.stop();
+  audit.clear();
   totp.clear();
   if (!session) return;
   const { socket, workspace, ticker } = session;

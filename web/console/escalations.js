@@ -5,6 +5,7 @@
 import { io } from '/vendor/socket.io.esm.min.js';
 import { language, t } from '/shared/i18n.js';
 import { chime, isAttending } from './alerts.js';
+import { auditTable } from './audit.js';
 import { announce, el, errorText, formatDateTime, showError } from './dom.js';
 import { renderMessage } from './messages.js';
 import { staffRequest as request } from './api.js';
@@ -413,18 +414,10 @@ export class EscalationsView {
     const query = id ? `?escalation_id=${encodeURIComponent(id)}` : '';
     try {
       const data = await request('GET', `/api/escalations/audit${query}`);
-      const rows = (data.entries || []).map((entry) => el('tr', { 'data-testid': 'audit-row' },
-        el('td', { text: formatDateTime(entry.at) }),
-        el('td', { text: entry.actor || t('escalation.console.audit.system') }),
-        el('td', { text: tOr(`escalation.console.audit.actions.${entry.action}`, entry.action) }),
-        el('td', { class: 'audit__id', text: entry.escalation_id === '*' ? t('escalation.console.audit.all') : entry.escalation_id.slice(0, 8) })));
-      const head = el('tr', {}, ...['when', 'who', 'action', 'escalation'].map((key) => el('th', { scope: 'col', text: t(`escalation.console.audit.${key}`) })));
       target.replaceChildren(
         el('h4', { text: t('escalation.console.audit.heading') }),
         el('p', { class: 'escalation-detail__notice', text: t('escalation.console.audit.intro') }),
-        rows.length
-          ? el('table', { class: 'audit', 'data-testid': 'audit-table' }, el('thead', {}, head), el('tbody', {}, ...rows))
-          : el('p', { text: t('escalation.console.audit.empty') }),
+        auditTable(data.entries || [], { words: 'escalation.console.audit.', object: 'escalation', shorten: true }),
       );
     } catch (error) {
       target.replaceChildren(el('p', { class: 'form-error', role: 'alert', text: describeError(error) }));

@@ -29,6 +29,7 @@ from server.domain.escalation import (
 from server.domain.staff import StaffUser
 from server.services.escalation import EscalationService
 from server.transports import wire
+from server.transports.http.audit_routes import audit_entry
 from server.transports.http.middlewares import parse_body
 from server.transports.http.routes import rate_limit_key
 from server.transports.http.staff_auth import require_staff
@@ -215,19 +216,7 @@ async def audit_trail(request: web.Request) -> web.Response:
     user = await require_staff(request)
     entries = await _service(request).audit_trail(user, request.query.get("escalation_id") or None)
     return web.json_response(
-        {
-            "entries": [
-                {
-                    "id": entry.id,
-                    "at": wire.iso(entry.at),
-                    "actor_id": entry.actor_id,
-                    "actor": entry.actor,
-                    "action": entry.action,
-                    "escalation_id": entry.escalation_id,
-                }
-                for entry in entries
-            ]
-        }
+        {"entries": [audit_entry(entry, "escalation_id", entry.escalation_id) for entry in entries]}
     )
 
 

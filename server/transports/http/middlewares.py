@@ -73,5 +73,13 @@ async def parse_body(request: web.Request, model: type[Model]) -> Model:
         raise InvalidInput(describe_validation(error)) from None
 
 
+def query_limit(request: web.Request, default: int) -> int:
+    """The ``limit`` query parameter; the service decides the range."""
+    try:
+        return int(request.query.get("limit", str(default)))
+    except ValueError:
+        raise InvalidInput("limit must be an integer") from None
+
+
 class MalformedRequest(DomainError):
     code = "invalid_json"

@@ -86,6 +86,31 @@ _TOTP_CONFIRMED = {
     },
 }
 
+_AUDIT_ENTRIES = {
+    "type": "object",
+    "required": ["entries"],
+    "properties": {
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "at", "actor_id", "actor", "action", "conversation_id"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "actor_id": {"type": ["integer", "null"]},
+                    "actor": {"type": ["string", "null"], "description": "display name; null for the system"},
+                    "action": {"type": "string"},
+                    "conversation_id": {
+                        "type": "string",
+                        "description": "or * for a reading of the whole log",
+                    },
+                },
+            },
+        }
+    },
+}
+
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
@@ -256,6 +281,26 @@ def document() -> dict[str, Any]:
                             "required": True,
                             "schema": {"type": "string"},
                         }
+                    ],
+                }
+            },
+            "/api/staff/audit": {
+                "get": {
+                    **_staff(
+                        "The chat audit log (supervisors, admins): who did what to which conversation, "
+                        "newest first; never content; the reading is audited too",
+                        _json("entries", _AUDIT_ENTRIES),
+                        403,
+                        422,
+                    ),
+                    "parameters": [
+                        {"name": "object_type", "in": "query", "schema": {"const": "conversation"}},
+                        {"name": "object_id", "in": "query", "schema": {"type": "string", "maxLength": 64}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 200},
+                        },
                     ],
                 }
             },

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from server import app_keys
 from server.domain.errors import InvalidInput
 from server.transports import wire
-from server.transports.http.middlewares import parse_body
+from server.transports.http.audit_routes import add_audit_routes
+from server.transports.http.middlewares import parse_body, query_limit
 from server.transports.http.staff_auth import (
     check_same_origin,
     clear_session_cookie,
@@ -138,18 +139,11 @@ async def canned_answers(request: web.Request) -> web.Response:
     return web.json_response({"answers": [{"id": a.id, "title": a.title, "text": a.text} for a in answers]})
 
 
-def _limit(request: web.Request) -> int:
-    try:
-        return int(request.query.get("limit", "50"))
-    except ValueError:
-        raise InvalidInput("limit must be an integer") from None
-
-
 async def staff_conversations(request: web.Request) -> web.Response:
     user = await require_staff(request)
     if request.query.get("state", "closed") != "closed":
         raise InvalidInput("only state=closed is listed here; live ones come over the socket")
-    found = await request.app[app_keys.CHAT].closed_conversations(user, _limit(request))
+    found = await request.app[app_keys.CHAT].closed_conversations(user, query_limit(request, 50))
     return web.json_response({"conversations": [wire.conversation(c) for c in found]})
 
 
@@ -175,6 +169,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/auth/logout", logout)
     app.router.add_get("/api/me", me)
     add_totp_routes(app)
+    add_audit_routes(app)
     app.router.add_get("/api/staff/settings", staff_settings)
     app.router.add_get("/api/staff/canned", canned_answers)
     app.router.add_get("/api/staff/conversations", staff_conversations)
