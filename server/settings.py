@@ -99,6 +99,7 @@ class ChatSettings(_Section):
 
 class LimitsSettings(_Section):
     new_conversations_per_minute: int = Field(default=5, ge=0)
+    slot_queries_per_minute: int = Field(default=120, ge=0)
     login_failures_before_delay: int = Field(default=3, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_payload_bytes: int = Field(default=64 * 1024, ge=1024)

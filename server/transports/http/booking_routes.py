@@ -13,11 +13,15 @@ from server.domain.booking import Appointment, Slot, availability_to_plain, buil
 from server.domain.errors import InvalidInput
 from server.domain.reminders import PROBLEM_STATES
 from server.services.booking import StaffAppointment
+from server.services.ports import system_clock
+from server.services.rate_limit import RateLimiter
 from server.transports import wire
-from server.transports.http.middlewares import parse_body
+from server.transports.http.middlewares import parse_body, query_limit
 from server.transports.http.routes import rate_limit_key
 from server.transports.http.staff_auth import require_staff
 
+# Public slot queries per client address (limits.slot_queries_per_minute); made with the routes.
+SLOT_LIMITER: web.AppKey[RateLimiter] = web.AppKey("slot_limiter")
 ICS_TITLE_KEY = "booking.ics_title"
 DEFAULT_STAFF_SPAN = timedelta(days=7)
 
@@ -205,6 +209,7 @@ async def list_slots(request: web.Request) -> web.Response:
     language = request.query.get("language", "")
     start = _time(request, "from")
     end = _time(request, "to")
+    request.app[SLOT_LIMITER].check(rate_limit_key(request))
     found = await request.app[app_keys.BOOKING].slots(kind, language, start, end)
     return web.json_response({"slots": [slot(s) for s in found]})
 
@@ -326,11 +331,7 @@ async def staff_phone(request: web.Request) -> web.Response:
 
 async def sms_outbox(request: web.Request) -> web.Response:
     user = await require_staff(request)
-    try:
-        limit = int(request.query.get("limit", "100"))
-    except ValueError:
-        raise InvalidInput("limit must be an integer") from None
-    entries = await request.app[app_keys.BOOKING].outbox(user, limit)
+    entries = await request.app[app_keys.BOOKING].outbox(user, query_limit(request, 100))
     return web.json_response(
         {
             "texts": [
@@ -375,6 +376,7 @@ async def offer_slots(request: web.Request) -> web.Response:
 
 
 def add_booking_routes(app: web.Application) -> None:
+    app[SLOT_LIMITER] = RateLimiter(app[app_keys.SETTINGS].limits.slot_queries_per_minute, system_clock)
     app.router.add_get("/api/booking/options", booking_options)
     app.router.add_get("/api/slots", list_slots)
     app.router.add_post("/api/appointments", book)

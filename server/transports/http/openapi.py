@@ -460,7 +460,7 @@ def _booking_paths() -> dict[str, Any]:
                     "200": _json(
                         "slots", {"type": "object", "properties": {"slots": {"type": "array", "items": slot}}}
                     ),
-                    **_errors(422),
+                    **_errors(422, 429),
                 },
             }
         },
