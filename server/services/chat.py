@@ -207,10 +207,7 @@ class ChatService:
         )
 
     async def waiting_with_estimates(self) -> tuple[list[Conversation], WaitBasis]:
-        async with self.uow.read() as repos:
-            waiting = await repos.chat.waiting()
-            basis = await self._read_wait_basis(repos)
-        return waiting, basis
+        return await self.uow.waiting(), await self.wait_basis()
 
     async def wait_basis(self) -> WaitBasis:
         """The basis of wait estimates, read at most every ``wait_basis_max_age``: an estimate
@@ -400,8 +397,7 @@ class ChatService:
             return await repos.chat.held_by(counsellor_id)
 
     async def queue(self) -> list[Conversation]:
-        async with self.uow.read() as repos:
-            return await repos.chat.waiting()
+        return await self.uow.waiting()
 
     async def staff_loads(self) -> list[StaffLoad]:
         async with self.uow.read() as repos:

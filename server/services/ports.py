@@ -97,6 +97,11 @@ class UnitOfWork(Protocol):
         token is unknown or expired."""
         ...
 
+    async def waiting(self) -> list[Conversation]:
+        """The queue in the order it is served (the same as ``ChatStore.waiting``), read the
+        cheapest way the database allows: it is read on every queue push."""
+        ...
+
 
 class SmsOutcome:
     """How a send attempt ended. ``UNKNOWN`` (timeout, 5xx) must be reconciled, never resent blindly."""

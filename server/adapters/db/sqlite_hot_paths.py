@@ -3,9 +3,9 @@
 Through SQLAlchemy's async layer every statement is a round trip between the event loop and the
 database thread; on a 2-core machine those hops, not SQLite, were the cost of a message. The
 writes here (``append``, ``start``) run inside aiosqlite's own thread, a whole commit group in one
-hop; the read (``relative_view``) runs on the event loop itself (``Database.quick_read``). They
-are the SQLite twins of ChatStore's ``append``, ``start`` and ``relative_view`` (used on
-PostgreSQL) and keep the same statements and rules; the integration tests run both against the
+hop; the reads (``relative_view``, ``waiting``) run on the event loop itself
+(``Database.quick_read``). They are the SQLite twins of the ChatStore methods of the same names
+(used on PostgreSQL) and keep the same statements and rules; the integration tests run both against the
 same expectations."""
 
 from __future__ import annotations
@@ -174,6 +174,20 @@ def relative_view(
         return RelativeView(conversation, position, [_message(cipher, conversation.id, r) for r in rows])
     finally:
         cursor.execute("COMMIT")
+
+
+def waiting(db: sqlite3.Connection) -> list[Conversation]:
+    """ChatStore.waiting: the queue in the order it is served, in one read transaction."""
+    cursor = _cursor(db)
+    cursor.execute("BEGIN")
+    try:
+        rows = cursor.execute(
+            "SELECT * FROM conversations WHERE state = ? ORDER BY priority DESC, created_at, id",
+            (State.WAITING.value,),
+        ).fetchall()
+    finally:
+        cursor.execute("COMMIT")
+    return [_conversation(row) for row in rows]
 
 
 def _ahead_parameters(conversation: Conversation) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.group_commit import GroupCommitter, InThread
 from server.adapters.db.staff_store import StaffStore
+from server.domain.conversations import Conversation
 from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
 
 
@@ -58,6 +59,12 @@ class SqlUnitOfWork:
             )
         async with self.read() as repositories:
             return await repositories.chat.relative_view(token_hash, now, after_seq)
+
+    async def waiting(self) -> list[Conversation]:
+        if self.database.is_sqlite:
+            return await self.database.quick_read(sqlite_hot_paths.waiting)
+        async with self.read() as repositories:
+            return await repositories.chat.waiting()
 
     async def close(self) -> None:
         await self._group.close()

@@ -159,20 +159,22 @@ class Broadcaster:
             await self.sio.disconnect(sid, namespace=COUNSELLOR)
 
     async def _push_queue_forever(self) -> None:
-        """Each round waits at least as long as the previous one took, so a long queue under
-        heavy churn costs the event loop at most half its time, and a short one is pushed at once."""
+        """A round starts no sooner after the previous one ended than that round took, so a long
+        queue under heavy churn costs the event loop at most half its time, while a change after a
+        quiet spell (the common case) is pushed at once."""
         loop = asyncio.get_running_loop()
-        last_round = 0.0
+        next_allowed = loop.time()
         while True:
             await self._queue_dirty.wait()
-            await asyncio.sleep(max(self.delay, last_round))
+            await asyncio.sleep(max(self.delay, next_allowed - loop.time()))
             self._queue_dirty.clear()
             started = loop.time()
             try:
                 await self.push_queue()
             except Exception:
                 log.exception("queue push failed")
-            last_round = loop.time() - started
+            ended = loop.time()
+            next_allowed = ended + (ended - started)
 
     async def push_queue(self) -> None:
         waiting, basis = await self.chat.waiting_with_estimates()
