@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+
+from cachetools import LRUCache
 
 from server.domain import conversations as rules
 from server.domain import permissions
@@ -28,29 +28,9 @@ from server.services.events import (
 )
 from server.services.ports import AppendRequest, Clock, NewConversation, Repositories, UnitOfWork
 
-Key = TypeVar("Key")
-Value = TypeVar("Value")
+# Which conversation a relative's token opens, remembered so a reconnecting socket can join its
+# room before the read that also checks the token; bounded, and only ever a hint.
 TOKEN_HINTS_KEPT = 20_000
-
-
-class BoundedMap(Generic[Key, Value]):
-    """A dict that forgets its oldest entries beyond ``size``."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[Key, Value] = OrderedDict()
-
-    def get(self, key: Key) -> Value | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: Key, value: Value) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -116,7 +96,7 @@ class ChatService:
         self.clock = clock
         self.policy = policy
         self._wait_basis_cache: tuple[datetime, WaitBasis] | None = None
-        self._token_conversations: BoundedMap[str, str] = BoundedMap(TOKEN_HINTS_KEPT)
+        self._token_conversations: LRUCache[str, str] = LRUCache(maxsize=TOKEN_HINTS_KEPT)
 
     # relatives
 
@@ -173,7 +153,7 @@ class ChatService:
             if first_look is None:
                 raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
             conversation_id = first_look.conversation.id
-            self._token_conversations.put(token_hash, conversation_id)
+            self._token_conversations[token_hash] = conversation_id
         await subscribe(conversation_id)
         view = await self.uow.relative_view(token_hash, self.clock(), after_seq)
         if view is None or view.conversation.id != conversation_id:
