@@ -29,6 +29,7 @@ from server.escalation_routes import load_escalation_config
 from server.i18n import Catalogs
 from server.knowledge import Knowledge
 from server.paths import config_dir, web_dir
+from server.services.audit import AuditService
 from server.services.auth import AuthService, SessionPolicy
 from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatPolicy, ChatService
@@ -127,6 +128,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         FieldCipher(key),
     )
     app[RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
+    app[app_keys.AUDIT] = AuditService(uow, system_clock)
     yield
     await uow.close()
     await database.dispose()
@@ -330,6 +332,7 @@ def create_app(settings: Settings) -> web.Application:
     app[app_keys.RESUME_LIMITER] = RateLimiter(
         max(settings.limits.new_conversations_per_minute * 2, 0), system_clock
     )
+    app[app_keys.SLOT_LIMITER] = RateLimiter(settings.limits.slot_queries_per_minute, system_clock)
     app[app_keys.ESCALATION_CONFIG] = load_escalation_config(
         settings.resolved_path(settings.escalation.routes_file),
         emergency_number=settings.privacy.emergency_number,

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from server.domain.tokens import EphemeralKeyedHash
     from server.i18n import Catalogs
     from server.knowledge import Knowledge
+    from server.services.audit import AuditService
     from server.services.auth import AuthService
     from server.services.booking import BookingService
     from server.services.chat import ChatService
@@ -25,10 +26,12 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
+AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
 CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
 KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge")
 CONVERSATION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("conversation_limiter")
 RESUME_LIMITER: web.AppKey[RateLimiter] = web.AppKey("resume_limiter")
+SLOT_LIMITER: web.AppKey[RateLimiter] = web.AppKey("slot_limiter")
 RATE_LIMIT_HMAC: web.AppKey[EphemeralKeyedHash] = web.AppKey("rate_limit_hmac")
 ESCALATION_CONFIG: web.AppKey[EscalationConfig] = web.AppKey("escalation_config")
 ESCALATIONS: web.AppKey[EscalationService] = web.AppKey("escalations")

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from server import app_keys
 from server.services.audit import AuditService
-from server.services.ports import system_clock
 from server.transports import wire
 from server.transports.http.middlewares import query_limit
 from server.transports.http.staff_auth import require_staff
@@ -50,8 +49,7 @@ def audit_entry(row: AuditRow, object_key: str, object_id: str) -> dict[str, Any
 
 
 def _service(request: web.Request) -> AuditService:
-    """Stateless, on the chat's unit of work (the audit log lives beside the staff accounts)."""
-    return AuditService(request.app[app_keys.CHAT].uow, system_clock)
+    return request.app[app_keys.AUDIT]
 
 
 async def audit_log(request: web.Request) -> web.Response:

@@ -13,15 +13,12 @@ from server.domain.booking import Appointment, Slot, availability_to_plain, buil
 from server.domain.errors import InvalidInput
 from server.domain.reminders import PROBLEM_STATES
 from server.services.booking import StaffAppointment
-from server.services.ports import system_clock
-from server.services.rate_limit import RateLimiter
 from server.transports import wire
 from server.transports.http.middlewares import parse_body, query_limit
 from server.transports.http.routes import rate_limit_key
 from server.transports.http.staff_auth import require_staff
 
 # Public slot queries per client address (limits.slot_queries_per_minute); made with the routes.
-SLOT_LIMITER: web.AppKey[RateLimiter] = web.AppKey("slot_limiter")
 ICS_TITLE_KEY = "booking.ics_title"
 DEFAULT_STAFF_SPAN = timedelta(days=7)
 
@@ -209,7 +206,7 @@ async def list_slots(request: web.Request) -> web.Response:
     language = request.query.get("language", "")
     start = _time(request, "from")
     end = _time(request, "to")
-    request.app[SLOT_LIMITER].check(rate_limit_key(request))
+    request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
     found = await request.app[app_keys.BOOKING].slots(kind, language, start, end)
     return web.json_response({"slots": [slot(s) for s in found]})
 
@@ -376,7 +373,6 @@ async def offer_slots(request: web.Request) -> web.Response:
 
 
 def add_booking_routes(app: web.Application) -> None:
-    app[SLOT_LIMITER] = RateLimiter(app[app_keys.SETTINGS].limits.slot_queries_per_minute, system_clock)
     app.router.add_get("/api/booking/options", booking_options)
     app.router.add_get("/api/slots", list_slots)
     app.router.add_post("/api/appointments", book)
