@@ -111,6 +111,8 @@ class EscalationService:
     async def draft(self, user: StaffUser, conversation_id: str, draft: Draft) -> Escalation:
         """A counsellor drafts from a conversation they hold. Imminent danger is sent at once."""
         now = self.clock()
+        if not permissions.reads_conversations(user.role):
+            raise NotFound("no such conversation")  # whether it exists or not: the id reveals nothing
         async with self.uow.write() as repos:
             conversation = await repos.chat.get(conversation_id)
             if conversation is None:
