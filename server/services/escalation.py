@@ -27,8 +27,8 @@ from server.services.ports import Clock, SmsOutcome, SmsSender
 
 if TYPE_CHECKING:
     from server.adapters.db.chat_store import ChatStore
-    from server.adapters.db.escalation_store import AuditEntry, EscalationStore, Notification
-    from server.adapters.db.staff_store import StaffStore
+    from server.adapters.db.escalation_store import EscalationStore, Notification
+    from server.adapters.db.staff_store import AuditEntry, StaffStore
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class EscalationService:
         permissions.require(user.role, Action.ESCALATION_AUDIT, Ownership.NONE)
         now = self.clock()
         async with self.uow.write() as repos:
-            entries = await repos.escalations.audit_entries(escalation_id, self.policy.audit_limit)
+            entries = await repos.staff.audit_entries(OBJECT_TYPE, escalation_id, self.policy.audit_limit)
             await self._audit(repos, user, Action.ESCALATION_AUDIT, escalation_id or "*", now)
         return entries
 

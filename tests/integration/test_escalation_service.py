@@ -288,8 +288,10 @@ class TestWhoMay:
         conversation_id = await held_conversation(world)
         with pytest.raises(Forbidden):
             await world.service.draft(world.carl, conversation_id, draft())
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # social services never read chats: real and unknown ids alike
             await world.service.draft(world.sara, conversation_id, draft())
+        with pytest.raises(NotFound):
+            await world.service.draft(world.sara, "no-such-conversation", draft())
         with pytest.raises(NotFound):
             await world.service.draft(world.alice, "no-such-conversation", draft())
 

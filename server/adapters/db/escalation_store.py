@@ -19,25 +19,11 @@ from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.staff_store import StaffStore
 from server.adapters.db.tables import (
-    audit_log,
     conversations,
     escalation_notifications,
     escalations,
-    staff_users,
 )
 from server.domain.escalation import Contact, Draft, Escalation, Kind, State, Subject
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """Who did what to which escalation, and when. Never content."""
-
-    id: int
-    at: datetime
-    actor_id: int | None
-    actor: str | None
-    action: str
-    escalation_id: str
 
 
 @dataclass(frozen=True)
@@ -219,19 +205,6 @@ class EscalationStore:
     async def delete_untouched_before(self, cutoff: datetime) -> int:
         result = await self.connection.execute(delete(escalations).where(escalations.c.updated_at < cutoff))
         return int(result.rowcount or 0)
-
-    async def audit_entries(self, escalation_id: str | None, limit: int) -> list[AuditEntry]:
-        query = (
-            select(audit_log, staff_users.c.username)
-            .outerjoin(staff_users, staff_users.c.id == audit_log.c.actor_id)
-            .where(audit_log.c.object_type == "escalation")
-            .order_by(audit_log.c.id.desc())
-            .limit(limit)
-        )
-        if escalation_id is not None:
-            query = query.where(audit_log.c.object_id == escalation_id)
-        rows = (await self.connection.execute(query)).all()
-        return [AuditEntry(r.id, r.at, r.actor_id, r.username, r.action, r.object_id) for r in rows]
 
     # notifications
 

@@ -216,7 +216,7 @@ async def audit_trail(request: web.Request) -> web.Response:
     user = await require_staff(request)
     entries = await _service(request).audit_trail(user, request.query.get("escalation_id") or None)
     return web.json_response(
-        {"entries": [audit_entry(entry, "escalation_id", entry.escalation_id) for entry in entries]}
+        {"entries": [audit_entry(entry, "escalation_id", entry.object_id) for entry in entries]}
     )
 
 
