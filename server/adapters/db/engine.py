@@ -44,7 +44,7 @@ class Database:
             self._writer = create_async_engine(
                 url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
             )
-            # read() commits or rolls back itself and read_in_thread() commits, so a connection
+            # read() commits or rolls back itself and quick_read()'s functions commit, so a connection
             # going back to the pool needs no extra rollback (one thread hop less per read).
             self._reader = create_async_engine(
                 url, pool_size=4, max_overflow=4, pool_timeout=60, pool_reset_on_return=None

@@ -48,10 +48,7 @@ class RelativeNamespace(GuardedNamespace):
         try:
             opened = await self.chat.open_relative(auth["token"], after_seq, subscribe)
         except DomainError as error:
-            for room in self.rooms(sid):
-                if room != sid:
-                    await self.leave_room(sid, room)
-            raise refuse(error.code, error.message) from None
+            raise refuse(error.code, error.message) from None  # socketio then drops the sid's rooms
         conversation = opened.conversation
         await self.save_session(sid, {"conversation_id": conversation.id})
         status = opened.status
