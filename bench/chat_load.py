@@ -14,7 +14,11 @@ The load runs in --procs worker processes (spawned). Each holds a slice of the c
 and some of the --counsellors counsellor sockets, which claim that slice between them. Against
 Kinline every counsellor socket logs in as its own account: --username "bench-{i}" becomes
 bench-0, bench-1, ... (Kinline sends a message to every socket of the holding account). Without
---username nobody logs in (the bare relay). See bench/README.md.
+--username nobody logs in (the bare relay).
+
+Sockets use bench/raw_socketio.py, a lean client that leaves the CPU to the server, unless
+--client python-socketio asks for python-socketio's AsyncClient (the figures before it existed).
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ import logging
 import multiprocessing
 import random
 import resource
-import socket
 import sys
 import time
 import traceback
@@ -39,11 +42,13 @@ from typing import Any
 
 import aiohttp
 import psutil
+import raw_socketio
 import socketio
 
 RELATIVE = "/relative"
 COUNSELLOR = "/counsellor"
 TEXT_TAG = "bench"
+CLIENTS = ("raw", "python-socketio")
 
 
 # ---------------------------------------------------------------------------------------- figures
@@ -118,7 +123,7 @@ class Relative:
 
     conversation_id: str
     token: str
-    client: socketio.AsyncClient | None = None
+    client: SocketClient | None = None
     statuses: list[tuple[float, str, int | None]] = field(default_factory=list)
     seq_counts: collections.Counter[int] = field(default_factory=collections.Counter)
     contiguous_seq: int = 0
@@ -142,7 +147,7 @@ class Relative:
         }
 
     def on_disconnect(self, reason: Any) -> None:
-        if reason != socketio.AsyncClient.reason.CLIENT_DISCONNECT:
+        if reason != raw_socketio.Reason.CLIENT_DISCONNECT:
             self.lost_connections += 1
 
     def on_status(self, data: dict[str, Any]) -> None:
@@ -162,18 +167,10 @@ class Relative:
 
     def drop(self) -> None:
         """Cut the TCP connection under the socket, as a phone losing its network would."""
-        ws = self.client.eio.ws if self.client else None
-        self.client = None
+        client, self.client = self.client, None
         self.connection += 1
-        transport_socket = ws.get_extra_info("socket") if ws is not None else None
-        if transport_socket is None:
-            return
-        # uvloop hands out a socket look-alike without shutdown(); a duplicate fd has it.
-        with (
-            contextlib.suppress(OSError),
-            socket.fromfd(transport_socket.fileno(), socket.AF_INET, socket.SOCK_STREAM) as dup,
-        ):
-            dup.shutdown(socket.SHUT_RDWR)
+        if client is not None:
+            client.cut()
 
 
 @dataclass(eq=False)
@@ -182,7 +179,7 @@ class Counsellor:
 
     username: str | None = None
     cookie: str | None = None
-    client: socketio.AsyncClient | None = None
+    client: SocketClient | None = None
     conversations: set[str] = field(default_factory=set)
     delivered: collections.Counter[str] = field(default_factory=collections.Counter)
     deliveries: list[tuple[int, float]] = field(default_factory=list)
@@ -202,12 +199,70 @@ class Counsellor:
             self.deliveries.append((sent_ns, (received_ns - sent_ns) / 1e6))
 
 
+class PythonSocketioClient:
+    """python-socketio's AsyncClient behind raw_socketio.Client's interface (--client python-socketio)."""
+
+    def __init__(self, session: aiohttp.ClientSession, namespace: str) -> None:
+        self.session = session
+        self.namespace = namespace
+        self.handlers: dict[str, Callable[..., Any]] = {}
+        self.client: socketio.AsyncClient | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and self.client.connected
+
+    def on(self, event: str, handler: Callable[..., Any]) -> None:
+        self.handlers[event] = handler
+
+    async def connect(
+        self, url: str, auth: Any = None, headers: dict[str, str] | None = None, timeout: float = 30.0
+    ) -> None:
+        self.client = socketio.AsyncClient(
+            reconnection=False, handle_sigint=False, http_session=self.session, request_timeout=timeout
+        )
+        for event, handler in self.handlers.items():
+            self.client.on(event, handler, namespace=self.namespace)
+        await self.client.connect(
+            url,
+            headers=headers or {},
+            auth=auth,
+            namespaces=[self.namespace],
+            transports=["websocket"],
+            wait_timeout=timeout,
+        )
+
+    async def emit(self, event: str, data: Any, callback: Callable[..., Any] | None = None) -> None:
+        assert self.client is not None
+        await self.client.emit(event, data, namespace=self.namespace, callback=callback)
+
+    async def call(self, event: str, data: Any, timeout: float = 60.0) -> Any:
+        assert self.client is not None
+        try:
+            return await self.client.call(event, data, namespace=self.namespace, timeout=timeout)
+        except socketio.exceptions.TimeoutError as exc:
+            raise raw_socketio.CallTimeout(f"no ack for {event} within {timeout} s") from exc
+
+    async def disconnect(self) -> None:
+        if self.client is not None:
+            await self.client.disconnect()
+
+    def cut(self) -> None:
+        ws = self.client.eio.ws if self.client is not None else None
+        if ws is not None:
+            raw_socketio.cut_connection(ws)
+
+
+SocketClient = raw_socketio.Client | PythonSocketioClient
+
+
 class Protocol:
     """HTTP calls and Socket.IO connections of one worker process."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, client: str = "raw") -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.client = client
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0),
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -235,33 +290,28 @@ class Protocol:
                 raise RuntimeError(f"login as {username} -> {response.status}")
             return "; ".join(f"{name}={morsel.value}" for name, morsel in response.cookies.items())
 
+    def new_client(self, namespace: str, cookie: str | None) -> SocketClient:
+        if self.client == "raw":
+            return raw_socketio.Client(self.session, namespace)
+        session = self.session
+        if cookie:
+            # python-socketio moves the cookie into its session's jar: a counsellor needs its own.
+            session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            self.counsellor_sessions.append(session)
+        return PythonSocketioClient(session, namespace)
+
     async def connect(
         self,
         namespace: str,
         handlers: dict[str, Callable[[Any], None]],
         auth: dict[str, Any] | None = None,
         cookie: str | None = None,
-    ) -> socketio.AsyncClient:
-        session = self.session
-        if cookie:
-            # The client moves the cookie into its session's jar: a counsellor needs its own.
-            session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-            self.counsellor_sessions.append(session)
-        client = socketio.AsyncClient(
-            reconnection=False,
-            handle_sigint=False,
-            http_session=session,
-            request_timeout=self.timeout,
-        )
+    ) -> SocketClient:
+        client = self.new_client(namespace, cookie)
         for event, handler in handlers.items():
-            client.on(event, handler, namespace=namespace)
+            client.on(event, handler)
         await client.connect(
-            self.url,
-            headers={"Cookie": cookie} if cookie else {},
-            auth=auth,
-            namespaces=[namespace],
-            transports=["websocket"],
-            wait_timeout=self.timeout,
+            self.url, auth=auth, headers={"Cookie": cookie} if cookie else None, timeout=self.timeout
         )
         return client
 
@@ -273,7 +323,7 @@ class Protocol:
         )
 
 
-async def disconnect(client: socketio.AsyncClient | None) -> None:
+async def disconnect(client: SocketClient | None) -> None:
     if client is None:
         return
     with contextlib.suppress(Exception):
@@ -300,7 +350,7 @@ class Worker:
     def __init__(self, index: int, options: argparse.Namespace) -> None:
         self.index = index
         self.options = options
-        self.protocol = Protocol(options.url, options.timeout)
+        self.protocol = Protocol(options.url, options.timeout, options.client)
         self.relatives: list[Relative] = []
         self.counsellors = [Counsellor(username) for username in account_names(options, index)]
         self.holder: dict[str, Counsellor] = {}
@@ -339,10 +389,7 @@ class Worker:
     async def claim(self, conversation_id: str, counsellor: Counsellor) -> dict[str, Any]:
         assert counsellor.client is not None
         ack = await counsellor.client.call(
-            "claim",
-            {"conversation_id": conversation_id},
-            namespace=COUNSELLOR,
-            timeout=self.options.timeout,
+            "claim", {"conversation_id": conversation_id}, timeout=self.options.timeout
         )
         if not ack.get("ok"):
             raise RuntimeError(f"claim -> {ack.get('error')}")
@@ -400,10 +447,8 @@ class Worker:
         payload = {"client_id": client_id, "text": text}
         for _ in range(self.options.attempts):
             try:
-                return await relative.client.call(
-                    "send_message", payload, namespace=RELATIVE, timeout=self.options.timeout
-                )
-            except socketio.exceptions.TimeoutError:
+                return await relative.client.call("send_message", payload, timeout=self.options.timeout)
+            except raw_socketio.CallTimeout:
                 self.errors["ack_timeout_retried"] += 1
         self.errors["gave_up"] += 1
         return None
@@ -462,7 +507,6 @@ class Worker:
                 await relative.client.emit(
                     "send_message",
                     {"client_id": client_id, "text": text},
-                    namespace=RELATIVE,
                     callback=lambda ack, c=client_id, s=sent_ns: on_ack(c, s, ack),
                 )
                 sent += 1
@@ -579,7 +623,6 @@ class Worker:
                         "client_id": str(uuid.uuid4()),
                         "text": "counsellor message",
                     },
-                    namespace=COUNSELLOR,
                     callback=lambda ack, c=relative.conversation_id: on_ack(c, ack),
                 )
                 due += 1 / rate_here
@@ -1046,6 +1089,12 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server-pid", type=int, help="server process, for its CPU and RSS")
     parser.add_argument("--procs", type=int, default=1, help="load processes")
     parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="raw",
+        help="Socket.IO client of the load: bench/raw_socketio.py or python-socketio's AsyncClient",
+    )
+    parser.add_argument(
         "-n", "--conversations", type=int, help="conversations / relatives (scenario default)"
     )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
@@ -1100,7 +1149,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     raise_fd_limit()
     print(
         f"{options.scenario} against {options.url}: {options.conversations} conversations,"
-        f" {options.procs} load process(es)"
+        f" {options.procs} load process(es), {options.client} client"
     )
     figures = asyncio.run(main_async(options))
     if options.json:

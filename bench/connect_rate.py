@@ -25,8 +25,8 @@ def server_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(url: str, pid: int, count: int, concurrency: int, rounds: int) -> None:
-    protocol = chat_load.Protocol(url, 60)
+async def run(url: str, pid: int, count: int, concurrency: int, rounds: int, client: str) -> None:
+    protocol = chat_load.Protocol(url, 60, client)
     created = await chat_load.bounded(64, [protocol.create_conversation for _ in range(count)])
     relatives = [relative for relative in created if isinstance(relative, chat_load.Relative)]
     for number in range(rounds):
@@ -56,8 +56,11 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1500, help="relatives")
     parser.add_argument("--concurrency", type=int, default=50, help="connects in flight")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--client", choices=chat_load.CLIENTS, default="raw", help="as for chat_load.py")
     options = parser.parse_args()
-    asyncio.run(run(options.url, options.server_pid, options.n, options.concurrency, options.rounds))
+    asyncio.run(
+        run(options.url, options.server_pid, options.n, options.concurrency, options.rounds, options.client)
+    )
 
 
 if __name__ == "__main__":
