@@ -47,6 +47,7 @@ from server.transports.http.openapi import add_openapi_route
 from server.transports.http.routes import add_routes
 from server.transports.http.staff_auth import cookie_name
 from server.transports.http.static import add_static_routes
+from server.transports.sockets import json_codec
 from server.transports.sockets.appointments import AppointmentPush
 from server.transports.sockets.base import TextPacket
 from server.transports.sockets.broadcast import Broadcaster
@@ -101,6 +102,7 @@ def _socket_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
         serializer=TextPacket,
+        json=json_codec,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 import socketio
 
@@ -159,9 +160,9 @@ class Broadcaster:
             await self.sio.disconnect(sid, namespace=COUNSELLOR)
 
     async def _push_queue_forever(self) -> None:
-        """A round starts no sooner after the previous one ended than that round took, so a long
-        queue under heavy churn costs the event loop at most half its time, while a change after a
-        quiet spell (the common case) is pushed at once."""
+        """A round starts no sooner after the previous one ended than half the time that round
+        took, so a long queue under heavy churn costs the event loop at most two thirds of its
+        time, while a change after a quiet spell (the common case) is pushed at once."""
         loop = asyncio.get_running_loop()
         next_allowed = loop.time()
         while True:
@@ -174,7 +175,7 @@ class Broadcaster:
             except Exception:
                 log.exception("queue push failed")
             ended = loop.time()
-            next_allowed = ended + (ended - started)
+            next_allowed = ended + (ended - started) / 2
 
     async def push_queue(self) -> None:
         waiting, basis = await self.chat.waiting_with_estimates()
@@ -187,14 +188,13 @@ class Broadcaster:
             namespace=COUNSELLOR,
         )
         sent: dict[str, tuple[int, int]] = {}
+        moved: list[tuple[str, dict[str, Any]]] = []
         for conversation_id, position in positions.items():
             estimate = self.chat.estimate_wait(position, basis)
             sent[conversation_id] = (position, estimate)
             if self._sent_positions.get(conversation_id) != (position, estimate):
-                await self.sio.emit(
-                    "status",
-                    wire.status(State.WAITING.value, position, estimate),
-                    room=conversation_room(conversation_id),
-                    namespace=RELATIVE,
+                moved.append(
+                    (conversation_room(conversation_id), wire.status(State.WAITING.value, position, estimate))
                 )
+        await self.sio.manager.emit_each("status", RELATIVE, moved)
         self._sent_positions = sent

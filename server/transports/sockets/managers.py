@@ -8,6 +8,7 @@ index, so a disconnect costs only the rooms of that one socket."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import socketio
@@ -44,6 +45,12 @@ class RoomIndex:
 
     def get_rooms(self, sid: str, namespace: str) -> list[Any]:
         return [room for room in self._rooms_of.get((namespace, sid), ()) if room is not None]
+
+    async def emit_each(self, event: str, namespace: str, payloads: Iterable[tuple[Any, Any]]) -> None:
+        """The same event to many rooms, each with its own payload (one emit per room here;
+        the one-process manager overrides it with a leaner loop)."""
+        for room, data in payloads:
+            await self.emit(event, data, namespace, room=room)  # type: ignore[attr-defined]
 
     def basic_disconnect(self, sid: str, namespace: str, **_kwargs: Any) -> None:
         """BaseManager.basic_disconnect without its scan over every room of the namespace."""
@@ -85,18 +92,31 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs
             )
             return
-        room = to or room
         if namespace not in self.rooms:
             return
         arguments = list(data) if isinstance(data, tuple) else [] if data is None else [data]
         skipped = skip_sid if isinstance(skip_sid, list) else [skip_sid]
-        encoded = self.server.packet_class(
-            packet.EVENT, namespace=namespace, data=[event, *arguments]
-        ).encode()
-        frames = [
+        await self._deliver(namespace, to or room, self._frames(namespace, [event, *arguments]), skipped)
+
+    async def emit_each(self, event: str, namespace: str, payloads: Iterable[tuple[Any, Any]]) -> None:
+        """The same event to many rooms, each with its own payload, without an emit call per room."""
+        rooms = self.rooms.get(namespace)
+        if not rooms:
+            return
+        for room, data in payloads:
+            if room in rooms:
+                await self._deliver(namespace, room, self._frames(namespace, [event, data]), ())
+
+    def _frames(self, namespace: str, data: list[Any]) -> list[eio_packet.Packet]:
+        encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=data).encode()
+        return [
             eio_packet.Packet(eio_packet.MESSAGE, part)
             for part in (encoded if isinstance(encoded, list) else [encoded])
         ]
+
+    async def _deliver(
+        self, namespace: str, room: Any, frames: list[eio_packet.Packet], skipped: Collection[Any]
+    ) -> None:
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skipped:
                 continue
