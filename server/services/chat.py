@@ -168,13 +168,6 @@ class ChatService:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         return conversation
 
-    async def relative_status(self, conversation_id: str) -> RelativeStatus:
-        async with self.uow.read() as repos:
-            conversation = await self._get(repos, conversation_id)
-            waiting = conversation.state is State.WAITING
-            position = await repos.chat.queue_position(conversation) if waiting else None
-        return await self._status(conversation, position)
-
     async def _status(self, conversation: Conversation, queue_position: int | None) -> RelativeStatus:
         if queue_position is None:
             return RelativeStatus(conversation.state, None, None)

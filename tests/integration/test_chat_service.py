@@ -17,7 +17,7 @@ from server.domain.conversations import Sender, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
-from server.services.chat import ChatService
+from server.services.chat import ChatService, RelativeStatus, StartedConversation
 from server.services.events import ConversationChanged, ConversationStarted, MessagePosted
 from server.services.retention import RetentionService
 from tests.integration.wiring import (
@@ -30,6 +30,15 @@ from tests.integration.wiring import (
     sqlite_url,
 )
 from tests.unit.assertions import raises_code
+
+
+async def status_of(chat: ChatService, started: StartedConversation) -> RelativeStatus:
+    """What the relative's socket is told on connect."""
+
+    async def no_live_delivery(_conversation_id: str) -> None:
+        return None
+
+    return (await chat.open_relative(started.token, 0, no_live_delivery)).status
 
 
 def message_rows(raw: sqlite3.Connection, conversation_id: str) -> list[tuple[int, str, str]]:
@@ -350,21 +359,19 @@ class TestWaitEstimate:
         first = await chat.start_conversation("sv", None)
         clock.advance(timedelta(seconds=1))
         second = await chat.start_conversation("sv", None)
-        nobody = await chat.relative_status(second.conversation.id)
+        nobody = await status_of(chat, second)
         assert nobody.queue_position == 2
 
         for name in ("alice", "bob"):
             await add_staff(auth, name)
             await auth.login(name, PASSWORD)
-        assert (await chat.relative_status(second.conversation.id)) == nobody, (
-            "read at most every few seconds"
-        )
+        assert (await status_of(chat, second)) == nobody, "read at most every few seconds"
         clock.advance(chat.policy.wait_basis_max_age)
-        two_online = await chat.relative_status(second.conversation.id)
+        two_online = await status_of(chat, second)
         assert nobody.estimated_wait_seconds is not None
         assert two_online.estimated_wait_seconds == nobody.estimated_wait_seconds // 2
 
         clock.advance(timedelta(hours=1))
-        gone_idle = await chat.relative_status(second.conversation.id)
+        gone_idle = await status_of(chat, second)
         assert gone_idle.estimated_wait_seconds == nobody.estimated_wait_seconds
-        assert (await chat.relative_status(first.conversation.id)).queue_position == 1
+        assert (await status_of(chat, first)).queue_position == 1
