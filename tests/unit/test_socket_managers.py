@@ -10,7 +10,8 @@ import socketio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.transports.sockets.managers import IndexedAsyncManager
+from server.transports.sockets.base import TextPacket
+from server.transports.sockets.managers import YIELD_EVERY, IndexedAsyncManager
 
 NAMESPACES = ["/relative", "/counsellor"]
 ROOMS = [f"conversation:{n}" for n in range(4)]
@@ -89,3 +90,67 @@ def test_a_disconnect_leaves_every_room_of_that_socket_and_no_other() -> None:
     second, manager = asyncio.run(scenario())
     assert sorted(manager.get_rooms(second, "/relative")) == sorted([second, "conversation:a"])
     assert set(manager.rooms["/relative"]) == {None, second, "conversation:a"}
+
+
+async def sent_by(manager: Any, send: Any) -> dict[str, list[str]]:
+    """Connect sockets into rooms, run ``send(manager)`` and return the text of the Engine.IO
+    packets each socket was given, in order (recorded where python-socketio hands them over)."""
+    server = socketio.AsyncServer(client_manager=manager, serializer=TextPacket)
+    sent: dict[str, list[str]] = {}
+
+    async def record(eio_sid: str, eio_packet: Any) -> None:
+        sent.setdefault(eio_sid, []).append(eio_packet.encode())
+
+    server._send_eio_packet = record
+    for number in range(ROOMS_FOR_A_ROUND):
+        for device in range(number % 3):  # some rooms empty, some with two sockets
+            sid = await manager.connect(f"eio-{number}-{device}", "/relative")
+            await manager.enter_room(sid, "/relative", f"conversation:{number}")
+    await send(manager)
+    return sent
+
+
+ROOMS_FOR_A_ROUND = 2 * YIELD_EVERY + 7
+
+
+def test_emit_each_sends_what_one_emit_per_room_sends() -> None:
+    payloads = [(f"conversation:{n}", {"queue_position": n, "text": "é"}) for n in range(ROOMS_FOR_A_ROUND)]
+
+    async def one_emit_per_room(manager: Any) -> None:
+        for room, data in payloads:
+            await manager.emit("status", data, "/relative", room=room)
+
+    async def emit_each(manager: Any) -> None:
+        await manager.emit_each("status", "/relative", iter(payloads))
+
+    async def both() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        return await sent_by(socketio.AsyncManager(), one_emit_per_room), await sent_by(
+            IndexedAsyncManager(), emit_each
+        )
+
+    stock, indexed = asyncio.run(both())
+    assert indexed == stock
+    assert len(indexed) == sum(n % 3 for n in range(ROOMS_FOR_A_ROUND))
+
+
+def test_emit_each_lets_other_work_run_during_a_long_round() -> None:
+    async def scenario() -> list[str]:
+        order: list[str] = []
+
+        async def other_work() -> None:
+            order.append("other work")
+
+        def payloads() -> Any:
+            for n in range(ROOMS_FOR_A_ROUND):
+                if n == 0:
+                    asyncio.get_running_loop().create_task(other_work())
+                if n in (0, ROOMS_FOR_A_ROUND - 1):
+                    order.append(f"room {n}")
+                yield f"conversation:{n}", {"queue_position": n}
+
+        await sent_by(
+            IndexedAsyncManager(), lambda manager: manager.emit_each("status", "/relative", payloads())
+        )
+        return order
+
+    assert asyncio.run(scenario()) == ["room 0", "other work", f"room {ROOMS_FOR_A_ROUND - 1}"]

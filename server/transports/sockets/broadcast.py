@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +51,7 @@ class Broadcaster:
         self.counsellors = counsellors
         self.delay = queue_push_delay.total_seconds()
         self._sent_positions: dict[str, tuple[int, int]] = {}
+        self._left_queue: set[str] = set()
         self._queue_dirty = asyncio.Event()
         self._mine_due: set[int] = set()
         self._mine_dirty = asyncio.Event()
@@ -104,6 +106,7 @@ class Broadcaster:
         conversation = event.conversation
         if conversation.state is not State.WAITING:
             self._sent_positions.pop(conversation.id, None)
+            self._left_queue.add(conversation.id)
             await self.sio.emit(
                 "status",
                 wire.status(conversation.state.value, None, None),
@@ -178,6 +181,7 @@ class Broadcaster:
             next_allowed = ended + (ended - started) / 2
 
     async def push_queue(self) -> None:
+        self._left_queue.clear()
         waiting, basis = await self.chat.waiting_with_estimates()
         positions = queue_positions(waiting)
         ordered = sorted(waiting, key=lambda c: positions[c.id])
@@ -193,8 +197,14 @@ class Broadcaster:
             estimate = self.chat.estimate_wait(position, basis)
             sent[conversation_id] = (position, estimate)
             if self._sent_positions.get(conversation_id) != (position, estimate):
-                moved.append(
-                    (conversation_room(conversation_id), wire.status(State.WAITING.value, position, estimate))
-                )
-        await self.sio.manager.emit_each("status", RELATIVE, moved)
-        self._sent_positions = sent
+                moved.append((conversation_id, wire.status(State.WAITING.value, position, estimate)))
+
+        def still_waiting() -> Iterator[tuple[str, dict[str, Any]]]:
+            """Read as the round goes: a conversation claimed or closed meanwhile has been told
+            its new state and must not get a waiting position after it."""
+            for conversation_id, status in moved:
+                if conversation_id not in self._left_queue:
+                    yield conversation_room(conversation_id), status
+
+        await self.sio.manager.emit_each("status", RELATIVE, still_waiting())
+        self._sent_positions = {k: v for k, v in sent.items() if k not in self._left_queue}

@@ -7,6 +7,7 @@ index, so a disconnect costs only the rooms of that one socket."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -16,6 +17,7 @@ from engineio import packet as eio_packet
 from socketio import packet
 
 log = logging.getLogger(__name__)
+YIELD_EVERY = 200
 
 
 class RoomIndex:
@@ -99,13 +101,19 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
         await self._deliver(namespace, to or room, self._frames(namespace, [event, *arguments]), skipped)
 
     async def emit_each(self, event: str, namespace: str, payloads: Iterable[tuple[Any, Any]]) -> None:
-        """The same event to many rooms, each with its own payload, without an emit call per room."""
+        """The same event to many rooms, each with its own payload, without an emit call per room.
+
+        Queueing a packet never suspends, so a long run of them would hold the event loop until
+        the last one: every ``YIELD_EVERY`` rooms it lets the sockets' writers send what is queued
+        and other work (a claim's commit, a message) go ahead."""
         rooms = self.rooms.get(namespace)
         if not rooms:
             return
-        for room, data in payloads:
+        for count, (room, data) in enumerate(payloads, 1):
             if room in rooms:
                 await self._deliver(namespace, room, self._frames(namespace, [event, data]), ())
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     def _frames(self, namespace: str, data: list[Any]) -> list[eio_packet.Packet]:
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=data).encode()
