@@ -80,20 +80,12 @@ class GroupCommitter(Generic[Repos]):
     async def _commit(self, batch: list[Unit[Repos]]) -> None:
         outcomes: list[Outcome] = []
         try:
-            async with self.database.write() as connection:
-                repositories = self.make_repositories(connection)
-                in_thread: list[InThread] = []
-                for work, _future in batch:
-                    if isinstance(work, InThread):
-                        in_thread.append(work)
-                        continue
-                    outcomes.extend(await _run_in_thread(connection, in_thread))
-                    in_thread = []
-                    try:
-                        outcomes.append((None, await work(repositories)))
-                    except DomainError as error:
-                        outcomes.append((error, None))
-                outcomes.extend(await _run_in_thread(connection, in_thread))
+            if all(isinstance(work, InThread) for work, _future in batch):
+                outcomes = await self.database.write_in_thread(
+                    partial(_run_all, units=[work for work, _future in batch if isinstance(work, InThread)])
+                )
+            else:
+                outcomes = await self._commit_mixed(batch)
         except Exception as failure:
             log.exception("group commit of %d units failed", len(batch))
             for _work, future in batch:
@@ -107,6 +99,25 @@ class GroupCommitter(Generic[Repos]):
                 future.set_exception(domain_error)
             else:
                 future.set_result(value)
+
+    async def _commit_mixed(self, batch: list[Unit[Repos]]) -> list[Outcome]:
+        """Units through SQLAlchemy and SQLite units in the driver's thread, in one transaction."""
+        outcomes: list[Outcome] = []
+        async with self.database.write() as connection:
+            repositories = self.make_repositories(connection)
+            in_thread: list[InThread] = []
+            for work, _future in batch:
+                if isinstance(work, InThread):
+                    in_thread.append(work)
+                    continue
+                outcomes.extend(await _run_in_thread(connection, in_thread))
+                in_thread = []
+                try:
+                    outcomes.append((None, await work(repositories)))
+                except DomainError as error:
+                    outcomes.append((error, None))
+            outcomes.extend(await _run_in_thread(connection, in_thread))
+        return outcomes
 
 
 def _run_all(database: sqlite3.Connection, *, units: list[InThread]) -> list[Outcome]:
