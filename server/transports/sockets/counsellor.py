@@ -90,10 +90,15 @@ class CounsellorNamespace(GuardedNamespace):
         if not isinstance(user, StaffUser):
             raise Forbidden("not signed in")
         if time.monotonic() - session["checked_at"] > SESSION_RECHECK_SECONDS:
+            # Marked first, so the events arriving while this read is out do not each read too.
+            last_checked, session["checked_at"] = session["checked_at"], time.monotonic()
             try:
                 user = (await self.auth.session_by_hash(session["session_hash"])).user
             except NotAuthenticated:
                 await self.disconnect(sid)
+                raise
+            except Exception:
+                session["checked_at"] = last_checked
                 raise
             session.update(user=user, checked_at=time.monotonic())
             await self.save_session(sid, session)
