@@ -313,6 +313,8 @@ class Client:
                     await ws.send_str(reply)
         except _ServerEnded:
             reason = Reason.SERVER_DISCONNECT
+        except aiohttp.ClientConnectionResetError:
+            pass  # the connection was cut (the reconnect scenario's drop) while answering
         except Exception:
             if self.connected:
                 logger.exception("%s: read loop failed", self.namespace)
