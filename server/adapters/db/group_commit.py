@@ -78,7 +78,7 @@ class GroupCommitter(Generic[Repos]):
                 await self._commit(batch)
 
     async def _commit(self, batch: list[Unit[Repos]]) -> None:
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome]
         try:
             if all(isinstance(work, InThread) for work, _future in batch):
                 outcomes = await self.database.write_in_thread(
