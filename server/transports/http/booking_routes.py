@@ -18,7 +18,6 @@ from server.transports.http.middlewares import parse_body, query_limit
 from server.transports.http.routes import rate_limit_key
 from server.transports.http.staff_auth import require_staff
 
-# Public slot queries per client address (limits.slot_queries_per_minute); made with the routes.
 ICS_TITLE_KEY = "booking.ics_title"
 DEFAULT_STAFF_SPAN = timedelta(days=7)
 
