@@ -126,6 +126,10 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
             settings.limits.login_failures_before_delay,
             settings.auth.require_totp,
             settings.auth.totp_issuer,
+            settings.auth.login_delay_base,
+            settings.auth.login_delay_max,
+            settings.auth.totp_lockout_after,
+            settings.auth.totp_lockout_for,
         ),
         FieldCipher(key),
     )
@@ -335,6 +339,7 @@ def create_app(settings: Settings) -> web.Application:
         max(settings.limits.new_conversations_per_minute * 2, 0), system_clock
     )
     app[app_keys.SLOT_LIMITER] = RateLimiter(settings.limits.slot_queries_per_minute, system_clock)
+    app[app_keys.LOGIN_LIMITER] = RateLimiter(settings.limits.logins_per_minute, system_clock)
     app[app_keys.ESCALATION_CONFIG] = load_escalation_config(
         settings.resolved_path(settings.escalation.routes_file),
         emergency_number=settings.privacy.emergency_number,

@@ -149,6 +149,12 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
         if args.user_command == "totp-reset":
             await auth.reset_totp(None, args.name)
             return f"two-factor sign-in of {args.name} is reset; they enroll again at their next sign-in"
+        if args.user_command == "unlock":
+            locked_until = await auth.unlock_second_factor(args.name)
+            state = (
+                f"was locked until {locked_until:%Y-%m-%d %H:%M} UTC" if locked_until else "was not locked"
+            )
+            return f"two-factor sign-in of {args.name} is unlocked ({state}); its code works again"
         user = await auth.set_active(args.name, args.user_command == "enable")
         return f"{args.name} is now {'enabled' if user.active else 'disabled'}"
     except DomainError as error:
@@ -196,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         "totp-reset", help="remove a staff member's two-factor sign-in (lost phone); audited"
     )
     totp_reset.add_argument("name")
+    unlock = user_commands.add_parser(
+        "unlock", help="end a lockout of a staff member's two-factor sign-in after wrong codes; audited"
+    )
+    unlock.add_argument("name")
     return parser
 
 

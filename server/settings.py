@@ -101,6 +101,7 @@ class LimitsSettings(_Section):
     new_conversations_per_minute: int = Field(default=5, ge=0)
     slot_queries_per_minute: int = Field(default=120, ge=0)
     login_failures_before_delay: int = Field(default=3, ge=1)
+    logins_per_minute: int = Field(default=20, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_payload_bytes: int = Field(default=64 * 1024, ge=1024)
 
@@ -117,6 +118,17 @@ class SecuritySettings(_Section):
 class AuthSettings(_Section):
     require_totp: bool = False
     totp_issuer: str = Field(default="Kinline", min_length=1, max_length=64)
+    login_delay_base: Duration = timedelta(seconds=1)
+    login_delay_max: Duration = timedelta(seconds=8)
+    totp_lockout_after: int = Field(default=10, ge=1, le=1000)
+    totp_lockout_for: Duration = timedelta(hours=1)
+
+    @field_validator("login_delay_base", "login_delay_max", "totp_lockout_for")
+    @classmethod
+    def _check_positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
 
 
 class PrivacySettings(_Section):

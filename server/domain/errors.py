@@ -38,8 +38,17 @@ class Forbidden(DomainError):
 
 
 class RateLimited(DomainError):
+    """``retry_after``: whole seconds until a new attempt may succeed, when known; HTTP sends it as
+    the Retry-After header."""
+
     code = "rate_limited"
     default_message = "too many requests, try again later"
+
+    def __init__(
+        self, message: str | None = None, code: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message, code)
+        self.retry_after = None if retry_after is None else max(1, retry_after)
 
 
 class Unavailable(DomainError):

@@ -1,6 +1,7 @@
 """Staff sign-in: argon2id passwords, a TOTP second factor with one-time recovery codes,
-server-side sessions with idle and absolute timeouts, and a slowdown that grows with repeated
-failures for the same username."""
+server-side sessions with idle and absolute timeouts, a slowdown that grows with repeated
+failures for the same username (server/domain/login_throttle.py), and a lockout of the second
+factor after too many wrong codes, kept in the database."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from server.domain.login_throttle import LoginThrottle
 from server.domain.permissions import Action, Ownership, require, roles_allowed
 from server.domain.staff import Role, StaffUser, check_password_strength, check_username
-from server.domain.tokens import EphemeralKeyedHash, new_token, secret_hash
+from server.domain.tokens import new_token, secret_hash
 from server.domain.totp import (
     Enrollment,
     accepted_step,
@@ -30,7 +32,6 @@ GENERIC_LOGIN_ERROR = "wrong username or password"
 ENROLLMENT_REQUIRED = "totp_enrollment_required"
 ENROLLMENT_REQUIRED_MESSAGE = "set up two-factor sign-in first"
 SESSION_TOUCH_INTERVAL = timedelta(seconds=30)
-MAX_LOGIN_DELAY_SECONDS = 8.0
 
 
 class SecretBox(Protocol):
@@ -48,6 +49,10 @@ class SessionPolicy:
     failures_before_delay: int
     require_totp: bool = False
     totp_issuer: str = "Kinline"
+    login_delay_base: timedelta = timedelta(seconds=1)
+    login_delay_max: timedelta = timedelta(seconds=8)
+    totp_lockout_after: int = 10
+    totp_lockout_for: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -67,26 +72,6 @@ class TotpStatus:
     recovery_codes_left: int
 
 
-class LoginThrottle:
-    """Failure counts per keyed hash of the username, in memory only."""
-
-    def __init__(self, failures_before_delay: int) -> None:
-        self._failures: dict[str, int] = {}
-        self._keyed = EphemeralKeyedHash()
-        self._free = failures_before_delay
-
-    def delay_for(self, username: str) -> float:
-        over = self._failures.get(self._keyed(username), 0) - self._free
-        return 0.0 if over < 0 else min(0.25 * 2**over, MAX_LOGIN_DELAY_SECONDS)
-
-    def failed(self, username: str) -> None:
-        key = self._keyed(username)
-        self._failures[key] = self._failures.get(key, 0) + 1
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(self._keyed(username), None)
-
-
 class AuthService:
     def __init__(
         self, uow: UnitOfWork, events: EventBus, clock: Clock, policy: SessionPolicy, secrets: SecretBox
@@ -97,7 +82,9 @@ class AuthService:
         self.policy = policy
         self.secrets = secrets
         self.hasher = PasswordHasher()
-        self.throttle = LoginThrottle(policy.failures_before_delay)
+        self.throttle = LoginThrottle(
+            policy.failures_before_delay, policy.login_delay_base, policy.login_delay_max
+        )
         self._dummy_hash = self.hasher.hash("kinline-timing-equaliser")
 
     async def add_user(
@@ -136,31 +123,71 @@ class AuthService:
         self, username: str, password: str, totp: str | None = None, recovery_code: str | None = None
     ) -> tuple[StaffUser, str]:
         """Returns the user and a new session token. An account with TOTP also needs a current
-        code or an unused recovery code. Every failure looks the same, whichever factor failed."""
-        delay = self.throttle.delay_for(username)
-        if delay:
-            await asyncio.sleep(delay)
+        code or an unused recovery code. Every failure looks the same, whichever factor failed,
+        and a locked second factor fails the same way. RateLimited (before anything is checked)
+        while the username is slowed down or has another attempt in flight."""
+        key = self.throttle.begin(username, self.clock())
+        succeeded = False
+        try:
+            user, token = await self._login(username, password, totp, recovery_code)
+            succeeded = True
+        finally:
+            self.throttle.finish(key, succeeded)
+        return user, token
+
+    async def _login(
+        self, username: str, password: str, totp: str | None, recovery_code: str | None
+    ) -> tuple[StaffUser, str]:
         async with self.uow.read() as repos:
             found = await repos.staff.credentials(username)
         stored_hash = found[1] if found else self._dummy_hash
         if not await asyncio.to_thread(self._verify, stored_hash, password) or found is None:
-            self.throttle.failed(username)
             raise NotAuthenticated(GENERIC_LOGIN_ERROR, code="invalid_credentials")
         user = found[0]
         if not user.active:
-            self.throttle.failed(username)
             raise NotAuthenticated(GENERIC_LOGIN_ERROR, code="invalid_credentials")
+        now = self.clock()
+        if totp or recovery_code:
+            async with self.uow.write() as repos:
+                may_check = await repos.staff.begin_totp_attempt(user.id, now, self.policy.totp_lockout_after)
+            if not may_check:
+                raise NotAuthenticated(GENERIC_LOGIN_ERROR, code="invalid_credentials")
         token = new_token()
+        async with self.uow.write() as repos:
+            passed = await self._second_factor_passes(repos, user.id, totp, recovery_code, now)
+            if passed:
+                if totp or recovery_code:
+                    await repos.staff.unlock_totp(user.id)
+                await repos.staff.create_session(secret_hash(token), user.id, now)
+                if self.hasher.check_needs_rehash(stored_hash):
+                    await repos.staff.set_password_hash(user.id, self.hasher.hash(password))
+        if not passed:
+            if totp or recovery_code:
+                await self._second_factor_failed(user.id, now)
+            raise NotAuthenticated(GENERIC_LOGIN_ERROR, code="invalid_credentials")
+        return user, token
+
+    async def _second_factor_failed(self, user_id: int, now: datetime) -> None:
+        """Locks the second factor once its guesses are used up, with an audit row."""
+        until = now + self.policy.totp_lockout_for
+        async with self.uow.write() as repos:
+            if await repos.staff.lock_totp_if_spent(user_id, self.policy.totp_lockout_after, until):
+                await repos.staff.audit(None, "staff.totp_locked", "staff_user", str(user_id), now)
+
+    async def unlock_second_factor(self, username: str) -> datetime | None:
+        """Ends a second-factor lockout and forgets the failed guesses, for the operator at the
+        command line; audited. Returns when the lockout would have ended (None: it was not
+        locked)."""
         now = self.clock()
         async with self.uow.write() as repos:
-            if not await self._second_factor_passes(repos, user.id, totp, recovery_code, now):
-                self.throttle.failed(username)
-                raise NotAuthenticated(GENERIC_LOGIN_ERROR, code="invalid_credentials")
-            await repos.staff.create_session(secret_hash(token), user.id, now)
-            if self.hasher.check_needs_rehash(stored_hash):
-                await repos.staff.set_password_hash(user.id, self.hasher.hash(password))
-        self.throttle.succeeded(username)
-        return user, token
+            found = await repos.staff.credentials(username)
+            if found is None:
+                raise NotFound(f"no user {username}")
+            target = found[0]
+            locked_until = await repos.staff.totp_locked_until(target.id)
+            await repos.staff.unlock_totp(target.id)
+            await repos.staff.audit(None, "staff.totp_unlock", "staff_user", str(target.id), now)
+        return locked_until if locked_until is not None and locked_until > now else None
 
     async def _second_factor_passes(
         self, repos: Repositories, user_id: int, totp: str | None, recovery_code: str | None, now: datetime

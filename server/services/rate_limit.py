@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from datetime import timedelta
 
@@ -19,7 +20,8 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
 
     def check(self, key: str) -> None:
-        """Count one hit for key, or raise RateLimited. A limit of 0 means unlimited."""
+        """Count one hit for key, or raise RateLimited with the seconds until the oldest hit leaves
+        the window. A limit of 0 means unlimited."""
         if self.per_minute == 0:
             return
         now = self.clock().timestamp()
@@ -29,7 +31,7 @@ class RateLimiter:
         while hits and now - hits[0] >= WINDOW.total_seconds():
             hits.popleft()
         if len(hits) >= self.per_minute:
-            raise RateLimited()
+            raise RateLimited(retry_after=math.ceil(WINDOW.total_seconds() - (now - hits[0])))
         hits.append(now)
 
     def _forget_idle(self, now: float) -> None:

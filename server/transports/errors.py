@@ -35,6 +35,13 @@ def http_status(error: DomainError) -> int:
     return 400
 
 
+def http_headers(error: DomainError) -> dict[str, str]:
+    """Headers that go with the error's status: Retry-After (seconds) on a 429 that knows it."""
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return {"Retry-After": str(error.retry_after)}
+    return {}
+
+
 def error_detail(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
 

@@ -93,14 +93,19 @@ async def test_parallel_totp_guesses_lock_the_second_factor_until_an_admin_unloc
 
         # Exactly LOCKOUT_AFTER codes were ever checked, then the second factor is locked.
         assert query_database(
-            server, "SELECT totp_failures, totp_locked_until IS NOT NULL FROM staff_users WHERE id = ?", alice.id
+            server,
+            "SELECT totp_failures, totp_locked_until IS NOT NULL FROM staff_users WHERE id = ?",
+            alice.id,
         ) == [(LOCKOUT_AFTER, 1)]
         assert query_database(
-            server, "SELECT actor_id, object_type, object_id FROM audit_log WHERE action = 'staff.totp_locked'"
+            server,
+            "SELECT actor_id, object_type, object_id FROM audit_log WHERE action = 'staff.totp_locked'",
         ) == [(None, "staff_user", str(alice.id))]
 
         # The right code is refused with the same answer as a wrong password, even after a restart.
-        wrong_password = await h.api().request("POST", "/api/auth/login", json=login_body("alice", "nope-nope-1"))
+        wrong_password = await h.api().request(
+            "POST", "/api/auth/login", json=login_body("alice", "nope-nope-1")
+        )
         refused = await h.api().request(
             "POST", "/api/auth/login", json=login_body("alice", totp=code_at(secret, 1))
         )

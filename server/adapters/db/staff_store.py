@@ -190,6 +190,69 @@ class StaffStore:
         await self.connection.execute(
             delete(staff_recovery_codes).where(staff_recovery_codes.c.user_id == user_id)
         )
+        await self.unlock_totp(user_id)
+
+    async def begin_totp_attempt(self, user_id: int, now: datetime, lockout_after: int) -> bool:
+        """Counts one second-factor guess before it is checked; False when the second factor is
+        locked (or has used up its guesses), so the guess must not be checked. True without TOTP
+        enrolled, uncounted. A lockout that has run out ends here."""
+        await self.connection.execute(
+            update(staff_users)
+            .where(
+                staff_users.c.id == user_id,
+                staff_users.c.totp_locked_until.is_not(None),
+                staff_users.c.totp_locked_until <= now,
+            )
+            .values(totp_failures=0, totp_locked_until=None)
+        )
+        counted = await self.connection.execute(
+            update(staff_users)
+            .where(
+                staff_users.c.id == user_id,
+                staff_users.c.totp_enabled_at.is_not(None),
+                staff_users.c.totp_locked_until.is_(None),
+                staff_users.c.totp_failures < lockout_after,
+            )
+            .values(totp_failures=staff_users.c.totp_failures + 1)
+        )
+        if counted.rowcount == 1:
+            return True
+        enabled_at = (
+            await self.connection.execute(
+                select(staff_users.c.totp_enabled_at).where(staff_users.c.id == user_id)
+            )
+        ).scalar_one_or_none()
+        return enabled_at is None
+
+    async def lock_totp_if_spent(self, user_id: int, lockout_after: int, until: datetime) -> bool:
+        """Locks the second factor until ``until`` once ``lockout_after`` guesses failed; True only
+        for the call that locked it."""
+        result = await self.connection.execute(
+            update(staff_users)
+            .where(
+                staff_users.c.id == user_id,
+                staff_users.c.totp_locked_until.is_(None),
+                staff_users.c.totp_failures >= lockout_after,
+            )
+            .values(totp_locked_until=until)
+        )
+        return result.rowcount == 1
+
+    async def totp_locked_until(self, user_id: int) -> datetime | None:
+        return (
+            await self.connection.execute(
+                select(staff_users.c.totp_locked_until).where(staff_users.c.id == user_id)
+            )
+        ).scalar_one_or_none()
+
+    async def unlock_totp(self, user_id: int) -> None:
+        """Forgets the failed second-factor guesses and ends a lockout: after a success, an admin's
+        unlock or a reset."""
+        await self.connection.execute(
+            update(staff_users)
+            .where(staff_users.c.id == user_id)
+            .values(totp_failures=0, totp_locked_until=None)
+        )
 
     async def session(self, id_hash: str) -> tuple[StaffUser, datetime, datetime, bool] | None:
         """The session's user, when it was created and last used, and whether the user has TOTP."""

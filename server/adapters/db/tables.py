@@ -82,6 +82,10 @@ staff_users = Table(
     Column("totp_secret", LargeBinary),
     Column("totp_enabled_at", UtcDateTime),
     Column("totp_last_step", Integer),
+    # Second-factor guesses since the last success, counted before each is checked, and the end
+    # of the lockout that follows auth.totp_lockout_after of them (None: not locked).
+    Column("totp_failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("totp_locked_until", UtcDateTime),
 )
 
 staff_recovery_codes = Table(

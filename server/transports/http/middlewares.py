@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from server.domain.errors import DomainError, InvalidInput
-from server.transports.errors import describe_validation, error_body, http_status
+from server.transports.errors import describe_validation, error_body, http_headers, http_status
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def json_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response(error_body(code, message), status=status)
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(error_body(code, message), status=status, headers=headers)
 
 
 @web.middleware
@@ -34,7 +34,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except DomainError as error:
-        return json_error(http_status(error), error.code, error.message)
+        return json_error(http_status(error), error.code, error.message, http_headers(error))
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, "payload_too_large", "the request body is too large")
     except web.HTTPException as error:

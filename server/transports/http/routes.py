@@ -95,6 +95,7 @@ async def resume_conversation(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     check_same_origin(request)
+    request.app[app_keys.LOGIN_LIMITER].check(rate_limit_key(request))
     body = await parse_body(request, Login)
     user, token = await request.app[app_keys.AUTH].login(
         body.username, body.password, totp=body.totp, recovery_code=body.recovery_code
