@@ -2,8 +2,9 @@
 
 An attempt is counted when it starts, before the password is checked, so attempts sent in
 parallel see each other. One attempt per username may be in flight; another one at the same time
-is refused at once. After ``free`` attempts without a success, each further attempt blocks the
-username for ``base`` doubled per attempt, up to ``cap``. A refused attempt is not counted, so the
+is refused at once. From the ``free``-th attempt without a success on, each attempt blocks the
+username for ``base`` doubled per attempt, up to ``cap``: after ``free`` failures the next attempt
+waits ``base``. A refused attempt is not counted, so the
 block ends when its time has passed: the user under attack signs in once the attack stops. A
 success forgets the username, and so does a quiet spell of ``FORGET_AFTER``.
 
@@ -49,9 +50,9 @@ class LoginThrottle:
     def delay_after(self, attempts: int) -> timedelta:
         """How long the username is blocked after its ``attempts``-th attempt without a success."""
         over = attempts - self.free
-        if over <= 0:
+        if over < 0:
             return timedelta(0)
-        seconds = self.base.total_seconds() * 2.0 ** min(over - 1, 64)
+        seconds = self.base.total_seconds() * 2.0 ** min(over, 64)
         return min(timedelta(seconds=min(seconds, self.cap.total_seconds())), self.cap)
 
     def begin(self, username: str, now: datetime) -> str:

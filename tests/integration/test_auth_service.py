@@ -3,14 +3,15 @@ logout, and the slowdown after repeated failures."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 
 import pytest
 
-from server.domain.errors import InvalidInput, NotAuthenticated
+from server.domain.errors import InvalidInput, NotAuthenticated, RateLimited
 from server.domain.staff import Role, StaffUser
-from server.services.auth import GENERIC_LOGIN_ERROR, MAX_LOGIN_DELAY_SECONDS, AuthService, LoginThrottle
+from server.services.auth import GENERIC_LOGIN_ERROR, AuthService
 from server.services.events import SessionEnded, StaffDisabled
 from tests.integration.wiring import (
     ABSOLUTE_TIMEOUT,
@@ -136,40 +137,66 @@ class TestSessions:
         assert len(events.of(SessionEnded)) == 1
 
 
+async def slowed_for(auth: AuthService, username: str, password: str = WRONG) -> int:
+    """The Retry-After seconds of an attempt refused before anything is checked."""
+    with pytest.raises(RateLimited) as caught:
+        await auth.login(username, password)
+    assert caught.value.code == "rate_limited" and caught.value.retry_after is not None
+    return caught.value.retry_after
+
+
 class TestThrottle:
     async def test_repeated_failures_for_one_username_are_slowed_more_and_more(
-        self, auth: AuthService, alice: StaffUser
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock
     ) -> None:
-        delays = []
-        for _ in range(FAILURES_BEFORE_DELAY + 2):
-            await login_error(auth, "alice", WRONG)
-            delays.append(auth.throttle.delay_for("alice"))
-        free, slowed = delays[: FAILURES_BEFORE_DELAY - 1], delays[FAILURES_BEFORE_DELAY - 1 :]
-        assert free == [0.0] * (FAILURES_BEFORE_DELAY - 1)
-        assert slowed[0] > 0
-        assert slowed[1] == 2 * slowed[0]
-        assert slowed[2] == 2 * slowed[1]
-
-    async def test_other_usernames_are_not_slowed(self, auth: AuthService, alice: StaffUser) -> None:
         for _ in range(FAILURES_BEFORE_DELAY):
             await login_error(auth, "alice", WRONG)
-        assert auth.throttle.delay_for("alice") > 0
-        assert auth.throttle.delay_for("bob") == 0.0
+        waits = []
+        for _ in range(6):
+            wait = await slowed_for(auth, "alice")
+            waits.append(wait)
+            clock.advance(timedelta(seconds=wait))
+            await login_error(auth, "alice", WRONG)
+        assert waits == [1, 2, 4, 8, 8, 8]
+
+    async def test_the_right_password_waits_too_and_then_signs_in(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock
+    ) -> None:
+        for _ in range(FAILURES_BEFORE_DELAY):
+            await login_error(auth, "alice", WRONG)
+        wait = await slowed_for(auth, "alice", PASSWORD)
+        clock.advance(timedelta(seconds=wait))
+        user, _token = await auth.login("alice", PASSWORD)
+        assert user.id == alice.id
+
+    async def test_other_usernames_are_not_slowed(self, auth: AuthService, alice: StaffUser) -> None:
+        await add_staff(auth, "bob")
+        for _ in range(FAILURES_BEFORE_DELAY):
+            await login_error(auth, "alice", WRONG)
+        await slowed_for(auth, "alice")
+        user, _token = await auth.login("bob", PASSWORD)
+        assert user.username == "bob"
 
     async def test_unknown_usernames_are_slowed_like_known_ones(self, auth: AuthService) -> None:
         for _ in range(FAILURES_BEFORE_DELAY):
             await login_error(auth, "mallory", WRONG)
-        assert auth.throttle.delay_for("mallory") > 0
+        assert await slowed_for(auth, "mallory") == 1
 
-    async def test_a_successful_login_clears_the_slowdown(self, auth: AuthService, alice: StaffUser) -> None:
+    async def test_a_successful_login_clears_the_slowdown(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock
+    ) -> None:
         for _ in range(FAILURES_BEFORE_DELAY):
             await login_error(auth, "alice", WRONG)
-        assert auth.throttle.delay_for("alice") > 0
+        clock.advance(timedelta(seconds=await slowed_for(auth, "alice")))
         await auth.login("alice", PASSWORD)
-        assert auth.throttle.delay_for("alice") == 0.0
+        for _ in range(FAILURES_BEFORE_DELAY):
+            await login_error(auth, "alice", WRONG)
 
-    def test_the_delay_is_capped(self) -> None:
-        throttle = LoginThrottle(FAILURES_BEFORE_DELAY)
-        for _ in range(50):
-            throttle.failed("alice")
-        assert throttle.delay_for("alice") == MAX_LOGIN_DELAY_SECONDS
+    async def test_parallel_attempts_for_one_username_are_refused_while_one_is_checked(
+        self, auth: AuthService, alice: StaffUser
+    ) -> None:
+        outcomes = await asyncio.gather(
+            *(auth.login("alice", PASSWORD) for _ in range(5)), return_exceptions=True
+        )
+        assert sum(1 for outcome in outcomes if isinstance(outcome, tuple)) == 1
+        assert all(isinstance(o, RateLimited) for o in outcomes if not isinstance(o, tuple))

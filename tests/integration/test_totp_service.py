@@ -4,6 +4,7 @@ replay, what is stored, the admin's and the operator's reset, and auth.require_t
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 
 import pyotp
@@ -11,7 +12,7 @@ import pytest
 
 from server.adapters.crypto import FieldCipher
 from server.adapters.db.unit_of_work import SqlUnitOfWork
-from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from server.domain.staff import Role, StaffUser
 from server.services.auth import GENERIC_LOGIN_ERROR, AuthService, SessionPolicy
 from tests.integration.wiring import (
@@ -120,13 +121,17 @@ class TestSigningIn:
         wrong_password = await refused_with_password(
             auth, "not-the-right-password", pyotp.TOTP(secret).at(clock())
         )
-        failures = [
-            await refused(auth),
-            await refused(auth, totp=""),
-            await refused(auth, totp=not_a_current_code(secret, clock)),
-            await refused(auth, totp=pyotp.TOTP(secret).at(clock() + 2 * STEP)),
-            await refused(auth, recovery_code="AAAA-AAAA-AAAA-AAAA"),
+        attempts: list[Callable[[], dict[str, str]]] = [
+            lambda: {},
+            lambda: {"totp": ""},
+            lambda: {"totp": not_a_current_code(secret, clock)},
+            lambda: {"totp": pyotp.TOTP(secret).at(clock() + 2 * STEP)},
+            lambda: {"recovery_code": "AAAA-AAAA-AAAA-AAAA"},
         ]
+        failures = []
+        for attempt in attempts:
+            clock.advance(auth.policy.login_delay_max)  # past the slowdown of the failure before
+            failures.append(await refused(auth, **attempt()))
         for failure in failures:
             assert (failure.code, failure.message) == (wrong_password.code, wrong_password.message)
             assert failure.message == GENERIC_LOGIN_ERROR
@@ -187,11 +192,90 @@ class TestSigningIn:
     async def test_a_right_password_with_a_wrong_code_counts_as_a_failure(
         self, auth: AuthService, alice: StaffUser, clock: ManualClock
     ) -> None:
-        await enroll(auth, alice, clock)
-        assert auth.throttle.delay_for("alice") == 0
+        secret, _codes = await enroll(auth, alice, clock)
         for _ in range(FAILURES_BEFORE_DELAY):
             await refused(auth, totp="abcdef")
-        assert auth.throttle.delay_for("alice") > 0
+        with raises_code(RateLimited, "rate_limited"):
+            await auth.login("alice", PASSWORD, totp=pyotp.TOTP(secret).at(clock() + STEP))
+
+
+async def guess_after_the_slowdown(
+    auth: AuthService, clock: ManualClock, **second_factor: str
+) -> NotAuthenticated:
+    clock.advance(auth.policy.login_delay_max)
+    return await refused(auth, **second_factor)
+
+
+class TestLockout:
+    async def test_after_the_set_number_of_wrong_codes_even_the_right_one_is_refused_until_it_runs_out(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+    ) -> None:
+        secret, codes = await enroll(auth, alice, clock)
+        lockout_after = auth.policy.totp_lockout_after
+        for _ in range(lockout_after):
+            await guess_after_the_slowdown(auth, clock, totp=not_a_current_code(secret, clock))
+        assert raw.execute(
+            "SELECT actor_id, object_type, object_id FROM audit_log WHERE action = 'staff.totp_locked'"
+        ).fetchall() == [(None, "staff_user", str(alice.id))]
+        right = await guess_after_the_slowdown(auth, clock, totp=pyotp.TOTP(secret).at(clock()))
+        assert (right.code, right.message) == ("invalid_credentials", GENERIC_LOGIN_ERROR)
+        await guess_after_the_slowdown(auth, clock, recovery_code=codes[0])
+        assert raw.execute("SELECT totp_failures FROM staff_users WHERE id = ?", (alice.id,)).fetchone() == (
+            lockout_after,
+        )
+
+        clock.advance(auth.policy.totp_lockout_for)
+        user, _token = await auth.login("alice", PASSWORD, totp=pyotp.TOTP(secret).at(clock()))
+        assert user.id == alice.id
+        assert raw.execute(
+            "SELECT totp_failures, totp_locked_until FROM staff_users WHERE id = ?", (alice.id,)
+        ).fetchone() == (0, None)
+        assert raw.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'staff.totp_locked'"
+        ).fetchone() == (1,)
+
+    async def test_a_right_code_resets_the_count(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+    ) -> None:
+        secret, _codes = await enroll(auth, alice, clock)
+        for _ in range(auth.policy.totp_lockout_after - 1):
+            await guess_after_the_slowdown(auth, clock, totp=not_a_current_code(secret, clock))
+        clock.advance(auth.policy.login_delay_max)
+        await auth.login("alice", PASSWORD, totp=pyotp.TOTP(secret).at(clock()))
+        await guess_after_the_slowdown(auth, clock, totp=not_a_current_code(secret, clock))
+        assert raw.execute("SELECT totp_failures FROM staff_users WHERE id = ?", (alice.id,)).fetchone() == (
+            1,
+        )
+
+    async def test_a_missing_code_is_not_a_guess(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+    ) -> None:
+        await enroll(auth, alice, clock)
+        for _ in range(auth.policy.totp_lockout_after + 1):
+            await guess_after_the_slowdown(auth, clock)
+        assert raw.execute(
+            "SELECT totp_failures, totp_locked_until FROM staff_users WHERE id = ?", (alice.id,)
+        ).fetchone() == (0, None)
+
+    async def test_the_operator_unlocks_with_an_audit_row(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+    ) -> None:
+        secret, _codes = await enroll(auth, alice, clock)
+        for _ in range(auth.policy.totp_lockout_after):
+            await guess_after_the_slowdown(auth, clock, totp=not_a_current_code(secret, clock))
+        assert await auth.unlock_second_factor("alice") == clock() + auth.policy.totp_lockout_for
+        assert await auth.unlock_second_factor("alice") is None
+        clock.advance(auth.policy.login_delay_max)
+        user, _token = await auth.login("alice", PASSWORD, totp=pyotp.TOTP(secret).at(clock()))
+        assert user.id == alice.id
+        assert (
+            raw.execute(
+                "SELECT actor_id, object_id FROM audit_log WHERE action = 'staff.totp_unlock'"
+            ).fetchall()
+            == [(None, str(alice.id))] * 2
+        )
+        with raises_code(NotFound, "not_found"):
+            await auth.unlock_second_factor("nobody")
 
 
 def not_a_current_code(secret: str, clock: ManualClock) -> str:
