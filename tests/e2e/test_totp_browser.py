@@ -5,6 +5,7 @@ with a code from the authenticator app. Screenshots under test-artifacts/totp/."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,5 +88,34 @@ def test_enrolling_in_the_console_and_signing_in_with_a_code(
         expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "connected")
         expect(page.get_by_test_id("totp-required-notice")).to_be_hidden()
         shots.take(page, "signed in with a code")
+
+    assert not problems.seen, problems.seen
+
+
+def test_a_rate_limited_sign_in_says_how_long_to_wait(
+    server_factory: Callable[..., ServerProcess], artifacts_dir: Path
+) -> None:
+    # One failure blocks the username for 8 s, so the right password right after it gets 429.
+    server = server_factory(
+        env={"KINLINE_LIMITS__LOGIN_FAILURES_BEFORE_DELAY": "1", "KINLINE_AUTH__LOGIN_DELAY_BASE": "8s"},
+        name="login-429-browser",
+    )
+    server.add_user(COUNSELLOR, "counsellor")
+    shots = Screenshots(artifacts_dir / "login-throttle")
+    shots.directory.mkdir(parents=True, exist_ok=True)
+    problems = PageProblems(expected_failures=EXPECTED_FAILED_LOADS)
+
+    with chromium() as browser:
+        page = open_page(browser, server.url, problems, "counsellor", phone=False)
+        page.goto("/console/")
+        page.get_by_test_id("login-username").fill(COUNSELLOR)
+        page.get_by_test_id("login-password").fill("not-the-password-1")
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("login-error")).to_contain_text("Login failed")
+        submit_login(page)
+        expect(page.get_by_test_id("login-error")).to_have_text(
+            re.compile(r"Too many sign-in attempts right now\. Try again in [1-8] seconds\.")
+        )
+        shots.take(page, "sign-in rate limited")
 
     assert not problems.seen, problems.seen

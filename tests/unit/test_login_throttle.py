@@ -1,6 +1,6 @@
 """The sign-in slowdown of server/domain/login_throttle.py with a clock the test moves: counted
 before the check, one attempt in flight, doubling blocks up to the cap, Retry-After in whole
-seconds, a success or a quiet spell forgets, and the memory bound."""
+seconds, a success or a quiet spell forgets, the memory bound; and the 429 in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from server.domain import login_throttle
 from server.domain.errors import RateLimited
 from server.domain.login_throttle import FORGET_AFTER, LoginThrottle
+from server.transports.http.openapi import document
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FREE = 3
@@ -112,3 +113,9 @@ def test_the_memory_a_spray_of_usernames_takes_is_bounded(monkeypatch: pytest.Mo
 def test_a_huge_failure_count_stays_at_the_cap() -> None:
     t = LoginThrottle(1, timedelta(days=1), timedelta(days=2))
     assert t.delay_after(10_000) == timedelta(days=2)
+
+
+def test_the_openapi_document_gives_sign_in_a_429_with_retry_after() -> None:
+    refused = document()["paths"]["/api/auth/login"]["post"]["responses"]["429"]
+    assert refused["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert refused["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}

@@ -1,10 +1,12 @@
 // HTTP calls to the staff API (docs/protocol.md). The session cookie travels with every request.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  /** retryAfter: the whole seconds of a 429's Retry-After header, or null. */
+  constructor(status, code, message, retryAfter = null) {
     super(message || code);
     this.status = status;
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -31,7 +33,9 @@ async function request(method, path, body) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const code = data?.error?.code || `http_${response.status}`;
-    throw new ApiError(response.status, code, data?.error?.message);
+    const seconds = Number.parseInt(response.headers.get('Retry-After') || '', 10);
+    const retryAfter = Number.isFinite(seconds) ? seconds : null;
+    throw new ApiError(response.status, code, data?.error?.message, retryAfter);
   }
   return data;
 }

@@ -147,7 +147,12 @@ async function onLoginSubmit(event) {
   } catch (error) {
     // One generic message for any refusal: never hint whether the username exists.
     const code = error.status === 401 ? 'invalid_credentials' : error.code;
-    showError(loginError, code === 'invalid_credentials' ? t('console.login.failed') : errorText(code));
+    if (code === 'rate_limited') {
+      // Too many attempts for this username or from this address: say how long to wait.
+      showError(loginError, t('console.login.rate_limited', { seconds: Math.max(1, error.retryAfter || 1) }));
+    } else {
+      showError(loginError, code === 'invalid_credentials' ? t('console.login.failed') : errorText(code));
+    }
   } finally {
     submit.disabled = false;
   }

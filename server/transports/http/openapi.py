@@ -121,8 +121,20 @@ def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, A
     return {"description": description, "content": content}
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "whole seconds to wait before the next attempt can succeed",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): _json("error", {"$ref": "#/components/schemas/Error"}) for status in statuses}
+    """Error responses in the one shape; every 429 (`rate_limited`) carries Retry-After."""
+    responses = {str(status): _json("error", {"$ref": "#/components/schemas/Error"}) for status in statuses}
+    if 429 in statuses:
+        responses["429"] = {**responses["429"], "headers": RETRY_AFTER}
+    return responses
 
 
 def _staff(summary: str, ok: dict[str, Any], *errors: int) -> dict[str, Any]:
@@ -204,13 +216,22 @@ def document() -> dict[str, Any]:
             "/api/auth/login": {
                 "post": {
                     "summary": "Staff sign-in; sets the session cookie",
+                    "description": (
+                        "One request carries the password and, once the account has two-factor "
+                        "sign-in, its code or a recovery code. Every refusal is the same 401 "
+                        "`invalid_credentials`, also while the second factor is locked after "
+                        "`auth.totp_lockout_after` wrong codes. 429 `rate_limited` with Retry-After, "
+                        "before anything is checked: another attempt for the same username is in "
+                        "flight, the username is slowed down after repeated failures, or this "
+                        "address passed `limits.logins_per_minute`."
+                    ),
                     "requestBody": _body(Login),
                     "responses": {
                         "200": _json(
                             "signed in",
                             {"type": "object", "properties": {"user": {"$ref": "#/components/schemas/User"}}},
                         ),
-                        **_errors(400, 401, 422),
+                        **_errors(400, 401, 422, 429),
                     },
                 }
             },
