@@ -67,7 +67,9 @@ async def socket_answer(url: str, namespace: str, cookie: dict[str, str]) -> str
     return "connected"
 
 
-async def test_enrolling_then_signing_in_with_a_code_or_a_recovery_code(server: ServerProcess) -> None:
+async def test_enrolling_then_signing_in_with_a_code_or_a_recovery_code(server_factory: Any) -> None:
+    # Six failures in a row here; the slowdown after repeated failures is tested in test_login_throttle.
+    server: ServerProcess = server_factory({"KINLINE_LIMITS__LOGIN_FAILURES_BEFORE_DELAY": "100"})
     async with Harness(server) as h:
         await h.add_staff("alice")
         alice = await h.sign_in("alice", connect=False)
