@@ -111,10 +111,11 @@ def test_a_rate_limited_sign_in_says_how_long_to_wait(
         page.get_by_test_id("login-username").fill(COUNSELLOR)
         page.get_by_test_id("login-password").fill("not-the-password-1")
         page.get_by_test_id("login-submit").click()
-        expect(page.get_by_test_id("login-error")).to_contain_text("Login failed")
+        # The console opens in Swedish.
+        expect(page.get_by_test_id("login-error")).to_contain_text("Inloggningen misslyckades")
         submit_login(page)
         expect(page.get_by_test_id("login-error")).to_have_text(
-            re.compile(r"Too many sign-in attempts right now\. Try again in [1-8] seconds\.")
+            re.compile(r"För många inloggningsförsök just nu\. Försök igen om [1-8] sekunder\.")
         )
         shots.take(page, "sign-in rate limited")
 
