@@ -91,6 +91,9 @@ async def test_parallel_totp_guesses_lock_the_second_factor_until_an_admin_unloc
             if query_database(server, "SELECT 1 FROM audit_log WHERE action = 'staff.totp_locked'"):
                 break
 
+        # Guessing on after the lockout checks nothing more.
+        more = await burst(attacker, [login_body("alice", totp=code) for code in wrong_codes(secret, BURST)])
+        assert {r.status for r in more} <= {401, 429}
         # Exactly LOCKOUT_AFTER codes were ever checked, then the second factor is locked.
         assert query_database(
             server,
