@@ -178,6 +178,30 @@ async def test_21610_opts_the_number_out_and_withdraws_its_other_texts(start_ser
     assert_private_log(server)
 
 
+async def test_a_delivery_report_with_21610_opts_the_number_out_too(start_server, fake):
+    """With a Messaging Service, Twilio can accept a text and report the opt-out later."""
+    server = start_server(KINLINE_BOOKING__REMINDER_OFFSETS='["10m"]')
+    async with Harness(server) as h:
+        booking = await client(h)
+        booked = await booking.book(await booking.next_start(900))
+        [text] = await asyncio.to_thread(fake.wait_for_messages, 1, 20.0, PHONE)
+        await eventually(
+            lambda: booking.text_states(booked["appointment_id"]),
+            lambda states: states[0] == ("confirmation", "sent"),
+            what="the confirmation recorded as sent",
+        )
+        assert fake.report_status(text["sid"], "failed", error_code=21610) == 204
+        appointment = await eventually(
+            lambda: booking.appointment(booked["appointment_id"]),
+            lambda a: a["texts"][0]["state"] == "failed",
+            what="the report to be recorded",
+        )
+        assert [(t["state"], t["error_code"]) for t in appointment["texts"]] == [
+            ("failed", "21610"),
+            ("suppressed", "opted_out"),
+        ]
+
+
 # ---- 429 / 20429
 
 

@@ -156,3 +156,15 @@ def test_the_outbox_backend_needs_no_twilio_settings(environment, monkeypatch):
     environment(KINLINE_SMS__TWILIO_ACCOUNT_SID="", KINLINE_PUBLIC_URL="http://example.se")
     monkeypatch.setenv("KINLINE_SMS__BACKEND", "outbox")
     assert load_settings().sms.backend == "outbox"
+
+
+def test_no_text_tells_a_relative_to_cancel_with_a_word_twilio_treats_as_opt_out():
+    """Twilio blocks the number on CANCEL: a text that says "Reply CANCEL to cancel" would opt the
+    relative out of every later text, the cancellation's confirmation included."""
+    import json
+    from pathlib import Path
+
+    catalogs = Path(__file__).resolve().parents[2] / "web" / "i18n"
+    for path in sorted(catalogs.glob("*.json")):
+        word = json.loads(path.read_text(encoding="utf-8"))["sms"]["cancel_word"]
+        assert word.casefold() not in PROVIDER_STOP_WORDS, f"{path.name}: {word}"
