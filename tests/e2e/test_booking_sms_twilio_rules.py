@@ -315,7 +315,7 @@ def test_startup_refuses_malformed_twilio_settings_naming_each_key(server_factor
         assert fake.auth_token not in result.stderr
 
 
-def test_startup_accepts_a_messaging_service_sid_and_sends_with_it(server_factory, fake):
+def test_startup_accepts_a_messaging_service_sid_and_refuses_a_malformed_one(server_factory, fake):
     service_sid = "MG" + "ab12" * 8
     server = server_factory(
         fake.server_env(**FAST_BOOKING_ENV, KINLINE_SMS__TWILIO_FROM=service_sid), start=False
