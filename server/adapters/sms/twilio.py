@@ -22,6 +22,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from server.domain.reminders import OPTED_OUT_ERRORS
 from server.services.ports import SmsOutcome
 from server.services.reminders import ProviderReport, SendReceipt
 
@@ -33,8 +34,6 @@ SEARCH_LIMIT = 20
 #: "Too many requests": never processed, always safe to send again (Twilio error 20429).
 THROTTLED_STATUS = 429
 THROTTLED_CODE = "20429"
-#: The recipient replied an opt-out word; Twilio refuses every text to them until they opt in.
-UNSUBSCRIBED_CODE = "21610"
 #: The longest Retry-After honoured; a longer one is cut to this (the backoff takes over).
 MAX_RETRY_AFTER = timedelta(hours=1)
 
@@ -183,7 +182,7 @@ class TwilioSmsSender:
             if error.status >= 500:
                 log.warning("Twilio answered %d to a send; the outcome is unknown", error.status)
                 return SendReceipt(SmsOutcome.UNKNOWN, None, f"http_{error.status}")
-            if code == UNSUBSCRIBED_CODE:
+            if code in OPTED_OUT_ERRORS:
                 log.info("Twilio refused a text: the recipient has opted out (code %s)", code)
                 return SendReceipt(SmsOutcome.OPTED_OUT, None, code)
             log.warning("Twilio refused a text (HTTP %d, code %s)", error.status, code)
