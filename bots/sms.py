@@ -1,16 +1,20 @@
 """Replies to texts. The cancel word (AVBOKA, CANCEL, or the word in any supported language)
-cancels the sender's next appointment; STOP or STOPP opts the number out for good; anything
-else gets a short help text. The answer is the reply text, or None for no reply.
+cancels the sender's next appointment; an opt-out word (Twilio's STOP, UNSUBSCRIBE, END, QUIT,
+STOPALL, REVOKE, OPTOUT, CANCEL, and Kinline's STOPP) opts the number out and withdraws its pending
+texts; an opt-in word alone (START, UNSTOP, YES) lifts the opt-out, as Twilio lifts its block;
+anything else gets a short help text. The answer is the reply text, or None for no reply.
 
-After STOP the number gets nothing at all, not even help. The provider itself confirms the
-opt-out words it knows (STOP, UNSUBSCRIBE, ...); only for STOPP does Kinline confirm it."""
+CANCEL alone does both: Twilio blocks the number on it, so Kinline records the opt-out first and
+the cancellation text is not attempted. An opted-out number gets nothing, not even help. Twilio
+answers its own words itself; Kinline answers only STOPP (and an opt-out word Twilio ignored,
+such as "STOP please")."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 
-from server.domain.reminders import PROVIDER_STOP_WORDS, Command, classify, normalise_word
+from server.domain.reminders import normalise_word, read_reply
 from server.i18n import Catalogs
 from server.services.booking import BookingService
 
@@ -32,15 +36,19 @@ class SmsBot:
         self.cancel_words = cancel_words(catalogs, languages)
 
     async def handle(self, sender_e164: str, text: str) -> str | None:
-        command = classify(text, self.cancel_words)
-        if command is Command.STOP:
+        reply = read_reply(text, self.cancel_words)
+        if reply.opts_in:
+            await self.booking.opt_in(sender_e164)
+            log.info("a number opted back in to texts")
+            return None
+        if reply.opts_out:
             await self.booking.opt_out(sender_e164)
             log.info("a number opted out of texts")
-            if normalise_word(text) in PROVIDER_STOP_WORDS:
-                return None
-            return await self._text(sender_e164, "sms.stopped")
+            if reply.cancels and await self.booking.cancel_by_phone(sender_e164) is not None:
+                log.info("an appointment was cancelled by a reply")
+            return None if reply.answered_by_provider else await self._text(sender_e164, "sms.stopped")
         opted_out = await self.booking.is_opted_out(sender_e164)
-        if command is Command.CANCEL:
+        if reply.cancels:
             cancelled = await self.booking.cancel_by_phone(sender_e164)
             if cancelled is not None:
                 log.info("an appointment was cancelled by a reply")

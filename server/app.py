@@ -24,6 +24,7 @@ from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
 from server.domain.booking import GroupSchedule, KindRules
 from server.domain.hours import OpeningHours
+from server.domain.reminders import ThrottlePolicy
 from server.domain.tokens import EphemeralKeyedHash
 from server.escalation_routes import load_escalation_config
 from server.i18n import Catalogs
@@ -219,6 +220,7 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
             reconcile_after=sms.reconcile_after,
             max_attempts=settings.booking.max_send_attempts,
             phone_retention=settings.booking.phone_retention,
+            throttle=ThrottlePolicy(sms.throttle_retries, sms.throttle_backoff, sms.throttle_backoff_max),
         ),
         catalogs.text,
         push,

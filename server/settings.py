@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -147,6 +148,11 @@ class SmsSettings(_Section):
     send_timeout: Duration = timedelta(seconds=15)
     max_concurrent_sends: int = Field(default=10, ge=1, le=200)
     reconcile_after: Duration = timedelta(minutes=2)
+    # A send Twilio throttles (429, error 20429) was never processed: it goes again after an
+    # exponential backoff (never sooner than Retry-After), up to throttle_retries times in a row.
+    throttle_retries: int = Field(default=8, ge=0, le=50)
+    throttle_backoff: Duration = timedelta(seconds=2)
+    throttle_backoff_max: Duration = timedelta(minutes=5)
 
 
 class AppointmentKindSettings(_Section):
@@ -299,13 +305,52 @@ def _check_json_in_environment() -> None:
                 raise SettingsError(f"invalid settings:\n  {key}: not valid JSON ({error.msg})") from None
 
 
+_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+_MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _reachable_url(url: str) -> bool:
+    """An absolute https URL; plain http only on this machine (tests against the local fake)."""
+    parts = urlsplit(url)
+    if not parts.netloc or parts.query or parts.fragment:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)
+
+
+def twilio_problems(settings: Settings) -> list[str]:
+    """With ``sms.backend = "twilio"``: what is malformed, one "key: message" each, echoing nothing."""
+    sms = settings.sms
+    if sms.backend != "twilio":
+        return []
+    problems = []
+    if not _ACCOUNT_SID.fullmatch(sms.twilio_account_sid):
+        problems.append("sms.twilio_account_sid: an Account SID is AC and 32 hexadecimal digits")
+    if not sms.twilio_auth_token.strip():
+        problems.append("sms.twilio_auth_token: must be set (it also checks the webhook signatures)")
+    if not (_E164.fullmatch(sms.twilio_from) or _MESSAGING_SERVICE_SID.fullmatch(sms.twilio_from)):
+        problems.append(
+            "sms.twilio_from: a number in E.164 (+46...) or a Messaging Service SID (MG and 32 "
+            "hexadecimal digits)"
+        )
+    if not _reachable_url(sms.twilio_api_base):
+        problems.append("sms.twilio_api_base: an absolute https URL (http only on 127.0.0.1 or localhost)")
+    if not _reachable_url(settings.public_url):
+        problems.append(
+            "public_url: the absolute https URL Twilio calls the webhooks on (http only on 127.0.0.1 "
+            "or localhost, for tests)"
+        )
+    return problems
+
+
 def load_settings(**overrides: Any) -> Settings:
     _check_json_in_environment()
     extra = os.environ.get("KINLINE_CONFIG")
     if extra and not Path(extra).is_file():
         raise SettingsError(f"KINLINE_CONFIG: no such file: {extra}")
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         lines = []
         for problem in error.errors():
@@ -314,3 +359,7 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
     except ValueError as error:
         raise SettingsError(f"invalid settings: {error}") from None
+    problems = twilio_problems(settings)
+    if problems:
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems))
+    return settings

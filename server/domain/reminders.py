@@ -6,6 +6,8 @@ Every text is a row that moves only forward:
     pending -> sending -> sent -> delivered | undelivered | failed
                      \\-> failed            (the provider refused it)
                      \\-> unknown -> sent | pending (verified never sent) | failed
+                     \\-> pending (throttled: never processed; again later) | failed (throttled too often)
+                     \\-> suppressed (the provider says the number opted out)
     pending -> missed | superseded | withdrawn | suppressed
 """
 
@@ -56,7 +58,10 @@ FINAL_STATES = frozenset(
 )
 #: Reports after acceptance only move a text forward along this order.
 _DELIVERY_RANK = {TextState.SENT: 1, TextState.DELIVERED: 2, TextState.UNDELIVERED: 2, TextState.FAILED: 2}
-_PROVIDER_STATUS = {
+#: Every message status Twilio documents (the Message resource's ``status`` enum), and what it makes
+#: of an outbound text. None: a status that says nothing new about an outbound text and is ignored
+#: (``receiving``/``received`` belong to inbound messages).
+PROVIDER_STATUSES: dict[str, TextState | None] = {
     "accepted": TextState.SENT,
     "scheduled": TextState.SENT,
     "queued": TextState.SENT,
@@ -64,14 +69,23 @@ _PROVIDER_STATUS = {
     "sent": TextState.SENT,
     "delivered": TextState.DELIVERED,
     "read": TextState.DELIVERED,
+    "partially_delivered": TextState.UNDELIVERED,
     "undelivered": TextState.UNDELIVERED,
     "failed": TextState.FAILED,
     "canceled": TextState.FAILED,
+    "receiving": None,
+    "received": None,
 }
 
 
 def state_for_provider_status(status: str) -> TextState | None:
-    return _PROVIDER_STATUS.get(status.lower())
+    """The state a provider status means for an outbound text; None for one to ignore (inbound
+    statuses, and any status Twilio adds later, which is logged by the caller)."""
+    return PROVIDER_STATUSES.get(status.lower())
+
+
+def is_known_status(status: str) -> bool:
+    return status.lower() in PROVIDER_STATUSES
 
 
 def after_report(current: TextState, reported: TextState) -> TextState | None:
@@ -156,6 +170,13 @@ class Outcome:
     state: TextState
     provider_id: str | None
     error_code: str | None
+    retry_at: datetime | None = None
+
+
+#: Twilio's error for a recipient who has unsubscribed (replied an opt-out word): the number is
+#: opted out in Kinline too, whether the REST API or a delivery report says so.
+OPTED_OUT_ERRORS = frozenset({"21610"})
+THROTTLED_ERROR = "20429"
 
 
 @dataclass(frozen=True)
@@ -181,6 +202,27 @@ def after_unknown_not_found(
     if still_useful and text.attempts < max_attempts:
         return TextState.PENDING
     return TextState.FAILED
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """How long to wait after the provider said "too many requests" (never processed, always safe
+    to send again), and how many times in a row before the text fails."""
+
+    retries: int
+    backoff: timedelta
+    backoff_max: timedelta
+
+
+def after_throttle(
+    throttled_before: int, retry_after: timedelta | None, policy: ThrottlePolicy
+) -> timedelta | None:
+    """How long to wait before sending a throttled text again (exponential, never sooner than the
+    provider's Retry-After), or None when it has been throttled ``retries`` times: it fails."""
+    if throttled_before >= policy.retries:
+        return None
+    backoff: timedelta = min(policy.backoff * 2 ** min(throttled_before, 30), policy.backoff_max)
+    return max(backoff, retry_after or timedelta(0))
 
 
 # ---- words ----
@@ -233,12 +275,41 @@ def compose(facts: TextFacts, lookup: Lookup, zone: ZoneInfo, sender_name: str =
 class Command(enum.StrEnum):
     CANCEL = "cancel"
     STOP = "stop"
+    START = "start"
     OTHER = "other"
 
 
-#: Opt-out words every provider knows; the provider answers these itself.
-PROVIDER_STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "end", "quit"})
-STOP_WORDS = PROVIDER_STOP_WORDS | {"stopp"}
+#: Twilio's default opt-out words (long codes and Messaging Services): Twilio blocks the number
+#: itself, answers the sender, and forwards the text. CANCEL is one of them.
+PROVIDER_STOP_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "end", "quit", "revoke", "optout", "cancel"}
+)
+#: Kinline's own opt-out words, which the provider does not know: Kinline answers them.
+OWN_STOP_WORDS = frozenset({"stopp"})
+STOP_WORDS = PROVIDER_STOP_WORDS | OWN_STOP_WORDS
+#: Twilio's default opt-in words: Twilio lifts its block and answers the sender itself.
+PROVIDER_START_WORDS = frozenset({"start", "unstop", "yes"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a reply asks for: cancel the next appointment, opt out, opt in.
+    ``answered_by_provider``: Twilio has acted on it and answered the sender, so Kinline does not."""
+
+    cancels: bool = False
+    opts_out: bool = False
+    opts_in: bool = False
+    answered_by_provider: bool = False
+
+    @property
+    def command(self) -> Command:
+        if self.cancels:
+            return Command.CANCEL
+        if self.opts_out:
+            return Command.STOP
+        if self.opts_in:
+            return Command.START
+        return Command.OTHER
 
 
 def normalise_word(text: str) -> str:
@@ -248,10 +319,23 @@ def normalise_word(text: str) -> str:
     return re.sub(r"^[\W_]+|[\W_]+$", "", first)
 
 
-def classify(text: str, cancel_words: frozenset[str]) -> Command:
+def read_reply(text: str, cancel_words: frozenset[str]) -> Reply:
+    """The first word decides. Twilio acts only on a reply that is one of its words alone, so:
+    an opt-out word opts out wherever it starts the reply (the stricter reading is the safe one);
+    CANCEL alone also opts out (Twilio blocks the number on it), "cancel please" only cancels;
+    an opt-in word lifts the opt-out only alone, as Twilio's does."""
     word = normalise_word(text)
-    if word in STOP_WORDS:
-        return Command.STOP
-    if word in cancel_words:
-        return Command.CANCEL
-    return Command.OTHER
+    alone = len(unicodedata.normalize("NFKC", text).split()) == 1
+    provider_word = alone and (word in PROVIDER_STOP_WORDS or word in PROVIDER_START_WORDS)
+    cancels = word in cancel_words
+    stop_word = word in STOP_WORDS and (alone or not cancels)
+    return Reply(
+        cancels=cancels,
+        opts_out=stop_word,
+        opts_in=alone and word in PROVIDER_START_WORDS,
+        answered_by_provider=provider_word,
+    )
+
+
+def classify(text: str, cancel_words: frozenset[str]) -> Command:
+    return read_reply(text, cancel_words).command

@@ -324,9 +324,18 @@ class BookingService:
         return cancelled
 
     async def opt_out(self, phone: str) -> None:
+        """Record the opt-out and withdraw the number's pending texts in the same transaction."""
         now = self.clock()
         async with self.uow.write() as repos:
-            await repos.booking.opt_out(phone, now)
+            changed = await repos.booking.opt_out(phone, now)
+        if changed:
+            await self.notify(changed)
+
+    async def opt_in(self, phone: str) -> None:
+        """Lift the opt-out (the relative replied START, UNSTOP or YES; Twilio lifts its block too).
+        Texts withdrawn at the opt-out stay withdrawn; new ones go out."""
+        async with self.uow.write() as repos:
+            await repos.booking.opt_in(phone)
 
     async def is_opted_out(self, phone: str) -> bool:
         async with self.uow.read() as repos:

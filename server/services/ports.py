@@ -104,11 +104,15 @@ class UnitOfWork(Protocol):
 
 
 class SmsOutcome:
-    """How a send attempt ended. ``UNKNOWN`` (timeout, 5xx) must be reconciled, never resent blindly."""
+    """How a send attempt ended. ``UNKNOWN`` (timeout, 5xx) must be reconciled, never resent blindly.
+    ``THROTTLED`` (429) was never processed and is safe to send again after a while; ``OPTED_OUT``
+    is a refusal because the recipient unsubscribed (Twilio 21610)."""
 
     ACCEPTED = "accepted"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    THROTTLED = "throttled"
+    OPTED_OUT = "opted_out"
 
 
 class SmsReceipt(Protocol):

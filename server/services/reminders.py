@@ -9,6 +9,10 @@ The sweep (run by the scheduler, in any number of processes) does, in order:
    again (or failed when too late); no answer -> ask again next time. Never a blind resend;
 3. claim due texts with one conditional UPDATE, a small batch at a time, and send them;
 4. forget phone numbers past their retention.
+
+A send the provider throttled (429: never processed) goes back to pending until its backoff has
+passed, without counting as an attempt; one the provider refused because the number unsubscribed
+(21610) opts the number out and withdraws its other pending texts.
 """
 
 from __future__ import annotations
@@ -24,14 +28,19 @@ from zoneinfo import ZoneInfo
 
 from server.domain.booking import KindRules
 from server.domain.reminders import (
+    OPTED_OUT_ERRORS,
+    THROTTLED_ERROR,
     Lookup,
     Outcome,
     TextFacts,
     TextState,
+    ThrottlePolicy,
     Unresolved,
     after_report,
+    after_throttle,
     after_unknown_not_found,
     compose,
+    is_known_status,
     state_for_provider_status,
     triage,
 )
@@ -46,7 +55,7 @@ log = logging.getLogger(__name__)
 SEARCH_SKEW = timedelta(minutes=5)
 UNKNOWN_BATCH = 100
 REPORT_POLL_BATCH = 50
-INBOUND_REPLAY_WINDOW = timedelta(days=7)
+DEFAULT_THROTTLE = ThrottlePolicy(retries=8, backoff=timedelta(seconds=2), backoff_max=timedelta(minutes=5))
 
 AppointmentsChanged = Callable[[Sequence[str]], Awaitable[None]]
 
@@ -60,6 +69,7 @@ class SendReceipt:
     provider_id: str | None = None
     error: str | None = None
     status: str | None = None
+    retry_after: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ class TextPolicy:
     reconcile_after: timedelta
     max_attempts: int
     phone_retention: timedelta
+    throttle: ThrottlePolicy = DEFAULT_THROTTLE
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,7 @@ class TextService:
         self.lookup = lookup
         self.notify = notify
         self._background: set[asyncio.Task[int]] = set()
+        self._wake_ups: set[asyncio.TimerHandle] = set()
 
     # ---- the sweep
 
@@ -174,7 +186,22 @@ class TextService:
         if not task.cancelled() and task.exception() is not None:
             log.error("sending texts failed: %s", type(task.exception()).__name__)
 
+    def _send_again_after(self, delay: timedelta, text_ids: Sequence[int]) -> None:
+        """Send throttled texts when their backoff has passed, sooner than the next sweep would."""
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle
+
+        def wake() -> None:
+            self._wake_ups.discard(handle)
+            self.dispatch_soon(text_ids)
+
+        handle = loop.call_later(delay.total_seconds(), wake)
+        self._wake_ups.add(handle)
+
     async def drain(self) -> None:
+        for handle in self._wake_ups:
+            handle.cancel()
+        self._wake_ups.clear()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
@@ -208,15 +235,31 @@ class TextService:
 
     async def _deliver(self, batch: Batch) -> int:
         outcomes = await asyncio.gather(*(self._send_one(text, body) for text, body in batch.ready))
+        throttled = [(o.text_id, o.retry_at) for o in outcomes if o.retry_at is not None]
+        settled = [o for o in outcomes if o.retry_at is None]
+        phones = {text.id: text.phone for text, _body in batch.ready}
+        opted_out = {phones[o.text_id] for o in settled if o.state is TextState.SUPPRESSED}
+        changed = set(batch.appointment_ids)
         if outcomes:
+            now = self.clock()
             async with self.uow.write() as repos:
                 await repos.booking.settle(
-                    outcomes, [TextState.SENDING, TextState.UNKNOWN], self.clock(), batch.claim_id
+                    settled, [TextState.SENDING, TextState.UNKNOWN], now, batch.claim_id
                 )
-        failed = sum(1 for outcome in outcomes if outcome.state in (TextState.FAILED, TextState.UNKNOWN))
+                await repos.booking.throttled(throttled, batch.claim_id, now)
+                for phone in opted_out:
+                    if phone is not None:
+                        changed.update(await repos.booking.opt_out(phone, now))
+        if throttled:
+            wait = max(retry_at for _id, retry_at in throttled) - self.clock()
+            self._send_again_after(max(wait, timedelta(0)), [text_id for text_id, _ in throttled])
+            log.info("the provider throttled %d texts; they go again after a backoff", len(throttled))
+        if opted_out:
+            log.info("the provider refused %d texts because the number opted out", len(opted_out))
+        failed = sum(1 for outcome in settled if outcome.state in (TextState.FAILED, TextState.UNKNOWN))
         if failed:
             log.warning("%d of %d texts were not confirmed by the provider", failed, len(outcomes))
-        await self.notify(batch.appointment_ids)
+        await self.notify(sorted(changed))
         return batch.due
 
     def compose(self, text: ClaimedText) -> str:
@@ -243,6 +286,13 @@ class TextService:
         if receipt.outcome == SmsOutcome.ACCEPTED:
             state = state_for_provider_status(receipt.status or "sent") or TextState.SENT
             return Outcome(text.id, state, receipt.provider_id, None)
+        if receipt.outcome == SmsOutcome.THROTTLED:
+            wait = after_throttle(text.throttled, receipt.retry_after, self.policy.throttle)
+            if wait is None:
+                return Outcome(text.id, TextState.FAILED, None, receipt.error or THROTTLED_ERROR)
+            return Outcome(text.id, TextState.PENDING, None, None, retry_at=self.clock() + wait)
+        if receipt.outcome == SmsOutcome.OPTED_OUT:
+            return Outcome(text.id, TextState.SUPPRESSED, None, receipt.error or "opted_out")
         if receipt.outcome == SmsOutcome.FAILED:
             return Outcome(text.id, TextState.FAILED, receipt.provider_id, receipt.error or "failed")
         return Outcome(text.id, TextState.UNKNOWN, receipt.provider_id, receipt.error or "unknown")
@@ -263,11 +313,18 @@ class TextService:
             outcome = await self._poll(text)
             if outcome is not None:
                 reported.append(outcome)
+        appointment_of = {text.id: text.appointment_id for text in [*unknown, *awaiting]}
+        opted_out = {
+            appointment_of[o.text_id] for o in [*resolved, *reported] if o.error_code in OPTED_OUT_ERRORS
+        }
+        touched: set[str] = set()
         async with self.uow.write() as repos:
             changed = await repos.booking.settle(resolved, [TextState.UNKNOWN], now)
             changed += await repos.booking.settle(reported, [TextState.SENT], now)
             await repos.booking.touch_texts([text.id for text in awaiting], now)
-        touched = {t.appointment_id for t in unknown if any(o.text_id == t.id for o in resolved)}
+            for appointment_id in opted_out:
+                touched.update(await repos.booking.opt_out_number_of(appointment_id, now))
+        touched |= {t.appointment_id for t in unknown if any(o.text_id == t.id for o in resolved)}
         touched |= {t.appointment_id for t in awaiting if any(o.text_id == t.id for o in reported)}
         if touched:
             await self.notify(sorted(touched))
@@ -309,8 +366,11 @@ class TextService:
         """A delivery report (status webhook). Replays and out-of-order reports change nothing."""
         reported = state_for_provider_status(status)
         if reported is None:
+            if not is_known_status(status):
+                log.warning("ignored a delivery report with a status Kinline does not know")
             return False
         now = self.clock()
+        touched: list[str] = []
         async with self.uow.write() as repos:
             found = await repos.booking.text_for_report(provider_id, text_id)
             if found is None:
@@ -320,8 +380,10 @@ class TextService:
             changed = following is not None and await repos.booking.report(
                 found_id, current, following, provider_id, error, now
             )
-        if changed:
-            await self.notify([appointment_id])
+            if error in OPTED_OUT_ERRORS:
+                touched = await repos.booking.opt_out_number_of(appointment_id, now)
+        if changed or touched:
+            await self.notify(sorted({appointment_id, *touched}))
         return bool(changed)
 
     # ---- retention
@@ -332,7 +394,6 @@ class TextService:
         async with self.uow.write() as repos:
             forgotten = await repos.booking.forget_phones(cutoff)
             await repos.outbox.delete_before(cutoff)
-            await repos.booking.forget_seen_before(now - INBOUND_REPLAY_WINDOW)
         if forgotten:
             log.info("retention deleted the phone numbers of %d appointments", len(forgotten))
         return len(forgotten)

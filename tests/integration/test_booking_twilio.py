@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.adapters.sms.twilio import RebasedHttpClient, TwilioConfig, TwilioSmsSender
+from server.adapters.sms.twilio import RebasedHttpClient, TwilioConfig, TwilioSmsSender, retry_after
 from server.services.ports import SmsOutcome
 from tests.support.fake_twilio import FakeTwilio
 
@@ -72,11 +72,35 @@ async def test_a_refusal_fails_with_twilios_code_and_logs_no_number(fake, twilio
     assert "0701740605" not in caplog.text and TO not in caplog.text
 
 
-@pytest.mark.parametrize("status", [500, 503, 429])
+@pytest.mark.parametrize("status", [500, 503])
 async def test_a_server_error_is_an_unknown_outcome(fake, twilio, status):
     fake.fail_next(status=status)
     receipt = await twilio.send(TO, "x")
     assert receipt.outcome == SmsOutcome.UNKNOWN and receipt.provider_id is None
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [(7, timedelta(seconds=7)), (None, None), ("soon", None), (86400, timedelta(hours=1))],
+)
+async def test_a_429_is_throttled_with_its_retry_after_read_from_the_response(fake, twilio, header, wait):
+    fake.throttle_next(retry_after=header)
+    receipt = await twilio.send(TO, "x")
+    assert (receipt.outcome, receipt.error, receipt.retry_after) == (SmsOutcome.THROTTLED, "20429", wait)
+    assert fake.messages == []
+    assert (await twilio.send(TO, "x")).outcome == SmsOutcome.ACCEPTED
+
+
+def test_retry_after_as_an_http_date():
+    now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    assert retry_after("Wed, 02 Dec 2026 08:00:30 GMT", now) == timedelta(seconds=30)
+    assert retry_after("Wed, 02 Dec 2026 07:00:00 GMT", now) == timedelta(0)
+
+
+async def test_21610_is_an_opt_out_not_just_a_failure(fake, twilio):
+    fake.refuse_next(code=21610)
+    receipt = await twilio.send(TO, "x")
+    assert (receipt.outcome, receipt.error) == (SmsOutcome.OPTED_OUT, "21610")
 
 
 async def test_a_hang_is_cut_by_the_callers_timeout_and_the_message_can_be_found(fake, twilio):

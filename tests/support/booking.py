@@ -53,7 +53,8 @@ class Sent:
 @dataclass
 class ScriptedGateway:
     """Outcomes for the next sends: "accept" (default), "refuse" (a 4xx), "lost" (accepted, the
-    answer lost: UNKNOWN), "unknown" (not accepted, UNKNOWN), "hang" (never answers)."""
+    answer lost: UNKNOWN), "unknown" (not accepted, UNKNOWN), "hang" (never answers), "throttle" (429,
+    Retry-After 5 s: THROTTLED), "opted_out" (Twilio's 21610)."""
 
     accepted: list[Sent] = field(default_factory=list)
     attempts: int = 0
@@ -76,6 +77,10 @@ class ScriptedGateway:
             return SendReceipt(SmsOutcome.FAILED, None, "21211")
         if outcome == "unknown":
             return SendReceipt(SmsOutcome.UNKNOWN, None, "http_503")
+        if outcome == "throttle":
+            return SendReceipt(SmsOutcome.THROTTLED, None, "20429", retry_after=timedelta(seconds=5))
+        if outcome == "opted_out":
+            return SendReceipt(SmsOutcome.OPTED_OUT, None, "21610")
         sent = Sent(to_e164, body, status_ref, "SM" + secrets.token_hex(16))
         self.accepted.append(sent)
         self.statuses[sent.provider_id] = "queued"

@@ -24,6 +24,10 @@ Faults, for the next creates only (each call adds to a queue, consumed one per P
   message is stored anyway (Twilio took it, the answer was lost).
 - ``hang_next(count, seconds=30, create=True)``: store the message, then wait before answering, so
   the client times out.
+- ``refuse_next(count, code=21610, status=400)``: refuse with Twilio's error shape and ``code``
+  (21610: the recipient has unsubscribed), storing nothing.
+- ``throttle_next(count, retry_after=1)``: answer 429 with code 20429 and a ``Retry-After`` header
+  (None: no header), storing nothing: "never processed, always safe to retry".
 - ``delay``: seconds every create waits after storing, before answering (slow provider).
 
 Own process: ``python -m tests.support.fake_twilio`` serves until stdin closes and prints its
@@ -63,9 +67,14 @@ class _Fault:
     status: int | None = None
     hang_seconds: float = 0.0
     create: bool = True
+    code: int = 20500
+    message: str = "Internal Server Error"
+    headers: dict[str, str] | None = None
 
 
-def _twilio_error(status: int, code: int, message: str) -> web.Response:
+def _twilio_error(
+    status: int, code: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response(
         {
             "code": code,
@@ -74,6 +83,7 @@ def _twilio_error(status: int, code: int, message: str) -> web.Response:
             "status": status,
         },
         status=status,
+        headers=headers,
     )
 
 
@@ -190,6 +200,26 @@ class FakeTwilio:
         with self._lock:
             self._faults.extend(_Fault(status=status, create=create) for _ in range(count))
 
+    def refuse_next(
+        self,
+        count: int = 1,
+        code: int = 21610,
+        status: int = 400,
+        message: str = "Attempt to send to unsubscribed recipient",
+    ) -> None:
+        with self._lock:
+            self._faults.extend(
+                _Fault(status=status, create=False, code=code, message=message) for _ in range(count)
+            )
+
+    def throttle_next(self, count: int = 1, retry_after: float | str | None = 1) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        with self._lock:
+            self._faults.extend(
+                _Fault(status=429, create=False, code=20429, message="Too Many Requests", headers=headers)
+                for _ in range(count)
+            )
+
     def hang_next(self, count: int = 1, seconds: float = 30.0, create: bool = True) -> None:
         with self._lock:
             self._faults.extend(_Fault(hang_seconds=seconds, create=create) for _ in range(count))
@@ -299,7 +329,7 @@ class FakeTwilio:
         if fault.create:
             message = self._store(form)
         if fault.status is not None:
-            return _twilio_error(fault.status, 20500, "Internal Server Error")
+            return _twilio_error(fault.status, fault.code, fault.message, fault.headers)
         wait = fault.hang_seconds or self.delay
         if wait:
             await asyncio.sleep(wait)

@@ -16,6 +16,12 @@ function tb(key, params) {
   return t(`booking.console.${key}`, params);
 }
 
+/** The provider's error code (20429, 21610, 30005...) of a text that did not get through. */
+function textError(text) {
+  if (!text.error_code || ['sent', 'delivered'].includes(text.state)) return null;
+  return el('span', { class: 'appointment__text-error', 'data-testid': 'appointment-text-error', translate: 'no', text: ` · ${tb('text_error', { code: text.error_code })}` });
+}
+
 function describe(error) {
   const key = `booking.errors.${error.code}`;
   const text = t(key);
@@ -253,7 +259,8 @@ export class AppointmentsView {
       el('ul', { class: 'appointment__texts', 'data-testid': 'appointment-texts', 'aria-label': tb('texts_label') },
         ...item.texts.map((text) => el('li', { 'data-state': text.state, 'data-purpose': text.purpose },
           `${text.purpose === 'reminder' ? tb('text_reminder', { offset: offsetText(text.offset_seconds) }) : tb(`text_${text.purpose}`)}: `,
-          el('span', { class: 'appointment__text-state', text: tb(`text_state_${text.state}`) })))),
+          el('span', { class: 'appointment__text-state', text: tb(`text_state_${text.state}`) }),
+          textError(text)))),
       actions));
   }
 

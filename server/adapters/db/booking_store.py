@@ -108,6 +108,7 @@ class ClaimedText:
     phone: str | None
     opted_out: bool
     attempts: int
+    throttled: int = 0
 
 
 @dataclass(frozen=True)
@@ -499,7 +500,11 @@ class BookingStore:
                 appointments.c.state,
             )
             .join(appointments, appointments.c.id == appointment_texts.c.appointment_id)
-            .where(appointment_texts.c.state == TextState.PENDING.value, appointment_texts.c.due_at <= now)
+            .where(
+                appointment_texts.c.state == TextState.PENDING.value,
+                appointment_texts.c.due_at <= now,
+                or_(appointment_texts.c.retry_at.is_(None), appointment_texts.c.retry_at <= now),
+            )
             .order_by(appointment_texts.c.due_at, appointment_texts.c.id)
             .limit(limit)
         )
@@ -558,6 +563,7 @@ class BookingStore:
                     appointment_texts.c.appointment_id,
                     appointment_texts.c.purpose,
                     appointment_texts.c.attempts,
+                    appointment_texts.c.throttled,
                     appointments.c.kind,
                     appointments.c.language,
                     appointments.c.start_at,
@@ -584,6 +590,7 @@ class BookingStore:
                 phone=self.cipher.decrypt(row.phone) if row.phone else None,
                 opted_out=row.opted_out is not None,
                 attempts=row.attempts,
+                throttled=row.throttled,
             )
             for row in rows
         ]
@@ -641,6 +648,31 @@ class BookingStore:
                 }
                 for outcome in outcomes
             ],
+        )
+        return int(result.rowcount)
+
+    async def throttled(self, retries: Sequence[tuple[int, datetime]], claim_id: str, now: datetime) -> int:
+        """Put texts the provider throttled (never processed) back to pending until ``retry_at``; the
+        claim's attempt is given back, so throttling never uses up the attempts for unknown outcomes."""
+        if not retries:
+            return 0
+        texts = appointment_texts.c
+        result = await self.connection.execute(
+            update(appointment_texts)
+            .where(
+                texts.id == bindparam("text_id"),
+                texts.state == TextState.SENDING.value,
+                texts.claim_id == claim_id,
+            )
+            .values(
+                state=TextState.PENDING.value,
+                retry_at=bindparam("retry"),
+                throttled=texts.throttled + 1,
+                attempts=texts.attempts - 1,
+                claim_id=None,
+                updated_at=now,
+            ),
+            [{"text_id": text_id, "retry": retry_at} for text_id, retry_at in retries],
         )
         return int(result.rowcount)
 
@@ -791,12 +823,51 @@ class BookingStore:
 
     # ---- opt-outs and inbound replays
 
-    async def opt_out(self, phone: str, now: datetime) -> None:
-        await self.connection.execute(
-            _insert_ignoring_conflicts(
-                self.connection, sms_opt_outs, phone_hash=self.phone_index(phone), created_at=now
+    async def opt_out(self, phone: str, now: datetime) -> list[str]:
+        return await self._opt_out_hash(self.phone_index(phone), now)
+
+    async def opt_out_number_of(self, appointment_id: str, now: datetime) -> list[str]:
+        """Opt out the number an appointment was booked with (the provider says it opted out)."""
+        phone_hash = (
+            await self.connection.execute(
+                select(appointments.c.phone_hash).where(appointments.c.id == appointment_id)
             )
+        ).scalar_one_or_none()
+        return await self._opt_out_hash(phone_hash, now) if phone_hash else []
+
+    async def _opt_out_hash(self, phone_hash: str, now: datetime) -> list[str]:
+        """Record the opt-out and withdraw every pending text to the number at once (``suppressed``,
+        ``opted_out``); returns the appointments whose texts changed."""
+        await self.connection.execute(
+            _insert_ignoring_conflicts(self.connection, sms_opt_outs, phone_hash=phone_hash, created_at=now)
         )
+        of_number = select(appointments.c.id).where(appointments.c.phone_hash == phone_hash)
+        pending = and_(
+            appointment_texts.c.appointment_id.in_(of_number),
+            appointment_texts.c.state == TextState.PENDING.value,
+        )
+        changed = list(
+            (
+                await self.connection.execute(
+                    select(appointment_texts.c.appointment_id).where(pending).distinct()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if changed:
+            await self.connection.execute(
+                update(appointment_texts)
+                .where(pending)
+                .values(state=TextState.SUPPRESSED.value, error_code="opted_out", updated_at=now)
+            )
+        return changed
+
+    async def opt_in(self, phone: str) -> bool:
+        result = await self.connection.execute(
+            delete(sms_opt_outs).where(sms_opt_outs.c.phone_hash == self.phone_index(phone))
+        )
+        return result.rowcount == 1
 
     async def is_opted_out(self, phone: str) -> bool:
         row = (
@@ -807,7 +878,9 @@ class BookingStore:
         return row is not None
 
     async def first_delivery(self, message_id: str, now: datetime) -> bool:
-        """True the first time an inbound message id is seen; a replayed webhook gets False."""
+        """True the first time an inbound message id is seen; a replayed webhook gets False. The
+        hashes are kept for good: a reply acts on the number's next appointment, whenever that is,
+        so no window after which a signed replay is harmless exists."""
         digest = hashlib.sha256(message_id.encode()).hexdigest()
         result = await self.connection.execute(
             _insert_ignoring_conflicts(
@@ -840,9 +913,6 @@ class BookingStore:
                 update(appointment_texts).where(appointment_texts.c.appointment_id.in_(ids)).values(body=None)
             )
         return ids
-
-    async def forget_seen_before(self, cutoff: datetime) -> None:
-        await self.connection.execute(delete(sms_inbound_seen).where(sms_inbound_seen.c.received_at < cutoff))
 
     # ---- offers made in a chat
 

@@ -255,6 +255,8 @@ appointment_texts = Table(
     Column("provider_id", String(64)),
     Column("error_code", String(32)),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("throttled", Integer, nullable=False, default=0, server_default="0"),
+    Column("retry_at", UtcDateTime),
     Index("ix_appointment_texts_state_due_at", "state", "due_at"),
     Index("ix_appointment_texts_appointment_id", "appointment_id"),
     Index("ix_appointment_texts_provider_id", "provider_id"),

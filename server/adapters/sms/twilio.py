@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from server.domain.reminders import OPTED_OUT_ERRORS
 from server.services.ports import SmsOutcome
 from server.services.reminders import ProviderReport, SendReceipt
 
@@ -28,8 +31,45 @@ log = logging.getLogger(__name__)
 TWILIO_API_BASE = "https://api.twilio.com"
 #: How many recent messages to a number reconciliation looks through.
 SEARCH_LIMIT = 20
-#: Twilio answers these with "not now": the text was not taken, and reconciliation will confirm it.
-RETRY_STATUSES = frozenset({429})
+#: "Too many requests": never processed, always safe to send again (Twilio error 20429).
+THROTTLED_STATUS = 429
+THROTTLED_CODE = "20429"
+#: The longest Retry-After honoured; a longer one is cut to this (the backoff takes over).
+MAX_RETRY_AFTER = timedelta(hours=1)
+
+
+class Throttled(TwilioRestException):  # type: ignore[misc]
+    """A 429 from Twilio, with its Retry-After (the library's own exception has no headers)."""
+
+    def __init__(self, method: str, uri: str, code: int, retry_after: timedelta | None) -> None:
+        super().__init__(THROTTLED_STATUS, uri, "Too Many Requests", code, method)
+        self.retry_after = retry_after
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> timedelta | None:
+    """A Retry-After header: seconds, or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        wait = timedelta(seconds=int(value))
+    else:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        wait = max(moment - (now or datetime.now(UTC)), timedelta(0))
+    return min(wait, MAX_RETRY_AFTER)
+
+
+def _error_code(body: str, default: int) -> int:
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return default
+    return code if isinstance(code, int) else default
 
 
 def _quiet_logger() -> logging.Logger:
@@ -71,9 +111,13 @@ class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
-        return await super().request(
+        response = await super().request(
             method, self.rebase(url), params, data, headers, None, timeout, allow_redirects
         )
+        if response.status_code == THROTTLED_STATUS:
+            wait = retry_after((response.headers or {}).get("Retry-After"))
+            raise Throttled(method, url, _error_code(response.text, int(THROTTLED_CODE)), wait)
+        return response
 
 
 @dataclass(frozen=True)
@@ -130,11 +174,17 @@ class TwilioSmsSender:
             message = await self.client.messages.create_async(
                 to=to_e164, body=body, status_callback=self.status_callback(status_ref), **sender
             )
-        except TwilioRestException as error:
+        except Throttled as error:
+            log.warning("Twilio throttled a send (code %s); it was not processed", error.code)
+            return SendReceipt(SmsOutcome.THROTTLED, None, str(error.code), retry_after=error.retry_after)
+        except (TwilioRestException, TwilioServiceException) as error:
             code = str(error.code or error.status)
-            if error.status >= 500 or error.status in RETRY_STATUSES:
+            if error.status >= 500:
                 log.warning("Twilio answered %d to a send; the outcome is unknown", error.status)
                 return SendReceipt(SmsOutcome.UNKNOWN, None, f"http_{error.status}")
+            if code in OPTED_OUT_ERRORS:
+                log.info("Twilio refused a text: the recipient has opted out (code %s)", code)
+                return SendReceipt(SmsOutcome.OPTED_OUT, None, code)
             log.warning("Twilio refused a text (HTTP %d, code %s)", error.status, code)
             return SendReceipt(SmsOutcome.FAILED, None, code)
         except (aiohttp.ClientError, OSError) as error:
