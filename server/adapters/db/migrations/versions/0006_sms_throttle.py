@@ -1,7 +1,7 @@
 """appointment texts: how often the provider throttled a text (429) and when to try it again
 
-Revision ID: 0005_sms
-Revises: 0004
+Revision ID: 0006_sms
+Revises: 0005_login_lockout
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_sms"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006_sms"
+down_revision: str | Sequence[str] | None = "0005_login_lockout"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
