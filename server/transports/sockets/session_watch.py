@@ -105,13 +105,14 @@ class SessionWatch:
         now = time.monotonic()
         for session_hash in session_hashes:
             self._ended.setdefault(session_hash, now)
+        # A socket stays registered until its disconnect handler runs: one still in its handshake
+        # cannot be closed yet, and the next round closes it (it answers nothing meanwhile).
         closing = [s for s in self._sockets.values() if s.session_hash in session_hashes]
         for staff_socket in closing:
             try:
                 await self.sio.disconnect(staff_socket.sid, namespace=staff_socket.namespace)
             except Exception:
                 log.exception("closing a staff socket failed")
-            self.unregister(staff_socket.namespace, staff_socket.sid)
 
     def _forget_old_ends(self) -> None:
         """An ended session's sockets are closed long before this; new handshakes with it fail."""

@@ -76,9 +76,18 @@ class StaffNamespace(GuardedNamespace):
         return user
 
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
+        sid = args[0]
+        if event_name == "connect":
+            try:
+                connected = await super().trigger_event(event_name, *args)
+            except BaseException:
+                self.watch.unregister(self.namespace, sid)  # refused after ``admit`` registered it
+                raise
+            if connected is False:
+                self.watch.unregister(self.namespace, sid)
+            return connected
         if event_name in LIFECYCLE_EVENTS:
             return await super().trigger_event(event_name, *args)
-        sid = args[0]
         if self.watch.user(self.namespace, sid) is None:
             return session_ended()
         self.watch.used(self.namespace, sid)
