@@ -10,8 +10,8 @@ import pytest
 
 from server.domain.errors import InvalidInput, NotAuthenticated
 from server.domain.staff import Role, StaffUser
-from server.services.auth import GENERIC_LOGIN_ERROR, MAX_LOGIN_DELAY_SECONDS, AuthService, LoginThrottle
 from server.domain.tokens import secret_hash
+from server.services.auth import GENERIC_LOGIN_ERROR, MAX_LOGIN_DELAY_SECONDS, AuthService, LoginThrottle
 from server.services.events import SessionEnded, StaffDisabled, StaffSessionsEnded
 from tests.integration.wiring import (
     ABSOLUTE_TIMEOUT,
