@@ -105,8 +105,8 @@ class SessionWatch:
         now = time.monotonic()
         for session_hash in session_hashes:
             self._ended.setdefault(session_hash, now)
-        # A socket stays registered until its disconnect handler runs: one still in its handshake
-        # cannot be closed yet, and the next round closes it (it answers nothing meanwhile).
+        # A socket stays registered until its disconnect handler runs; one still in its handshake
+        # cannot be closed here, and refuses itself when the handshake ends.
         closing = [s for s in self._sockets.values() if s.session_hash in session_hashes]
         for staff_socket in closing:
             try:

@@ -80,6 +80,8 @@ class StaffNamespace(GuardedNamespace):
         if event_name == "connect":
             try:
                 connected = await super().trigger_event(event_name, *args)
+                if connected is not False and self.watch.user(self.namespace, sid) is None:
+                    raise refuse("not_authenticated", "the session ended during the handshake")
             except BaseException:
                 self.watch.unregister(self.namespace, sid)  # refused after ``admit`` registered it
                 raise
