@@ -57,6 +57,7 @@ from server.transports.sockets.escalations import EscalationNamespace, SocketEsc
 from server.transports.sockets.managers import IndexedAsyncManager, IndexedAsyncRedisManager
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.relative import RelativeNamespace
+from server.transports.sockets.session_watch import SessionWatch
 from server.transports.webhooks.twilio import add_twilio_webhooks
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 INTAKE: web.AppKey[IntakeBot] = web.AppKey("intake")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
+SESSION_WATCH: web.AppKey[SessionWatch] = web.AppKey("session_watch")
 
 
 def opening_hours(settings: Settings) -> OpeningHours:
@@ -141,11 +143,25 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     await database.dispose()
 
 
+async def _session_watch_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Closes the staff sockets of every staff namespace whose session ended."""
+    watch = SessionWatch(app[SIO], app[app_keys.AUTH], app[app_keys.SETTINGS].security.session_check_interval)
+    app[EVENTS].subscribe(watch.on_event)
+    app[SESSION_WATCH] = watch
+    watch.start()
+    yield
+    await watch.stop()
+
+
 async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[app_keys.SETTINGS]
     sio, chat, events = app[SIO], app[app_keys.CHAT], app[EVENTS]
     counsellors = CounsellorNamespace(
-        chat, app[app_keys.AUTH], cookie_name(settings.security.secure_cookies), Presence()
+        chat,
+        app[app_keys.AUTH],
+        cookie_name(settings.security.secure_cookies),
+        Presence(),
+        app[SESSION_WATCH],
     )
     sio.register_namespace(RelativeNamespace(chat))
     sio.register_namespace(counsellors)
@@ -259,7 +275,6 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
     )
     notifier = SocketEscalationNotifier(app[SIO])
-    app[EVENTS].subscribe(notifier.on_event)
     async with new_session(settings.escalation.webhook_timeout) as http:
         service = EscalationService(
             SqlEscalationUnitOfWork(app[app_keys.DATABASE], FieldCipher(key)),
@@ -276,7 +291,9 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         app[app_keys.ESCALATIONS] = service
         app[SIO].register_namespace(
-            EscalationNamespace(service, app[app_keys.AUTH], cookie_name(settings.security.secure_cookies))
+            EscalationNamespace(
+                service, app[app_keys.AUTH], cookie_name(settings.security.secure_cookies), app[SESSION_WATCH]
+            )
         )
         yield
         await service.close()
@@ -358,6 +375,7 @@ def create_app(settings: Settings) -> web.Application:
     add_openapi_route(app)
     add_static_routes(app, web_dir())
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_session_watch_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
     app.cleanup_ctx.append(_booking_ctx)
     app.cleanup_ctx.append(_escalation_ctx)

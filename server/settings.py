@@ -110,6 +110,9 @@ class LimitsSettings(_Section):
 class SecuritySettings(_Section):
     session_idle_timeout: Duration = timedelta(minutes=30)
     session_absolute_timeout: Duration = timedelta(hours=10)
+    session_check_interval: Duration = Field(
+        default=timedelta(seconds=1), gt=timedelta(0), le=timedelta(seconds=5)
+    )
     secure_cookies: bool = False
     allowed_origins: list[str] = Field(default_factory=list)
     data_key: str = ""

@@ -6,6 +6,7 @@ factor after too many wrong codes, kept in the database."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -25,7 +26,7 @@ from server.domain.totp import (
     new_recovery_codes,
     recovery_code_hash,
 )
-from server.services.events import EventBus, SessionEnded, StaffDisabled
+from server.services.events import EventBus, SessionEnded, StaffDisabled, StaffSessionsEnded
 from server.services.ports import Clock, Repositories, UnitOfWork
 
 GENERIC_LOGIN_ERROR = "wrong username or password"
@@ -109,15 +110,28 @@ class AuthService:
             )
 
     async def set_active(self, username: str, active: bool) -> StaffUser:
+        ended: StaffSessionsEnded | None = None
         async with self.uow.write() as repos:
             user = await repos.staff.set_active(username, active)
             if user is None:
                 raise InvalidInput(f"no user {username}", code="not_found")
             if not active:
-                await repos.staff.delete_sessions_of(user.id)
-        if not active:
-            await self.events.publish(StaffDisabled(user.id))
+                ended = await self._end_sessions_of(repos, user.id, StaffDisabled)
+        if ended is not None:
+            await self.events.publish(ended)
         return user
+
+    @staticmethod
+    async def _end_sessions_of(
+        repos: Repositories, user_id: int, kind: type[StaffSessionsEnded] = StaffSessionsEnded
+    ) -> StaffSessionsEnded:
+        """Ends every session of an account, inside the transaction of the change that ends them
+        (disabling it, resetting its second factor; any future change of role or password must
+        use this too). The caller publishes the returned event after the commit: this process
+        closes that member's sockets at once, other processes when their session watch next
+        finds the sessions gone."""
+        await repos.staff.delete_sessions_of(user_id)
+        return kind(user_id)
 
     async def login(
         self, username: str, password: str, totp: str | None = None, recovery_code: str | None = None
@@ -224,19 +238,55 @@ class AuthService:
         if found is None:
             raise NotAuthenticated()
         user, created_at, last_seen_at, totp_enabled = found
-        expired = (
+        if self._expired(user, created_at, last_seen_at, now):
+            async with self.uow.write() as repos:
+                await repos.staff.delete_session(session_hash)
+            raise NotAuthenticated("the session has expired", code="session_expired")
+        if now - last_seen_at > self.touch_interval:
+            async with self.uow.write() as repos:
+                await repos.staff.touch_session(session_hash, now)
+        return StaffSession(user, session_hash, self.policy.require_totp and not totp_enabled)
+
+    def _expired(self, user: StaffUser, created_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
+        return (
             now - last_seen_at > self.policy.idle_timeout
             or now - created_at > self.policy.absolute_timeout
             or not user.active
         )
-        if expired:
+
+    @property
+    def touch_interval(self) -> timedelta:
+        """How often a session's last use is written at most; shorter than a (test's) short idle
+        timeout, so use still keeps such a session alive."""
+        return min(SESSION_TOUCH_INTERVAL, self.policy.idle_timeout / 4)
+
+    async def live_sessions(
+        self, session_hashes: Collection[str], used: Collection[str] = ()
+    ) -> dict[str, StaffUser]:
+        """The user of each of these sessions that is still live, read in one query, for the
+        session watch of the sockets. Sessions in ``used`` were used since the last call (socket
+        events, which count as activity like HTTP requests) and have their last use moved on, at
+        most every ``touch_interval``. Expired ones are deleted, as ``session_by_hash`` does."""
+        now = self.clock()
+        async with self.uow.read() as repos:
+            found = await repos.staff.sessions(session_hashes)
+        live: dict[str, StaffUser] = {}
+        expired: list[str] = []
+        touched: list[str] = []
+        for session_hash, (user, created_at, last_seen_at) in found.items():
+            if self._expired(user, created_at, last_seen_at, now):
+                expired.append(session_hash)
+                continue
+            live[session_hash] = user
+            if session_hash in used and now - last_seen_at > self.touch_interval:
+                touched.append(session_hash)
+        if expired or touched:
             async with self.uow.write() as repos:
-                await repos.staff.delete_session(session_hash)
-            raise NotAuthenticated("the session has expired", code="session_expired")
-        if now - last_seen_at > SESSION_TOUCH_INTERVAL:
-            async with self.uow.write() as repos:
-                await repos.staff.touch_session(session_hash, now)
-        return StaffSession(user, session_hash, self.policy.require_totp and not totp_enabled)
+                if expired:
+                    await repos.staff.delete_sessions(expired)
+                if touched:
+                    await repos.staff.touch_sessions(touched, now)
+        return live
 
     async def logout(self, token: str) -> None:
         session_hash = secret_hash(token)
@@ -285,8 +335,9 @@ class AuthService:
         return recovery_codes
 
     async def reset_totp(self, actor: StaffUser | None, username: str) -> StaffUser:
-        """Removes a staff member's TOTP and recovery codes, so they enroll again at next sign-in.
-        ``actor`` None is the operator at the command line."""
+        """Removes a staff member's TOTP and recovery codes, so they enroll again at next sign-in,
+        and ends their sessions (whoever holds them signs in again). ``actor`` None is the operator
+        at the command line."""
         if actor is not None and actor.role not in roles_allowed(Action.STAFF_TOTP_RESET):
             raise Forbidden(f"{actor.role.value} may not reset two-factor sign-in")
         async with self.uow.write() as repos:
@@ -298,7 +349,9 @@ class AuthService:
                 ownership = Ownership.OWN if actor.id == target.id else Ownership.OTHER
                 require(actor.role, Action.STAFF_TOTP_RESET, ownership)
             await repos.staff.clear_totp(target.id)
+            ended = await self._end_sessions_of(repos, target.id)
             await repos.staff.audit(
                 actor.id if actor else None, "staff.totp_reset", "staff_user", str(target.id), self.clock()
             )
+        await self.events.publish(ended)
         return target

@@ -55,8 +55,15 @@ class SessionEnded:
 
 
 @dataclass(frozen=True)
-class StaffDisabled:
+class StaffSessionsEnded:
+    """Every session of this staff member was ended (second factor reset, ...): their sockets close."""
+
     user_id: int
+
+
+@dataclass(frozen=True)
+class StaffDisabled(StaffSessionsEnded):
+    pass
 
 
 Event = (
@@ -67,6 +74,7 @@ Event = (
     | ReadMarked
     | NoteAdded
     | SessionEnded
+    | StaffSessionsEnded
     | StaffDisabled
 )
 Subscriber = Callable[[Event], Awaitable[None]]

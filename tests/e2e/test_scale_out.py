@@ -151,3 +151,36 @@ async def test_concurrent_claims_across_processes_have_one_winner(
     assert {ack["error"]["code"] for ack in acks if not ack["ok"]} == {"already_claimed"}
     for client in clients:
         await client.disconnect()
+
+
+async def test_a_session_ended_through_one_process_closes_the_console_on_the_other(
+    server_factory: Callable[..., ServerProcess], shared_backends: dict[str, str]
+) -> None:
+    """Logout over HTTP on A and `kinline user disable` each close a console held on B within 5 s."""
+    server_a = server_factory(env=shared_backends, name="a")
+    server_b = server_factory(env=shared_backends, name="b")
+    consoles = {}
+    for name in ("dora", "erik"):
+        cookie = await _login(server_a.url, name, server_a.add_user(name, "counsellor"))
+        console = await _connect(
+            server_b.url, "/counsellor", Inbox(), [], headers={"Cookie": f"kinline_session={cookie}"}
+        )
+        closed = asyncio.Event()
+        console.on("disconnect", lambda *_args, closed=closed: closed.set(), namespace="/counsellor")
+        assert (await console.call("staff", {}, namespace="/counsellor"))["ok"] is True
+        consoles[name] = (cookie, console, closed)
+
+    cookie, _console, closed = consoles["dora"]
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(
+            f"{server_a.url}/api/auth/logout", headers={"Cookie": f"kinline_session={cookie}"}
+        )
+        assert response.status == 204
+    await asyncio.wait_for(closed.wait(), 5)
+
+    disabled = await asyncio.to_thread(server_a.cli, "user", "disable", "erik")
+    assert disabled.returncode == 0, disabled.stderr
+    _cookie, console, closed = consoles["erik"]
+    await asyncio.wait_for(closed.wait(), 5)
+    for _cookie, console, _closed in consoles.values():
+        await console.shutdown()

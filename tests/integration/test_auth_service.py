@@ -11,8 +11,9 @@ import pytest
 
 from server.domain.errors import InvalidInput, NotAuthenticated, RateLimited
 from server.domain.staff import Role, StaffUser
+from server.domain.tokens import secret_hash
 from server.services.auth import GENERIC_LOGIN_ERROR, AuthService
-from server.services.events import SessionEnded, StaffDisabled
+from server.services.events import SessionEnded, StaffDisabled, StaffSessionsEnded
 from tests.integration.wiring import (
     ABSOLUTE_TIMEOUT,
     FAILURES_BEFORE_DELAY,
@@ -200,3 +201,44 @@ class TestThrottle:
         )
         assert sum(1 for outcome in outcomes if isinstance(outcome, tuple)) == 1
         assert all(isinstance(o, RateLimited) for o in outcomes if not isinstance(o, tuple))
+
+
+class TestLiveSessions:
+    """The session watch's one query for all the sessions behind a process's staff sockets."""
+
+    async def test_only_live_sessions_are_returned_and_expired_ones_are_deleted(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+    ) -> None:
+        await add_staff(auth, "bob")
+        await add_staff(auth, "carl")
+        tokens = {name: (await auth.login(name, PASSWORD))[1] for name in ("alice", "bob", "carl")}
+        hashes = {name: secret_hash(token) for name, token in tokens.items()}
+        await auth.logout(tokens["bob"])
+        await auth.set_active("carl", False)
+        live = await auth.live_sessions([*hashes.values(), secret_hash("never-issued")])
+        assert {h: user.id for h, user in live.items()} == {hashes["alice"]: alice.id}
+
+        clock.advance(IDLE_TIMEOUT + timedelta(seconds=1))
+        assert await auth.live_sessions(hashes.values()) == {}
+        assert raw.execute("SELECT count(*) FROM staff_sessions").fetchone() == (0,)
+
+    async def test_sessions_used_on_a_socket_stay_alive_and_unused_ones_expire(
+        self, auth: AuthService, alice: StaffUser, clock: ManualClock
+    ) -> None:
+        used, unused = [secret_hash((await auth.login("alice", PASSWORD))[1]) for _ in range(2)]
+        for _ in range(3):
+            clock.advance(IDLE_TIMEOUT - timedelta(minutes=1))
+            live = await auth.live_sessions({used, unused}, used={used})
+            assert used in live
+        assert unused not in live
+
+    async def test_a_totp_reset_ends_every_session_of_the_account(
+        self, auth: AuthService, alice: StaffUser, events: RecordingBus
+    ) -> None:
+        tokens = [(await auth.login("alice", PASSWORD))[1] for _ in range(2)]
+        await auth.reset_totp(None, "alice")
+        for token in tokens:
+            with pytest.raises(NotAuthenticated):
+                await auth.session(token)
+        assert events.of(StaffSessionsEnded) == [StaffSessionsEnded(alice.id)]
+        assert events.of(StaffDisabled) == []

@@ -361,11 +361,16 @@ class TestRequired:
         await enroll(strict, alice, clock)
         assert not (await strict.session(before)).enrollment_required
 
-    async def test_a_reset_limits_the_sessions_again(self, strict: AuthService, clock: ManualClock) -> None:
+    async def test_a_reset_ends_the_sessions_and_the_next_one_may_only_enroll(
+        self, strict: AuthService, clock: ManualClock
+    ) -> None:
         alice = await add_staff(strict, "alice")
         secret, _codes = await enroll(strict, alice, clock)
         clock.advance(STEP)
         _user, token = await strict.login("alice", PASSWORD, totp=pyotp.TOTP(secret).at(clock()))
         assert not (await strict.session(token)).enrollment_required
         await strict.reset_totp(None, "alice")
+        with pytest.raises(NotAuthenticated):
+            await strict.session(token)
+        _user, token = await strict.login("alice", PASSWORD)
         assert (await strict.session(token)).enrollment_required

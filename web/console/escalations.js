@@ -162,6 +162,17 @@ export class EscalationsView {
     const socket = io('/escalations', { transports: ['websocket'], withCredentials: true });
     this.socket = socket;
     socket.on('ready', () => this.reload());
+    // The server closes the socket when the session ends (logout elsewhere, account disabled,
+    // timeout): the 401 then shows the sign-in screen; a session that still holds reconnects.
+    socket.on('disconnect', async (reason) => {
+      if (reason !== 'io server disconnect') return;
+      try {
+        await request('GET', '/api/me');
+      } catch {
+        return;
+      }
+      if (this.socket === socket) socket.connect();
+    });
     socket.on('changed', (payload) => this.onChanged(payload?.escalation_id));
     socket.on('alert', (payload) => this.onAlert(payload));
   }

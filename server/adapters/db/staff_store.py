@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -270,6 +270,34 @@ class StaffStore:
         if row is None:
             return None
         return _user(row), row.session_created_at, row.last_seen_at, row.totp_enabled_at is not None
+
+    async def sessions(self, id_hashes: Collection[str]) -> dict[str, tuple[StaffUser, datetime, datetime]]:
+        """Of these sessions, the ones that exist: their user, when created and when last used."""
+        if not id_hashes:
+            return {}
+        rows = await self.connection.execute(
+            select(
+                staff_users,
+                staff_sessions.c.id_hash,
+                staff_sessions.c.created_at.label("session_created_at"),
+                staff_sessions.c.last_seen_at,
+            )
+            .join(staff_sessions, staff_sessions.c.user_id == staff_users.c.id)
+            .where(staff_sessions.c.id_hash.in_(list(id_hashes)))
+        )
+        return {row.id_hash: (_user(row), row.session_created_at, row.last_seen_at) for row in rows}
+
+    async def touch_sessions(self, id_hashes: Collection[str], now: datetime) -> None:
+        await self.connection.execute(
+            update(staff_sessions)
+            .where(staff_sessions.c.id_hash.in_(list(id_hashes)))
+            .values(last_seen_at=now)
+        )
+
+    async def delete_sessions(self, id_hashes: Collection[str]) -> None:
+        await self.connection.execute(
+            delete(staff_sessions).where(staff_sessions.c.id_hash.in_(list(id_hashes)))
+        )
 
     async def touch_session(self, id_hash: str, now: datetime) -> None:
         await self.connection.execute(

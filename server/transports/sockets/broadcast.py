@@ -20,8 +20,6 @@ from server.services.events import (
     MessagePosted,
     NoteAdded,
     ReadMarked,
-    SessionEnded,
-    StaffDisabled,
     Typing,
 )
 from server.transports import wire
@@ -31,7 +29,6 @@ from server.transports.sockets.relative import NAMESPACE as RELATIVE
 from server.transports.sockets.rooms import (
     STAFF_ROOM,
     conversation_room,
-    session_room,
     user_room,
 )
 
@@ -88,10 +85,6 @@ class Broadcaster:
                 room=user_room(event.conversation.counsellor_id),
                 namespace=COUNSELLOR,
             )
-        elif isinstance(event, SessionEnded):
-            await self._disconnect_room(session_room(event.session_hash))
-        elif isinstance(event, StaffDisabled):
-            await self._disconnect_room(user_room(event.user_id))
 
     async def _message(self, event: MessagePosted) -> None:
         payload = wire.message(event.message)
@@ -157,10 +150,6 @@ class Broadcaster:
             room=user_room(user_id),
             namespace=COUNSELLOR,
         )
-
-    async def _disconnect_room(self, room: str) -> None:
-        for sid, _eio in list(self.sio.manager.get_participants(COUNSELLOR, room)):
-            await self.sio.disconnect(sid, namespace=COUNSELLOR)
 
     async def _push_queue_forever(self) -> None:
         """A round starts no sooner after the previous one ended than half the time that round

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pydantic import Field
 
 from server.domain.conversations import Sender
-from server.domain.errors import DomainError, Forbidden, NotAuthenticated
+from server.domain.errors import DomainError
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatService
 from server.transports import wire
-from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event, refuse
+from server.transports.sockets.base import Empty, EventPayload, event, refuse
 from server.transports.sockets.presence import Presence
-from server.transports.sockets.rooms import STAFF_ROOM, session_room, user_room
-from server.transports.sockets.staff_session import staff_session
+from server.transports.sockets.rooms import STAFF_ROOM, user_room
+from server.transports.sockets.session_watch import SessionWatch
+from server.transports.sockets.staff_session import StaffNamespace
 
 NAMESPACE = "/counsellor"
-SESSION_RECHECK_SECONDS = 20.0
 
 
 class ConversationRef(EventPayload):
@@ -51,24 +50,23 @@ class Transfer(ConversationRef):
     to_user_id: int
 
 
-class CounsellorNamespace(GuardedNamespace):
-    def __init__(self, chat: ChatService, auth: AuthService, cookie_name: str, presence: Presence) -> None:
-        super().__init__(NAMESPACE)
+class CounsellorNamespace(StaffNamespace):
+    def __init__(
+        self, chat: ChatService, auth: AuthService, cookie_name: str, presence: Presence, watch: SessionWatch
+    ) -> None:
+        super().__init__(NAMESPACE, auth, cookie_name, watch)
         self.chat = chat
-        self.auth = auth
-        self.cookie_name = cookie_name
         self.presence = presence
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        session = await staff_session(environ, self.cookie_name, self.auth)
+    def _permit(self, user: StaffUser) -> None:
         try:
-            self.chat.permit_console(session.user)
+            self.chat.permit_console(user)
         except DomainError as error:
             raise refuse(error.code, "this role does not take part in chats") from None
-        await self.save_session(
-            sid, {"user": session.user, "session_hash": session.session_hash, "checked_at": time.monotonic()}
-        )
-        for room in (STAFF_ROOM, user_room(session.user.id), session_room(session.session_hash)):
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
+        session = await self.admit(sid, environ, self._permit)
+        for room in (STAFF_ROOM, user_room(session.user.id)):
             await self.enter_room(sid, room)
         self.presence.connected(session.user.id, sid)
         queue = await self.chat.queue()
@@ -76,33 +74,12 @@ class CounsellorNamespace(GuardedNamespace):
         await self.emit("mine", await self.mine_payload(session.user.id), to=sid)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
+        await super().on_disconnect(sid, _reason)
         self.presence.disconnected(sid)
 
     async def mine_payload(self, user_id: int) -> dict[str, Any]:
         held = await self.chat.held_by(user_id)
         return {"conversations": [wire.conversation(c, unread) for c, unread in held]}
-
-    async def _user(self, sid: str) -> StaffUser:
-        """The signed-in user. The server-side session is checked again at most every
-        SESSION_RECHECK_SECONDS, so a logout or disable in another process takes effect too."""
-        session = await self.get_session(sid)
-        user = session.get("user")
-        if not isinstance(user, StaffUser):
-            raise Forbidden("not signed in")
-        if time.monotonic() - session["checked_at"] > SESSION_RECHECK_SECONDS:
-            # Marked first, so the events arriving while this read is out do not each read too.
-            last_checked, session["checked_at"] = session["checked_at"], time.monotonic()
-            try:
-                user = (await self.auth.session_by_hash(session["session_hash"])).user
-            except NotAuthenticated:
-                await self.disconnect(sid)
-                raise
-            except Exception:
-                session["checked_at"] = last_checked
-                raise
-            session.update(user=user, checked_at=time.monotonic())
-            await self.save_session(sid, session)
-        return user
 
     @event(ConversationRef)
     async def on_claim(self, sid: str, payload: ConversationRef) -> dict[str, Any]:

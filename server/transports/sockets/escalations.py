@@ -18,10 +18,10 @@ from server.domain.permissions import Action, Ownership
 from server.domain.staff import Role, StaffUser
 from server.services.auth import AuthService
 from server.services.escalation import EscalationService
-from server.services.events import Event, SessionEnded, StaffDisabled
-from server.transports.sockets.base import GuardedNamespace, refuse
-from server.transports.sockets.rooms import session_room, user_room
-from server.transports.sockets.staff_session import staff_session
+from server.transports.sockets.base import refuse
+from server.transports.sockets.rooms import user_room
+from server.transports.sockets.session_watch import SessionWatch
+from server.transports.sockets.staff_session import StaffNamespace
 
 NAMESPACE = "/escalations"
 
@@ -55,21 +55,22 @@ def overseers(escalation: Escalation) -> list[str]:
     return [role_room(role) for role in Role if _reads(role, Ownership.OTHER, escalation)]
 
 
-class EscalationNamespace(GuardedNamespace):
-    def __init__(self, escalations: EscalationService, auth: AuthService, cookie_name: str) -> None:
-        super().__init__(NAMESPACE)
+class EscalationNamespace(StaffNamespace):
+    def __init__(
+        self, escalations: EscalationService, auth: AuthService, cookie_name: str, watch: SessionWatch
+    ) -> None:
+        super().__init__(NAMESPACE, auth, cookie_name, watch)
         self.escalations = escalations
-        self.auth = auth
-        self.cookie_name = cookie_name
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        session = await staff_session(environ, self.cookie_name, self.auth)
+    def _permit(self, user: StaffUser) -> None:
         try:
-            self.escalations.require_subscribe(session.user)
+            self.escalations.require_subscribe(user)
         except DomainError as error:
             raise refuse(error.code, error.message) from None
-        user: StaffUser = session.user
-        rooms = [user_room(user.id), session_room(session.session_hash), role_room(user.role)]
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
+        user: StaffUser = (await self.admit(sid, environ, self._permit)).user
+        rooms = [user_room(user.id), role_room(user.role)]
         if user.route:
             rooms.append(route_room(user.role, user.route))
         for room in rooms:
@@ -95,14 +96,3 @@ class SocketEscalationNotifier:
             room=overseers(escalation),
             namespace=NAMESPACE,
         )
-
-    async def on_event(self, event: Event) -> None:
-        """Logout and disabled accounts close these sockets too."""
-        if isinstance(event, SessionEnded):
-            await self._disconnect(session_room(event.session_hash))
-        elif isinstance(event, StaffDisabled):
-            await self._disconnect(user_room(event.user_id))
-
-    async def _disconnect(self, room: str) -> None:
-        for sid, _eio in list(self.sio.manager.get_participants(NAMESPACE, room)):
-            await self.sio.disconnect(sid, namespace=NAMESPACE)

@@ -9,7 +9,3 @@ def conversation_room(conversation_id: str) -> str:
 
 def user_room(user_id: int) -> str:
     return f"user:{user_id}"
-
-
-def session_room(session_hash: str) -> str:
-    return f"session:{session_hash}"
