@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import socketio
@@ -40,6 +40,7 @@ from server.services.rate_limit import RateLimiter
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
 from server.settings import Settings
+from server.transports.client_address import parse_trusted
 from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.middlewares import errors_middleware, security_headers_middleware
@@ -64,6 +65,12 @@ SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 INTAKE: web.AppKey[IntakeBot] = web.AppKey("intake")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
+RELATIVES: web.AppKey[RelativeNamespace] = web.AppKey("relatives")
+
+
+def presence_sweep_seconds(abandon_after: timedelta) -> float:
+    """Often enough that a conversation closes soon after ``abandon_after``, at most every 15 s."""
+    return min(15.0, max(0.5, abandon_after.total_seconds() / 4))
 
 
 def opening_hours(settings: Settings) -> OpeningHours:
@@ -88,6 +95,8 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         default_wait=chat.default_wait_estimate,
         online_window=settings.security.session_idle_timeout,
         greetings=greetings(catalogs, chat.languages, settings.privacy.emergency_number),
+        waiting_per_address=settings.limits.waiting_per_address,
+        abandon_after=chat.abandon_after,
     )
 
 
@@ -142,7 +151,8 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     counsellors = CounsellorNamespace(
         chat, app[app_keys.AUTH], cookie_name(settings.security.secure_cookies), Presence()
     )
-    sio.register_namespace(RelativeNamespace(chat))
+    relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
+    sio.register_namespace(relatives)
     sio.register_namespace(counsellors)
     broadcaster = Broadcaster(sio, chat, counsellors, settings.chat.queue_push_delay)
     events.subscribe(broadcaster.on_event)
@@ -155,6 +165,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     events.subscribe(intake.on_event)
     app[INTAKE] = intake
+    app[RELATIVES] = relatives
     broadcaster.start()
     yield
     await broadcaster.stop()
@@ -286,6 +297,19 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         max_instances=1,
         coalesce=True,
     )
+    relatives, chat = app[RELATIVES], app[app_keys.CHAT]
+
+    async def sweep_presence() -> None:
+        await chat.sweep_presence(relatives.connected_conversations())
+
+    scheduler.add_job(
+        sweep_presence,
+        "interval",
+        seconds=presence_sweep_seconds(chat.policy.abandon_after),
+        id="relative-presence",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.add_job(
         app[RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
     )
@@ -328,6 +352,7 @@ def create_app(settings: Settings) -> web.Application:
     app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
     app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")
     app[app_keys.RATE_LIMIT_HMAC] = EphemeralKeyedHash()
+    app[app_keys.TRUSTED_PROXIES] = parse_trusted(settings.security.trusted_proxies)
     app[app_keys.CONVERSATION_LIMITER] = RateLimiter(
         settings.limits.new_conversations_per_minute, system_clock
     )

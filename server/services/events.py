@@ -59,6 +59,13 @@ class StaffDisabled:
     user_id: int
 
 
+@dataclass(frozen=True)
+class RelativeAccessEnded:
+    """The relative left: their open sockets are disconnected, in every process."""
+
+    conversation_id: str
+
+
 Event = (
     ConversationStarted
     | ConversationChanged
@@ -68,6 +75,7 @@ Event = (
     | NoteAdded
     | SessionEnded
     | StaffDisabled
+    | RelativeAccessEnded
 )
 Subscriber = Callable[[Event], Awaitable[None]]
 

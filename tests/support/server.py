@@ -50,6 +50,7 @@ class ServerProcess:
             "KINLINE_SECURITY__DATA_KEY_FILE": str(workdir / "data.key"),
             "KINLINE_HOURS__ALWAYS_OPEN": "true",
             "KINLINE_LIMITS__NEW_CONVERSATIONS_PER_MINUTE": "0",
+            "KINLINE_LIMITS__WAITING_PER_ADDRESS": "0",
             "KINLINE_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
             "KINLINE_LOG__LEVEL": "DEBUG",
             **(env or {}),

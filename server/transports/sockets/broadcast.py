@@ -20,6 +20,7 @@ from server.services.events import (
     MessagePosted,
     NoteAdded,
     ReadMarked,
+    RelativeAccessEnded,
     SessionEnded,
     StaffDisabled,
     Typing,
@@ -92,6 +93,8 @@ class Broadcaster:
             await self._disconnect_room(session_room(event.session_hash))
         elif isinstance(event, StaffDisabled):
             await self._disconnect_room(user_room(event.user_id))
+        elif isinstance(event, RelativeAccessEnded):
+            await self.sio.manager.disconnect_room(RELATIVE, conversation_room(event.conversation_id))
 
     async def _message(self, event: MessagePosted) -> None:
         payload = wire.message(event.message)
