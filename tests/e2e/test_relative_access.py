@@ -22,6 +22,7 @@ from tests.support.clients import (
     queue_ids,
 )
 from tests.support.server import ServerProcess
+from tests.support.services import postgres_server, redis_server
 
 PROXY = {"KINLINE_SECURITY__TRUSTED_PROXIES": '["127.0.0.1"]'}
 FLOOD_ADDRESS = "203.0.113.66"
@@ -260,3 +261,21 @@ async def test_the_sixth_socket_of_one_conversation_is_refused(server: ServerPro
         still_open = [tab.connected for tab in tabs]
     assert sixth == "too_many_sockets"
     assert still_open == [True] * 5
+
+
+async def test_leaving_disconnects_the_relative_in_every_process(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    """Two processes on one PostgreSQL and one Redis: the tab on the other process goes too."""
+    with postgres_server() as database_url, redis_server() as redis_url:
+        shared = {"KINLINE_DATABASE_URL": database_url, "KINLINE_SCALE__REDIS_URL": redis_url}
+        server_a = server_factory(env=shared, name="a")
+        server_b = server_factory(env=shared, name="b")
+        async with Harness(server_a) as a, Harness(server_b) as b:
+            conversation = await a.start_conversation()
+            here = await a.relative(conversation.token)
+            there = await b.relative(conversation.token)
+            assert await here.call("leave", {}) == {"ok": True}
+            await asyncio.gather(here.wait_disconnected(), there.wait_disconnected())
+            refused = await refused_code(b, conversation.token)
+        assert refused == "invalid_token"
