@@ -5,6 +5,8 @@ headers count only from a trusted proxy, and leaving ends the relative's access.
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -268,7 +270,11 @@ async def test_leaving_disconnects_the_relative_in_every_process(
 ) -> None:
     """Two processes on one PostgreSQL and one Redis: the tab on the other process goes too."""
     with postgres_server() as database_url, redis_server() as redis_url:
-        shared = {"KINLINE_DATABASE_URL": database_url, "KINLINE_SCALE__REDIS_URL": redis_url}
+        shared = {
+            "KINLINE_DATABASE_URL": database_url,
+            "KINLINE_SCALE__REDIS_URL": redis_url,
+            "KINLINE_SECURITY__DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        }
         server_a = server_factory(env=shared, name="a")
         server_b = server_factory(env=shared, name="b")
         async with Harness(server_a) as a, Harness(server_b) as b:
