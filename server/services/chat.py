@@ -157,17 +157,16 @@ class ChatService:
 
     async def _reserve_waiting_place(self, address_key: str, conversation_id: str) -> None:
         """Count the address's conversations that still wait (the database says which) and take
-        a place for the new one, or refuse. No await between the count and the taking."""
+        a place for the new one, or refuse. No await between the count and the taking. The
+        address is remembered even without a limit: danger-word priority needs it."""
         limit = self.policy.waiting_per_address
-        if limit <= 0:
-            return
         known = self.addresses.waiting_of(address_key)
-        if len(known) >= limit:
+        if 0 < limit <= len(known):
             async with self.uow.read() as repos:
                 still = await repos.chat.waiting_among(known)
             for gone in known - still:
                 self.addresses.forget(gone)
-        if len(self.addresses.waiting_of(address_key)) >= limit:
+        if 0 < limit <= len(self.addresses.waiting_of(address_key)):
             raise RateLimited(
                 f"this address already has {limit} conversations waiting", code="too_many_waiting"
             )
