@@ -162,3 +162,14 @@ async def test_danger_priority_counts_once_per_address(chat: ChatService) -> Non
     later = await chat.start_conversation("sv", None, "flood")
     raised = await chat.raise_priority(later.conversation.id, "danger_words")
     assert raised is not None and raised.priority == DANGER_PRIORITY
+
+
+async def test_danger_priority_counts_once_per_address_without_a_waiting_limit(chat: ChatService) -> None:
+    chat.policy = replace(chat.policy, waiting_per_address=0)
+    flood = []
+    for _ in range(3):
+        advance(chat, timedelta(seconds=1))
+        flood.append(await chat.start_conversation("sv", None, "flood"))
+    for started in flood:
+        assert await chat.raise_priority(started.conversation.id, "danger_words") is not None
+    assert [c.priority for c in await chat.queue()] == [DANGER_PRIORITY, 0, 0]
