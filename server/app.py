@@ -297,15 +297,10 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         max_instances=1,
         coalesce=True,
     )
-    relatives, chat = app[RELATIVES], app[app_keys.CHAT]
-
-    async def sweep_presence() -> None:
-        await chat.sweep_presence(relatives.connected_conversations())
-
     scheduler.add_job(
-        sweep_presence,
+        app[RELATIVES].sweep,
         "interval",
-        seconds=presence_sweep_seconds(chat.policy.abandon_after),
+        seconds=presence_sweep_seconds(app[app_keys.CHAT].policy.abandon_after),
         id="relative-presence",
         max_instances=1,
         coalesce=True,
@@ -338,6 +333,12 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     """Close every socket at shutdown so clients reconnect elsewhere at once."""
     sio = app[SIO]
+    relatives = app.get(RELATIVES)
+    if relatives is not None:
+        try:
+            await relatives.release_all()
+        except Exception:
+            log.exception("could not note the relatives as gone at shutdown")
     if sio.eio.sockets:
         await sio.eio.disconnect()
     await sio.shutdown()

@@ -274,32 +274,34 @@ class ChatService:
 
     # presence
 
-    async def relative_present(self, conversation: Conversation) -> None:
-        """A socket of the relative connected: their conversation keeps its place."""
-        if conversation.relative_gone_since is None or conversation.state is State.CLOSED:
+    async def record_presence(self, present: Collection[str], gone: Mapping[str, datetime]) -> None:
+        """What one process saw of its relatives' sockets, in one write: ``present`` have a socket
+        there now (a disconnect in another process may have marked them gone); ``gone`` lost their
+        last socket there at the given time. Batched so a reconnect storm, or a shutdown that
+        drops every socket, costs one transaction, and a quick reconnect none."""
+        if not present and not gone:
             return
         async with self.uow.write() as repos:
-            await repos.chat.set_relative_gone(conversation.id, None)
+            if present:
+                await repos.chat.mark_present(present)
+            if gone:
+                await repos.chat.mark_gone(gone)
 
-    async def relative_gone(self, conversation_id: str) -> None:
-        """The relative's last socket in this process disconnected."""
-        async with self.uow.write() as repos:
-            await repos.chat.set_relative_gone(conversation_id, self.clock())
-
-    async def sweep_presence(self, connected_here: Collection[str]) -> int:
-        """Run by every process: what it sees connected is present (a disconnect in another process
-        may have marked it gone); waiting conversations whose relative has been gone
-        ``abandon_after`` close as abandoned. Returns how many closed."""
+    async def sweep_presence(
+        self, present: Collection[str], gone: Mapping[str, datetime] | None = None
+    ) -> int:
+        """Run by every process: record presence, then close as abandoned the waiting
+        conversations whose relative has been gone ``abandon_after``. Returns how many closed."""
+        await self.record_presence(present, gone or {})
         now = self.clock()
-        async with self.uow.write() as repos:
-            if connected_here:
-                await repos.chat.mark_present(connected_here)
-            due = await repos.chat.gone_waiting(now - self.policy.abandon_after)
+        cutoff = now - self.policy.abandon_after
+        async with self.uow.read() as repos:
+            due = await repos.chat.gone_waiting(cutoff)
         abandoned = 0
         for conversation in due:
             closed = rules.close(conversation, rules.ABANDONED, now)
             async with self.uow.write() as repos:
-                done = await repos.chat.close_abandoned(conversation, closed, now - self.policy.abandon_after)
+                done = await repos.chat.close_abandoned(conversation, closed, cutoff)
             if done:
                 abandoned += 1
                 await self.events.publish(ConversationChanged(closed))

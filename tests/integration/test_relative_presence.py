@@ -58,8 +58,13 @@ async def nothing(_conversation_id: str) -> None:
 
 
 async def connect(chat: ChatService, token: str) -> None:
-    """What the /relative namespace does when a socket opens."""
-    await chat.relative_present((await chat.open_relative(token, 0, nothing)).conversation)
+    """A socket opens, and the process's next sweep records it as present."""
+    await chat.record_presence([(await chat.open_relative(token, 0, nothing)).conversation.id], {})
+
+
+async def disconnect(chat: ChatService, conversation_id: str) -> None:
+    """The last socket closes now, and the process's next sweep records the time."""
+    await chat.record_presence((), {conversation_id: chat.clock()})
 
 
 def advance(chat: ChatService, delta: timedelta) -> None:
@@ -81,7 +86,7 @@ async def test_a_relative_gone_for_abandon_after_is_closed_as_abandoned(chat: Ch
     await connect(chat, present.token)
     await connect(chat, went_later.token)
     advance(chat, timedelta(minutes=5))
-    await chat.relative_gone(went_later.conversation.id)
+    await disconnect(chat, went_later.conversation.id)
 
     advance(chat, ABANDON_AFTER - timedelta(minutes=5))
     assert await chat.sweep_presence([]) == 1
@@ -110,7 +115,7 @@ async def test_a_relative_who_comes_back_in_time_keeps_the_place(chat: ChatServi
     second = await chat.start_conversation("sv", None)
     await connect(chat, first.token)
     await connect(chat, second.token)
-    await chat.relative_gone(first.conversation.id)
+    await disconnect(chat, first.conversation.id)
     advance(chat, ABANDON_AFTER - timedelta(seconds=1))
     await connect(chat, first.token)
     advance(chat, ABANDON_AFTER)
@@ -123,7 +128,7 @@ async def test_a_socket_in_another_process_counts_as_present(chat: ChatService) 
     of theirs clears it again in its sweep."""
     started = await chat.start_conversation("sv", None)
     await connect(chat, started.token)
-    await chat.relative_gone(started.conversation.id)
+    await disconnect(chat, started.conversation.id)
     assert await chat.sweep_presence([started.conversation.id]) == 0
     advance(chat, ABANDON_AFTER * 2)
     assert await chat.sweep_presence([]) == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -142,16 +142,6 @@ class ChatStore:
             .values(resume_hash=unusable_resume_hash)
         )
 
-    async def set_relative_gone(self, conversation_id: str, since: datetime | None) -> None:
-        """``since`` None: the relative is here. A time: gone since then, unless already gone."""
-        c = conversations.c
-        condition = c.relative_gone_since.is_not(None) if since is None else c.relative_gone_since.is_(None)
-        await self.connection.execute(
-            update(conversations)
-            .where(c.id == conversation_id, c.state != State.CLOSED.value, condition)
-            .values(relative_gone_since=since)
-        )
-
     async def mark_present(self, conversation_ids: Collection[str], chunk: int = 500) -> None:
         ids = list(conversation_ids)
         c = conversations.c
@@ -160,6 +150,20 @@ class ChatStore:
                 update(conversations)
                 .where(c.id.in_(ids[start : start + chunk]), c.relative_gone_since.is_not(None))
                 .values(relative_gone_since=None)
+            )
+
+    async def mark_gone(self, gone_since: Mapping[str, datetime]) -> None:
+        """Each open conversation not already marked gone is gone since its time."""
+        c = conversations.c
+        for conversation_id, since in gone_since.items():
+            await self.connection.execute(
+                update(conversations)
+                .where(
+                    c.id == conversation_id,
+                    c.state != State.CLOSED.value,
+                    c.relative_gone_since.is_(None),
+                )
+                .values(relative_gone_since=since)
             )
 
     async def gone_waiting(self, gone_before: datetime) -> list[Conversation]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -34,8 +35,9 @@ def _after_seq(auth: dict[str, Any]) -> int:
 
 
 class RelativeNamespace(GuardedNamespace):
-    """Counts each conversation's sockets in this process: a few tabs are allowed, not a hundred,
-    and the last one going marks the relative gone (ChatService.relative_gone)."""
+    """Counts each conversation's sockets in this process: a few tabs are allowed, not a hundred.
+    When the last one goes, the time is noted; ``sweep`` writes what it saw (who is connected here,
+    who went when) in one transaction, so a relative back before the next sweep costs no write."""
 
     def __init__(self, chat: ChatService, sockets_per_conversation: int = 5) -> None:
         super().__init__(NAMESPACE)
@@ -44,9 +46,28 @@ class RelativeNamespace(GuardedNamespace):
         self._sids: dict[str, set[str]] = {}
         self._conversation_of: dict[str, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self._gone_at: dict[str, datetime] = {}
+        self._released = False
 
-    def connected_conversations(self) -> list[str]:
-        return list(self._sids)
+    async def sweep(self) -> int:
+        """Presence as this process sees it, then the abandon sweep (ChatService.sweep_presence)."""
+        gone, self._gone_at = self._gone_at, {}
+        try:
+            return await self.chat.sweep_presence(list(self._sids), gone)
+        except BaseException:
+            for conversation_id, since in gone.items():
+                if conversation_id not in self._sids:
+                    self._gone_at.setdefault(conversation_id, since)
+            raise
+
+    async def release_all(self) -> None:
+        """At shutdown, before every socket is closed: all relatives here are gone as of now, in
+        one write; the disconnects that follow write nothing."""
+        self._released = True
+        now = self.chat.clock()
+        gone = {**self._gone_at, **dict.fromkeys(self._sids, now)}
+        self._gone_at = {}
+        await self.chat.record_presence((), gone)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not isinstance(auth, dict) or not isinstance(auth.get("token"), str):
@@ -71,9 +92,9 @@ class RelativeNamespace(GuardedNamespace):
             )
         sids.add(sid)
         self._conversation_of[sid] = conversation.id
+        self._gone_at.pop(conversation.id, None)
         try:
             await self.save_session(sid, {"conversation_id": conversation.id})
-            await self.chat.relative_present(conversation)
         except BaseException:
             await self.on_disconnect(sid)
             raise
@@ -98,7 +119,8 @@ class RelativeNamespace(GuardedNamespace):
             if sids:
                 return
             del self._sids[conversation_id]
-        await self.chat.relative_gone(conversation_id)
+        if not self._released:
+            self._gone_at[conversation_id] = self.chat.clock()
 
     async def _conversation_id(self, sid: str) -> str:
         session = await self.get_session(sid)
