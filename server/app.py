@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import socketio
@@ -41,6 +41,7 @@ from server.services.rate_limit import RateLimiter
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
 from server.settings import Settings
+from server.transports.client_address import parse_trusted
 from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.middlewares import errors_middleware, security_headers_middleware
@@ -67,6 +68,12 @@ EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 INTAKE: web.AppKey[IntakeBot] = web.AppKey("intake")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
 SESSION_WATCH: web.AppKey[SessionWatch] = web.AppKey("session_watch")
+RELATIVES: web.AppKey[RelativeNamespace] = web.AppKey("relatives")
+
+
+def presence_sweep_seconds(abandon_after: timedelta) -> float:
+    """Often enough that a conversation closes soon after ``abandon_after``, at most every 15 s."""
+    return min(15.0, max(0.5, abandon_after.total_seconds() / 4))
 
 
 def opening_hours(settings: Settings) -> OpeningHours:
@@ -91,6 +98,8 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         default_wait=chat.default_wait_estimate,
         online_window=settings.security.session_idle_timeout,
         greetings=greetings(catalogs, chat.languages, settings.privacy.emergency_number),
+        waiting_per_address=settings.limits.waiting_per_address,
+        abandon_after=chat.abandon_after,
     )
 
 
@@ -163,7 +172,8 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         Presence(),
         app[SESSION_WATCH],
     )
-    sio.register_namespace(RelativeNamespace(chat))
+    relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
+    sio.register_namespace(relatives)
     sio.register_namespace(counsellors)
     broadcaster = Broadcaster(sio, chat, counsellors, settings.chat.queue_push_delay)
     events.subscribe(broadcaster.on_event)
@@ -176,6 +186,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     events.subscribe(intake.on_event)
     app[INTAKE] = intake
+    app[RELATIVES] = relatives
     broadcaster.start()
     yield
     await broadcaster.stop()
@@ -310,6 +321,14 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
     )
     scheduler.add_job(
+        app[RELATIVES].sweep,
+        "interval",
+        seconds=presence_sweep_seconds(app[app_keys.CHAT].policy.abandon_after),
+        id="relative-presence",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
         app[RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
     )
     scheduler.add_job(
@@ -337,6 +356,12 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     """Close every socket at shutdown so clients reconnect elsewhere at once."""
     sio = app[SIO]
+    relatives = app.get(RELATIVES)
+    if relatives is not None:
+        try:
+            await relatives.release_all()
+        except Exception:
+            log.exception("could not note the relatives as gone at shutdown")
     if sio.eio.sockets:
         await sio.eio.disconnect()
     await sio.shutdown()
@@ -351,6 +376,7 @@ def create_app(settings: Settings) -> web.Application:
     app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
     app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")
     app[app_keys.RATE_LIMIT_HMAC] = EphemeralKeyedHash()
+    app[app_keys.TRUSTED_PROXIES] = parse_trusted(settings.security.trusted_proxies)
     app[app_keys.CONVERSATION_LIMITER] = RateLimiter(
         settings.limits.new_conversations_per_minute, system_clock
     )

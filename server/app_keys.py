@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from server.services.rate_limit import RateLimiter
     from server.services.reminders import SmsGateway, TextService
     from server.settings import Settings
+    from server.transports.client_address import TrustedProxies
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
@@ -34,6 +35,7 @@ RESUME_LIMITER: web.AppKey[RateLimiter] = web.AppKey("resume_limiter")
 SLOT_LIMITER: web.AppKey[RateLimiter] = web.AppKey("slot_limiter")
 LOGIN_LIMITER: web.AppKey[RateLimiter] = web.AppKey("login_limiter")
 RATE_LIMIT_HMAC: web.AppKey[EphemeralKeyedHash] = web.AppKey("rate_limit_hmac")
+TRUSTED_PROXIES: web.AppKey[TrustedProxies] = web.AppKey("trusted_proxies")
 ESCALATION_CONFIG: web.AppKey[EscalationConfig] = web.AppKey("escalation_config")
 ESCALATIONS: web.AppKey[EscalationService] = web.AppKey("escalations")
 # booking and SMS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -88,6 +89,16 @@ class ChatSettings(_Section):
     waiting_update_every: Duration = timedelta(minutes=3)
     default_wait_estimate: Duration = timedelta(minutes=5)
     queue_push_delay: Duration = timedelta(0)
+    # A waiting conversation whose relative has had no socket connected this long closes as
+    # "abandoned"; a relative back before then keeps their place.
+    abandon_after: Duration = timedelta(minutes=15)
+
+    @field_validator("abandon_after")
+    @classmethod
+    def _check_abandon_after(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
 
     @field_validator("languages")
     @classmethod
@@ -105,6 +116,10 @@ class LimitsSettings(_Section):
     logins_per_minute: int = Field(default=20, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_payload_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Waiting conversations one client address may hold at once; 0 means no limit.
+    waiting_per_address: int = Field(default=3, ge=0)
+    # Open /relative sockets per conversation, counted per server process.
+    sockets_per_conversation: int = Field(default=5, ge=1)
 
 
 class SecuritySettings(_Section):
@@ -117,6 +132,19 @@ class SecuritySettings(_Section):
     allowed_origins: list[str] = Field(default_factory=list)
     data_key: str = ""
     data_key_file: str = "var/data.key"
+    # Addresses or CIDRs of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed,
+    # for rate-limit keys and the scheme only.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {entry!r}") from None
+        return value
 
 
 class AuthSettings(_Section):

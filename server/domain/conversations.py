@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from server.domain.text import clean_text
 
 
 class State(enum.StrEnum):
@@ -24,6 +25,7 @@ class Sender(enum.StrEnum):
 
 DEFAULT_TOPIC = "worried_about_someone"
 LEFT_BY_RELATIVE = "left_by_relative"
+ABANDONED = "abandoned"
 DANGER_PRIORITY = 10
 
 
@@ -42,6 +44,8 @@ class Conversation:
     outcome: str | None = None
     last_seq: int = 0
     counsellor_read_seq: int = 0
+    # Since when no socket of the relative has been connected (set at creation, cleared on connect).
+    relative_gone_since: datetime | None = None
 
     def is_held_by(self, counsellor_id: int) -> bool:
         return self.state is State.ACTIVE and self.counsellor_id == counsellor_id
@@ -92,8 +96,9 @@ def check_outcome(outcome: str, allowed: list[str]) -> None:
 
 
 def check_text(text: str, max_length: int) -> str:
-    """Messages are plain text: stripped of surrounding whitespace, never empty, bounded."""
-    stripped = text.strip()
+    """Messages and notes are plain text: cleaned (domain.text), stripped of surrounding
+    whitespace, never empty, bounded."""
+    stripped = clean_text(text).strip()
     if not stripped:
         raise InvalidInput("the message is empty", code="empty_text")
     if len(stripped) > max_length:
@@ -103,6 +108,18 @@ def check_text(text: str, max_length: int) -> str:
 
 def raise_priority(conversation: Conversation, reason: str) -> Conversation:
     return replace(conversation, priority=max(conversation.priority, DANGER_PRIORITY), priority_reason=reason)
+
+
+def flag_danger(conversation: Conversation, reason: str) -> Conversation:
+    """The reason is shown, but the conversation keeps its place: another conversation from the
+    same address already holds raised priority."""
+    return replace(conversation, priority_reason=reason)
+
+
+def is_abandoned(conversation: Conversation, now: datetime, abandon_after: timedelta) -> bool:
+    """A waiting conversation whose relative has been gone for ``abandon_after``."""
+    gone = conversation.relative_gone_since
+    return conversation.state is State.WAITING and gone is not None and now - gone >= abandon_after
 
 
 def queue_order_key(conversation: Conversation) -> tuple[int, datetime]:

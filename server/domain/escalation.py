@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from server.domain.errors import Forbidden, InvalidInput, InvalidTransition
 from server.domain.permissions import Action, Fact, Ownership
 from server.domain.staff import StaffUser
+from server.domain.text import clean_text
 
 
 class Kind(enum.StrEnum):
@@ -296,7 +297,7 @@ def requires_approval(kind: Kind) -> bool:
 def _clean(text: str | None, limit: int, name: str) -> str | None:
     if text is None:
         return None
-    stripped = text.strip()
+    stripped = clean_text(text).strip()
     if len(stripped) > limit:
         raise InvalidInput(f"{name}: at most {limit} characters")
     return stripped or None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -12,11 +12,21 @@ from cachetools import LRUCache
 from server.domain import conversations as rules
 from server.domain import permissions
 from server.domain.conversations import Conversation, Message, Note, Sender, State
-from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, Unavailable
+from server.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 from server.domain.hours import OpeningHours
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
+from server.domain.text import check_client_id
 from server.domain.tokens import new_resume_code, new_token, normalise_resume_code, secret_hash
+from server.services.addresses import AddressBook
 from server.services.events import (
     ConversationChanged,
     ConversationStarted,
@@ -24,6 +34,7 @@ from server.services.events import (
     MessagePosted,
     NoteAdded,
     ReadMarked,
+    RelativeAccessEnded,
     Typing,
 )
 from server.services.ports import AppendRequest, Clock, NewConversation, Repositories, UnitOfWork
@@ -46,6 +57,9 @@ class ChatPolicy:
     online_window: timedelta
     greetings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     wait_basis_max_age: timedelta = timedelta(seconds=5)
+    # Waiting conversations one client address may hold; 0 means no limit.
+    waiting_per_address: int = 0
+    abandon_after: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -97,10 +111,15 @@ class ChatService:
         self.policy = policy
         self._wait_basis_cache: tuple[datetime, WaitBasis] | None = None
         self._token_conversations: LRUCache[str, str] = LRUCache(maxsize=TOKEN_HINTS_KEPT)
+        self.addresses = AddressBook()
 
     # relatives
 
-    async def start_conversation(self, language: str, topic: str | None) -> StartedConversation:
+    async def start_conversation(
+        self, language: str, topic: str | None, address_key: str | None = None
+    ) -> StartedConversation:
+        """``address_key`` is an opaque keyed hash of the client's address (never the address):
+        it caps the waiting conversations one address may hold, and its danger-word priority."""
         now = self.clock()
         if not self.policy.hours.is_open(now):
             raise Unavailable("the line is closed now")
@@ -110,20 +129,48 @@ class ChatService:
         if topic not in self.policy.topics:
             raise InvalidInput(f"topic must be one of {list(self.policy.topics)}")
         conversation = Conversation(
-            id=str(uuid.uuid4()), language=language, topic=topic, state=State.WAITING, created_at=now
+            id=str(uuid.uuid4()),
+            language=language,
+            topic=topic,
+            state=State.WAITING,
+            created_at=now,
+            relative_gone_since=now,
         )
+        if address_key is not None:
+            await self._reserve_waiting_place(address_key, conversation.id)
         token, resume_code = new_token(), new_resume_code()
-        await self.uow.start_conversation(
-            NewConversation(
-                conversation,
-                resume_hash=secret_hash(resume_code),
-                token_hash=secret_hash(token),
-                token_expires_at=now + self.policy.token_lifetime,
-                opening_texts=self.policy.greetings.get(language, ()),
+        try:
+            await self.uow.start_conversation(
+                NewConversation(
+                    conversation,
+                    resume_hash=secret_hash(resume_code),
+                    token_hash=secret_hash(token),
+                    token_expires_at=now + self.policy.token_lifetime,
+                    opening_texts=self.policy.greetings.get(language, ()),
+                )
             )
-        )
+        except BaseException:
+            self.addresses.forget(conversation.id)
+            raise
         await self.events.publish(ConversationStarted(conversation))
         return StartedConversation(conversation, token, resume_code)
+
+    async def _reserve_waiting_place(self, address_key: str, conversation_id: str) -> None:
+        """Count the address's conversations that still wait (the database says which) and take
+        a place for the new one, or refuse. No await between the count and the taking. The
+        address is remembered even without a limit: danger-word priority needs it."""
+        limit = self.policy.waiting_per_address
+        known = self.addresses.waiting_of(address_key)
+        if 0 < limit <= len(known):
+            async with self.uow.read() as repos:
+                still = await repos.chat.waiting_among(known)
+            for gone in known - still:
+                self.addresses.forget(gone)
+        if 0 < limit <= len(self.addresses.waiting_of(address_key)):
+            raise RateLimited(
+                f"this address already has {limit} conversations waiting", code="too_many_waiting"
+            )
+        self.addresses.add(address_key, conversation_id)
 
     async def resume(self, resume_code: str) -> tuple[Conversation, str]:
         now = self.clock()
@@ -199,8 +246,67 @@ class ChatService:
         self._wait_basis_cache = (now, basis)
         return basis
 
-    async def leave(self, conversation_id: str) -> Conversation:
-        return await self._close(conversation_id, rules.LEFT_BY_RELATIVE, actor=None)
+    async def leave(self, conversation_id: str) -> None:
+        """The relative ends the conversation and their own access to it: an open conversation
+        closes at once (its counsellor is told as for any close); every token of it stops working,
+        the resume code too (its hash is replaced by one of a secret nobody holds), and the
+        relative's open sockets are disconnected. An escalation's status stays readable with the
+        code it was made under, and a booking with its own manage code."""
+        now = self.clock()
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            closed = None
+            if conversation.state is not State.CLOSED:
+                closed = rules.close(conversation, rules.LEFT_BY_RELATIVE, now)
+                if not await repos.chat.save_state(conversation, closed):
+                    raise Conflict("the conversation changed meanwhile", code="conflict")
+            await repos.chat.end_relative_access(conversation_id, secret_hash(new_token()))
+        self.addresses.forget(conversation_id)
+        if closed is not None:
+            await self.events.publish(
+                ConversationChanged(closed, previous_counsellor_id=conversation.counsellor_id)
+            )
+        await self.events.publish(RelativeAccessEnded(conversation_id))
+
+    async def leave_with_token(self, token: str) -> None:
+        """Leave by token, for a page that is going away (quick exit) and has no socket to wait on."""
+        await self.leave((await self.authenticate_relative(token)).id)
+
+    # presence
+
+    async def record_presence(self, present: Collection[str], gone: Mapping[str, datetime]) -> None:
+        """What one process saw of its relatives' sockets, in one write: ``present`` have a socket
+        there now (a disconnect in another process may have marked them gone); ``gone`` lost their
+        last socket there at the given time. Batched so a reconnect storm, or a shutdown that
+        drops every socket, costs one transaction, and a quick reconnect none."""
+        if not present and not gone:
+            return
+        async with self.uow.write() as repos:
+            if present:
+                await repos.chat.mark_present(present)
+            if gone:
+                await repos.chat.mark_gone(gone)
+
+    async def sweep_presence(
+        self, present: Collection[str], gone: Mapping[str, datetime] | None = None
+    ) -> int:
+        """Run by every process: record presence, then close as abandoned the waiting
+        conversations whose relative has been gone ``abandon_after``. Returns how many closed."""
+        await self.record_presence(present, gone or {})
+        now = self.clock()
+        cutoff = now - self.policy.abandon_after
+        async with self.uow.read() as repos:
+            due = await repos.chat.gone_waiting(cutoff)
+        abandoned = 0
+        for conversation in due:
+            closed = rules.close(conversation, rules.ABANDONED, now)
+            async with self.uow.write() as repos:
+                done = await repos.chat.close_abandoned(conversation, closed, cutoff)
+            if done:
+                abandoned += 1
+                await self.events.publish(ConversationChanged(closed))
+        self.addresses.keep_only({c.id for c in await self.uow.waiting()})
+        return abandoned
 
     # messages
 
@@ -212,9 +318,10 @@ class ChatService:
         sender: Sender,
         author: StaffUser | None = None,
     ) -> Message:
-        """Store once per client_id; a repeat returns the stored message and announces nothing."""
-        if not client_id or len(client_id) > 64:
-            raise InvalidInput("client_id must be a string of 1 to 64 characters")
+        """Store once per client_id; a repeat returns the stored message and announces nothing.
+        The client's client_id is a UUID; the server's own senders (bot, system) name theirs."""
+        if sender in (Sender.RELATIVE, Sender.COUNSELLOR):
+            check_client_id(client_id)
         text = rules.check_text(text, self.policy.max_text_length)
         now = self.clock()
 
@@ -261,6 +368,7 @@ class ChatService:
     async def relative_typing(self, conversation_id: str) -> None:
         async with self.uow.read() as repos:
             conversation = await self._get(repos, conversation_id)
+        rules.require_open(conversation)
         if conversation.state is State.ACTIVE:
             await self.events.publish(Typing(conversation, by_relative=True))
 
@@ -293,6 +401,7 @@ class ChatService:
                     raise Conflict("another counsellor has claimed this conversation", code="already_claimed")
             await repos.staff.audit(counsellor.id, "conversation.claim", "conversation", conversation_id, now)
         if changed:
+            self.addresses.forget(conversation_id)
             await self.events.publish(ConversationChanged(claimed))
         return claimed
 
@@ -329,22 +438,49 @@ class ChatService:
                 raise Conflict("the conversation changed meanwhile", code="conflict")
             if actor is not None:
                 await repos.staff.audit(actor.id, "conversation.close", "conversation", conversation_id, now)
+        self.addresses.forget(conversation_id)
         await self.events.publish(
             ConversationChanged(closed, previous_counsellor_id=conversation.counsellor_id)
         )
         return closed
 
     async def raise_priority(self, conversation_id: str, reason: str) -> Conversation | None:
-        """Mark a conversation urgent once; returns None if it already was, or is closed."""
+        """Mark a conversation urgent once; returns None if it already was, or is closed.
+        One client address holds raised priority with one waiting conversation at a time: the
+        others from that address are flagged with the reason but keep their place, so a flood of
+        danger words cannot jump the queue."""
+        key = self.addresses.key_of(conversation_id)
+        took = False
+        if key is not None:
+            holder = self.addresses.priority_holder(key)
+            if holder is not None and holder != conversation_id and not await self._waits_raised(holder):
+                self.addresses.release_priority(key, holder)
+            if self.addresses.priority_holder(key) is None:
+                self.addresses.hold_priority(key, conversation_id)
+                took = True
+        shared = key is not None and self.addresses.priority_holder(key) != conversation_id
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            if conversation.priority_reason is not None or conversation.state is State.CLOSED:
-                return None
-            raised = rules.raise_priority(conversation, reason)
-            if not await repos.chat.save_state(conversation, raised):
-                return None
+            unchanged = conversation.priority_reason is not None or conversation.state is State.CLOSED
+            raised = conversation
+            if not unchanged:
+                raised = (rules.flag_danger if shared else rules.raise_priority)(conversation, reason)
+                unchanged = not await repos.chat.save_state(conversation, raised)
+        if unchanged:
+            if took and key is not None:
+                self.addresses.release_priority(key, conversation_id)
+            return None
         await self.events.publish(ConversationChanged(raised))
         return raised
+
+    async def _waits_raised(self, conversation_id: str) -> bool:
+        async with self.uow.read() as repos:
+            conversation = await repos.chat.get(conversation_id)
+        return (
+            conversation is not None
+            and conversation.state is State.WAITING
+            and conversation.priority >= rules.DANGER_PRIORITY
+        )
 
     async def add_note(self, conversation_id: str, author: StaffUser, text: str) -> Note:
         text = rules.check_text(text, self.policy.max_text_length)

@@ -66,6 +66,13 @@ class StaffDisabled(StaffSessionsEnded):
     pass
 
 
+@dataclass(frozen=True)
+class RelativeAccessEnded:
+    """The relative left: their open sockets are disconnected, in every process."""
+
+    conversation_id: str
+
+
 Event = (
     ConversationStarted
     | ConversationChanged
@@ -76,6 +83,7 @@ Event = (
     | SessionEnded
     | StaffSessionsEnded
     | StaffDisabled
+    | RelativeAccessEnded
 )
 Subscriber = Callable[[Event], Awaitable[None]]
 

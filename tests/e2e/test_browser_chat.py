@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
-from tests.support.server import ROOT, ServerProcess
+from tests.support.clients import query_database
+from tests.support.server import ROOT, ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -303,5 +304,13 @@ def test_relatives_and_counsellor_chat_in_swedish_and_arabic_then_quick_exit(
         waiting_relative_leaves(console, english, shots)
         assert_never_reloaded(console)
         quick_exit(swedish, f"{server.url}/healthz", shots)
+        # Quick exit leaves, as "End chat" does: the page's beacon closes the conversation at once.
+        wait_until(
+            lambda: (
+                query_database(server, "SELECT state, outcome FROM conversations WHERE id = ?", swedish_id)
+                == [("closed", "left_by_relative")]
+            ),
+            what="quick exit to close the conversation",
+        )
 
     assert problems.seen == [], f"the pages reported errors: {problems.seen}"

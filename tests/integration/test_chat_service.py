@@ -29,6 +29,7 @@ from tests.integration.wiring import (
     chat_policy,
     sqlite_url,
 )
+from tests.support.clients import named_client_id as cid
 from tests.unit.assertions import raises_code
 
 
@@ -109,10 +110,10 @@ class TestStart:
 class TestSequence:
     async def test_seq_counts_every_sender_from_one(self, chat: ChatService, alice: StaffUser) -> None:
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
-        first = await chat.post_message(conversation_id, "r-1", "Hej", Sender.RELATIVE)
+        first = await chat.post_message(conversation_id, cid("r-1"), "Hej", Sender.RELATIVE)
         await chat.claim(conversation_id, alice)
         second = await chat.post_message(
-            conversation_id, "c-1", "Hej, jag heter Alice", Sender.COUNSELLOR, alice
+            conversation_id, cid("c-1"), "Hej, jag heter Alice", Sender.COUNSELLOR, alice
         )
         third = await chat.post_bot_message(conversation_id, "automatiskt")
         assert third is not None
@@ -127,20 +128,20 @@ class TestSequence:
     async def test_each_conversation_has_its_own_sequence(self, chat: ChatService) -> None:
         one = (await chat.start_conversation("sv", None)).conversation.id
         two = (await chat.start_conversation("sv", None)).conversation.id
-        await chat.post_message(one, "a", "ett", Sender.RELATIVE)
-        await chat.post_message(one, "b", "två", Sender.RELATIVE)
-        other = await chat.post_message(two, "a", "ett", Sender.RELATIVE)
+        await chat.post_message(one, cid("a"), "ett", Sender.RELATIVE)
+        await chat.post_message(one, cid("b"), "två", Sender.RELATIVE)
+        other = await chat.post_message(two, cid("a"), "ett", Sender.RELATIVE)
         assert other.seq == 1
 
     async def test_the_same_client_id_returns_the_stored_message_and_adds_no_row(
         self, chat: ChatService, events: RecordingBus, raw: sqlite3.Connection
     ) -> None:
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
-        first = await chat.post_message(conversation_id, "same-id", "original text", Sender.RELATIVE)
-        again = await chat.post_message(conversation_id, "same-id", "a different text", Sender.RELATIVE)
+        first = await chat.post_message(conversation_id, cid("same-id"), "original text", Sender.RELATIVE)
+        again = await chat.post_message(conversation_id, cid("same-id"), "a different text", Sender.RELATIVE)
         assert again == first
         assert again.text == "original text"
-        assert message_rows(raw, conversation_id) == [(1, "same-id", "relative")]
+        assert message_rows(raw, conversation_id) == [(1, cid("same-id"), "relative")]
         assert len(events.of(MessagePosted)) == 1
 
     async def test_concurrent_posts_get_unique_gap_free_seqs(
@@ -152,11 +153,11 @@ class TestSequence:
         for index in range(30):
             service = chat if index % 2 else second_chat
             posts.append(
-                service.post_message(conversation_id, f"r-{index}", f"relative {index}", Sender.RELATIVE)
+                service.post_message(conversation_id, cid(f"r-{index}"), f"relative {index}", Sender.RELATIVE)
             )
             posts.append(
                 service.post_message(
-                    conversation_id, f"c-{index}", f"counsellor {index}", Sender.COUNSELLOR, alice
+                    conversation_id, cid(f"c-{index}"), f"counsellor {index}", Sender.COUNSELLOR, alice
                 )
             )
         stored = await asyncio.gather(*posts)
@@ -174,15 +175,15 @@ class TestSequence:
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
         await chat.claim(conversation_id, alice)
         posts = [
-            chat.post_message(conversation_id, f"r-{index}", f"text {index}", Sender.RELATIVE)
+            chat.post_message(conversation_id, cid(f"r-{index}"), f"text {index}", Sender.RELATIVE)
             for index in range(10)
         ]
-        posts.insert(5, chat.post_message(conversation_id, "bob-1", "not mine", Sender.COUNSELLOR, bob))
+        posts.insert(5, chat.post_message(conversation_id, cid("bob-1"), "not mine", Sender.COUNSELLOR, bob))
         results = await asyncio.gather(*posts, return_exceptions=True)
         refused = results.pop(5)
         assert isinstance(refused, Forbidden) and refused.code == "not_holder"
         assert sorted(m.seq for m in results) == list(range(1, 11))  # type: ignore[union-attr]
-        assert [row[1] for row in message_rows(raw, conversation_id)].count("bob-1") == 0
+        assert [row[1] for row in message_rows(raw, conversation_id)].count(cid("bob-1")) == 0
         assert len(message_rows(raw, conversation_id)) == 10
 
     async def test_a_client_id_racing_itself_is_stored_once(
@@ -190,14 +191,14 @@ class TestSequence:
     ) -> None:
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
         resends = [
-            service.post_message(conversation_id, "resent", "hello once", Sender.RELATIVE)
+            service.post_message(conversation_id, cid("resent"), "hello once", Sender.RELATIVE)
             for service in (chat, second_chat) * 5
         ]
         stored = await asyncio.gather(*resends)
         assert {m.id for m in stored} == {stored[0].id}
         assert {m.seq for m in stored} == {1}
-        assert message_rows(raw, conversation_id) == [(1, "resent", "relative")]
-        following = await chat.post_message(conversation_id, "next", "and then this", Sender.RELATIVE)
+        assert message_rows(raw, conversation_id) == [(1, cid("resent"), "relative")]
+        following = await chat.post_message(conversation_id, cid("next"), "and then this", Sender.RELATIVE)
         assert following.seq == 2
 
     @pytest.mark.parametrize(("text", "code"), [("x" * 4001, "text_too_long"), ("  \n ", "empty_text")])
@@ -206,13 +207,13 @@ class TestSequence:
     ) -> None:
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
         with raises_code(InvalidInput, code):
-            await chat.post_message(conversation_id, "bad", text, Sender.RELATIVE)
+            await chat.post_message(conversation_id, cid("bad"), text, Sender.RELATIVE)
         assert message_rows(raw, conversation_id) == []
 
     async def test_4000_characters_are_stored_whole(self, chat: ChatService) -> None:
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
         text = "ä" * 4000
-        await chat.post_message(conversation_id, "long", text, Sender.RELATIVE)
+        await chat.post_message(conversation_id, cid("long"), text, Sender.RELATIVE)
         assert (await chat.history(conversation_id, 0))[0].text == text
 
 
@@ -275,11 +276,13 @@ class TestEncryptionAtRest:
         secret_message = "Min son Kalle Karlsson har slutat prata med oss"
         secret_note = "Anteckning: pappan heter Sven Svensson"
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
-        await chat.post_message(conversation_id, "m1", secret_message, Sender.RELATIVE)
+        await chat.post_message(conversation_id, cid("m1"), secret_message, Sender.RELATIVE)
         await chat.claim(conversation_id, alice)
         await chat.add_note(conversation_id, alice, secret_note)
 
-        (message_body,) = raw.execute("SELECT body FROM messages WHERE client_id = 'm1'").fetchone()
+        (message_body,) = raw.execute(
+            "SELECT body FROM messages WHERE client_id = ?", (cid("m1"),)
+        ).fetchone()
         (note_body,) = raw.execute(
             "SELECT body FROM notes WHERE conversation_id = ?", (conversation_id,)
         ).fetchone()
@@ -296,7 +299,7 @@ class TestEncryptionAtRest:
 
     async def test_the_service_reads_back_the_plain_text(self, chat: ChatService, alice: StaffUser) -> None:
         conversation_id = (await chat.start_conversation("ar", None)).conversation.id
-        await chat.post_message(conversation_id, "m1", "أنا قلق على أخي", Sender.RELATIVE)
+        await chat.post_message(conversation_id, cid("m1"), "أنا قلق على أخي", Sender.RELATIVE)
         await chat.claim(conversation_id, alice)
         await chat.add_note(conversation_id, alice, "ملاحظة")
         _conversation, messages, notes = await chat.conversation_detail(conversation_id, alice)
@@ -315,15 +318,16 @@ class TestRetention:
     ) -> None:
         retention = timedelta(days=180)
         old = await chat.start_conversation("sv", None)
-        await chat.post_message(old.conversation.id, "m1", "gammalt", Sender.RELATIVE)
+        await chat.post_message(old.conversation.id, cid("m1"), "gammalt", Sender.RELATIVE)
         await chat.claim(old.conversation.id, alice)
         await chat.add_note(old.conversation.id, alice, "gammal anteckning")
         await chat.close(old.conversation.id, alice, "supported")
 
         clock.advance(retention - timedelta(days=1))
         recent = await chat.start_conversation("sv", None)
-        await chat.post_message(recent.conversation.id, "m1", "nyare", Sender.RELATIVE)
-        await chat.leave(recent.conversation.id)
+        await chat.post_message(recent.conversation.id, cid("m1"), "nyare", Sender.RELATIVE)
+        await chat.claim(recent.conversation.id, alice)
+        await chat.close(recent.conversation.id, alice, "supported")
         still_waiting = await chat.start_conversation("sv", None)
 
         clock.advance(timedelta(days=2))
@@ -338,7 +342,7 @@ class TestRetention:
                 f"SELECT count(*) FROM {table} WHERE conversation_id = ?", (old.conversation.id,)
             )
             assert count.fetchone() == (0,), table
-        assert message_rows(raw, recent.conversation.id) == [(1, "m1", "relative")]
+        assert message_rows(raw, recent.conversation.id) == [(1, cid("m1"), "relative")]
         with raises_code(NotAuthenticated, "invalid_token"):
             await chat.authenticate_relative(late_token)
         assert (await chat.authenticate_relative(recent.token)).id == recent.conversation.id

@@ -21,6 +21,7 @@ from server.domain.errors import NotAuthenticated
 from server.services.chat import ChatService, queue_positions
 from server.services.retention import RetentionService
 from tests.integration.wiring import T0, TOKEN_LIFETIME, ManualClock, RecordingBus, chat_policy, sqlite_url
+from tests.support.clients import named_client_id as cid
 from tests.support.services import postgres_server
 
 GREETINGS = {"sv": ("Hej, du skriver anonymt.", "Anonymiteten upphör vid fara för liv."), "en": ("Hello.",)}
@@ -70,7 +71,7 @@ async def test_the_greeting_is_stored_with_the_conversation_and_replayed_after_t
     assert [m.seq for m in later.missed] == [2]
     english = await chat.start_conversation("en", None)
     assert [m.text for m in (await chat.open_relative(english.token, 0, nothing)).missed] == ["Hello."]
-    message = await chat.post_message(started.conversation.id, "c1", "första", Sender.RELATIVE)
+    message = await chat.post_message(started.conversation.id, cid("c1"), "första", Sender.RELATIVE)
     assert message.seq == 3
 
 
@@ -88,11 +89,11 @@ async def test_positions_on_connect_match_the_order_the_queue_is_served_in(chat:
     expected = queue_positions(await chat.queue())
     assert len(expected) == 7
     for one in started:
-        opened = await chat.open_relative(one.token, 0, nothing)
         if one.conversation.id == started[2].conversation.id:
-            assert (opened.status.state, opened.status.queue_position) == (State.CLOSED, None)
-            assert opened.status.estimated_wait_seconds is None
+            with pytest.raises(NotAuthenticated):  # leaving ended the relative's access
+                await chat.open_relative(one.token, 0, nothing)
             continue
+        opened = await chat.open_relative(one.token, 0, nothing)
         assert opened.status.state is State.WAITING
         assert opened.status.queue_position == expected[one.conversation.id]
         assert opened.status.estimated_wait_seconds is not None
@@ -106,7 +107,7 @@ async def test_a_message_posted_while_subscribing_is_in_what_was_missed(chat: Ch
 
     async def subscribe_while_a_message_arrives(conversation_id: str) -> None:
         subscribed.append(conversation_id)
-        await chat.post_message(conversation_id, "in-between", "mellan", Sender.RELATIVE)
+        await chat.post_message(conversation_id, cid("in-between"), "mellan", Sender.RELATIVE)
 
     opened = await chat.open_relative(started.token, 2, subscribe_while_a_message_arrives)
     assert subscribed == [started.conversation.id]

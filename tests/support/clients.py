@@ -322,6 +322,11 @@ def new_client_id() -> str:
     return str(uuid.uuid4())
 
 
+def named_client_id(name: str) -> str:
+    """A client_id (a UUID, as the protocol asks) that is the same for the same name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kinline-test:{name}"))
+
+
 def queue_ids(payload: dict[str, Any]) -> list[str]:
     return [item["conversation_id"] for item in payload["conversations"]]
 

@@ -51,6 +51,7 @@ class ServerProcess:
             "KINLINE_HOURS__ALWAYS_OPEN": "true",
             "KINLINE_LIMITS__NEW_CONVERSATIONS_PER_MINUTE": "0",
             "KINLINE_LIMITS__LOGINS_PER_MINUTE": "0",
+            "KINLINE_LIMITS__WAITING_PER_ADDRESS": "0",
             "KINLINE_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
             "KINLINE_LOG__LEVEL": "DEBUG",
             **(env or {}),

@@ -116,12 +116,20 @@ function exitUrl() {
 
 /** One tap, no confirmation: forget everything and replace this page in the history with a neutral site. */
 function quickExit() {
+  leaveAsThePageGoes();
   storage.clearAll();
   state.session?.close();
   state.session = null;
   document.title = '';
   document.body.replaceChildren();
   location.replace(exitUrl());
+}
+
+/** Quick exit ends the conversation and the access to it, like "leave": a beacon survives the page going away. */
+function leaveAsThePageGoes() {
+  const token = state.session?.token ?? storage.loadConversation()?.token;
+  if (!token || typeof navigator.sendBeacon !== 'function') return;
+  navigator.sendBeacon('/api/conversations/leave', new Blob([JSON.stringify({ token })], { type: 'application/json' }));
 }
 
 function onKeydown(event) {
@@ -325,6 +333,12 @@ function sessionHandlers() {
     onConnection(connected) {
       state.connected = connected;
       renderConnection();
+    },
+    onRefused(code) {
+      state.session = null;
+      state.connected = false;
+      renderConnection();
+      showError(ui.composerError, code);
     },
     onInvalidToken() {
       state.session = null;

@@ -78,6 +78,11 @@ export class ChatSession {
         this.close();
         return;
       }
+      if (connectErrorCode(error) === 'too_many_sockets') {
+        this.#notify('onRefused', 'too_many_sockets');
+        this.close();
+        return;
+      }
       this.#notify('onConnection', false);
       if (!socket.active) this.#reconnectLater();
     });

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ def conversation_from_row(row: Any) -> Conversation:
         outcome=row.outcome,
         last_seq=row.last_seq,
         counsellor_read_seq=row.counsellor_read_seq,
+        relative_gone_since=row.relative_gone_since,
     )
 
 
@@ -58,6 +59,7 @@ class ChatStore:
                 last_seq=0,
                 counsellor_read_seq=0,
                 resume_hash=resume_hash,
+                relative_gone_since=conversation.relative_gone_since,
             )
         )
 
@@ -128,6 +130,78 @@ class ChatStore:
             )
         )
         return result.rowcount == 1
+
+    async def end_relative_access(self, conversation_id: str, unusable_resume_hash: str) -> None:
+        """Every token of the conversation goes, and the resume code stops matching."""
+        await self.connection.execute(
+            delete(relative_tokens).where(relative_tokens.c.conversation_id == conversation_id)
+        )
+        await self.connection.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(resume_hash=unusable_resume_hash)
+        )
+
+    async def mark_present(self, conversation_ids: Collection[str], chunk: int = 500) -> None:
+        ids = list(conversation_ids)
+        c = conversations.c
+        for start in range(0, len(ids), chunk):
+            await self.connection.execute(
+                update(conversations)
+                .where(c.id.in_(ids[start : start + chunk]), c.relative_gone_since.is_not(None))
+                .values(relative_gone_since=None)
+            )
+
+    async def mark_gone(self, gone_since: Mapping[str, datetime]) -> None:
+        """Each open conversation not already marked gone is gone since its time."""
+        c = conversations.c
+        for conversation_id, since in gone_since.items():
+            await self.connection.execute(
+                update(conversations)
+                .where(
+                    c.id == conversation_id,
+                    c.state != State.CLOSED.value,
+                    c.relative_gone_since.is_(None),
+                )
+                .values(relative_gone_since=since)
+            )
+
+    async def gone_waiting(self, gone_before: datetime) -> list[Conversation]:
+        c = conversations.c
+        rows = (
+            await self.connection.execute(
+                select(conversations).where(
+                    c.state == State.WAITING.value, c.relative_gone_since <= gone_before
+                )
+            )
+        ).all()
+        return [conversation_from_row(row) for row in rows]
+
+    async def close_abandoned(
+        self, before: Conversation, closed: Conversation, gone_before: datetime
+    ) -> bool:
+        """Close only if it still waits and its relative is still gone since before the cutoff."""
+        c = conversations.c
+        result = await self.connection.execute(
+            update(conversations)
+            .where(
+                c.id == before.id,
+                c.state == State.WAITING.value,
+                c.relative_gone_since <= gone_before,
+            )
+            .values(state=closed.state.value, closed_at=closed.closed_at, outcome=closed.outcome)
+        )
+        return result.rowcount == 1
+
+    async def waiting_among(self, conversation_ids: Collection[str]) -> set[str]:
+        if not conversation_ids:
+            return set()
+        rows = await self.connection.execute(
+            select(conversations.c.id).where(
+                conversations.c.id.in_(list(conversation_ids)), conversations.c.state == State.WAITING.value
+            )
+        )
+        return {row.id for row in rows}
 
     async def find_by_resume_hash(self, resume_hash: str) -> Conversation | None:
         row = (

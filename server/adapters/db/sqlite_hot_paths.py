@@ -22,7 +22,7 @@ from server.domain.conversations import Conversation, Message, Sender, State
 from server.domain.errors import NotFound
 from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
 
-TIMESTAMP_COLUMNS = ("created_at", "claimed_at", "closed_at", "last_bot_update_at")
+TIMESTAMP_COLUMNS = ("created_at", "claimed_at", "closed_at", "last_bot_update_at", "relative_gone_since")
 
 
 def _conversation(row: sqlite3.Row) -> Conversation:
@@ -112,10 +112,11 @@ def append(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) 
 def start(db: sqlite3.Connection, cipher: FieldCipher, new: NewConversation) -> None:
     """ChatStore.start: the conversation, its first token and the bot's opening messages."""
     conversation = new.conversation
+    gone = conversation.relative_gone_since
     cursor = _cursor(db)
     cursor.execute(
         "INSERT INTO conversations (id, language, topic, state, priority, created_at, last_seq, "
-        "counsellor_read_seq, resume_hash) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)",
+        "counsellor_read_seq, resume_hash, relative_gone_since) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
         (
             conversation.id,
             conversation.language,
@@ -124,6 +125,7 @@ def start(db: sqlite3.Connection, cipher: FieldCipher, new: NewConversation) -> 
             conversation.priority,
             sqlite_utc_text(conversation.created_at),
             new.resume_hash,
+            None if gone is None else sqlite_utc_text(gone),
         ),
     )
     cursor.execute(

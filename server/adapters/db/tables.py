@@ -126,6 +126,7 @@ conversations = Table(
     Column("counsellor_read_seq", Integer, nullable=False, default=0),
     Column("resume_hash", String(64), nullable=False, unique=True),
     Column("last_bot_update_at", UtcDateTime),
+    Column("relative_gone_since", UtcDateTime),
     Index("ix_conversations_state_priority", "state", "priority", "created_at"),
     Index("ix_conversations_counsellor_state", "counsellor_id", "state"),
 )

@@ -23,7 +23,7 @@ from server.transports.http.escalation_routes import (
     SendBack,
     StatusLookup,
 )
-from server.transports.http.routes import Login, ResumeConversation, StartConversation
+from server.transports.http.routes import LeaveConversation, Login, ResumeConversation, StartConversation
 from server.transports.http.totp_routes import ConfirmTotp
 
 _ERROR = {
@@ -211,6 +211,14 @@ def document() -> dict[str, Any]:
                         ),
                         **_errors(400, 404, 422, 429),
                     },
+                }
+            },
+            "/api/conversations/leave": {
+                "post": {
+                    "summary": "Leave a conversation by its token (quick exit): it closes, and its "
+                    "tokens and resume code stop working",
+                    "requestBody": _body(LeaveConversation),
+                    "responses": {"204": {"description": "left"}, **_errors(400, 401, 422)},
                 }
             },
             "/api/auth/login": {

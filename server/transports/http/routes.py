@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from server import app_keys
 from server.domain.errors import InvalidInput
 from server.transports import wire
+from server.transports.client_address import client_address
 from server.transports.http.audit_routes import add_audit_routes
 from server.transports.http.middlewares import parse_body, query_limit
 from server.transports.http.staff_auth import (
@@ -42,9 +43,17 @@ class Login(BaseModel):
     recovery_code: str | None = Field(default=None, max_length=64)
 
 
+class LeaveConversation(BaseModel):
+    token: str = Field(min_length=1, max_length=128)
+
+
 def rate_limit_key(request: web.Request) -> str:
-    """A keyed HMAC of the client address for rate limits; the address itself goes nowhere."""
-    return request.app[app_keys.RATE_LIMIT_HMAC](request.remote or "")
+    """A keyed HMAC of the client address for rate limits; the address itself goes nowhere.
+    Forwarded headers count only from a trusted proxy (transports.client_address)."""
+    address = client_address(
+        request.remote, request.headers.get("X-Forwarded-For"), request.app[app_keys.TRUSTED_PROXIES]
+    )
+    return request.app[app_keys.RATE_LIMIT_HMAC](address)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -74,8 +83,9 @@ async def public_settings(request: web.Request) -> web.Response:
 
 async def start_conversation(request: web.Request) -> web.Response:
     body = await parse_body(request, StartConversation)
-    request.app[app_keys.CONVERSATION_LIMITER].check(rate_limit_key(request))
-    started = await request.app[app_keys.CHAT].start_conversation(body.language, body.topic)
+    key = rate_limit_key(request)
+    request.app[app_keys.CONVERSATION_LIMITER].check(key)
+    started = await request.app[app_keys.CHAT].start_conversation(body.language, body.topic, key)
     return web.json_response(
         {
             "conversation_id": started.conversation.id,
@@ -91,6 +101,13 @@ async def resume_conversation(request: web.Request) -> web.Response:
     request.app[app_keys.RESUME_LIMITER].check(rate_limit_key(request))
     conversation, token = await request.app[app_keys.CHAT].resume(body.resume_code)
     return web.json_response({"conversation_id": conversation.id, "token": token})
+
+
+async def leave_conversation(request: web.Request) -> web.Response:
+    """Leave by token: what quick exit sends (as a beacon) as the page goes away."""
+    body = await parse_body(request, LeaveConversation)
+    await request.app[app_keys.CHAT].leave_with_token(body.token)
+    return web.Response(status=204)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -166,6 +183,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/public", public_settings)
     app.router.add_post("/api/conversations", start_conversation)
     app.router.add_post("/api/conversations/resume", resume_conversation)
+    app.router.add_post("/api/conversations/leave", leave_conversation)
     app.router.add_post("/api/auth/login", login)
     app.router.add_post("/api/auth/logout", logout)
     app.router.add_get("/api/me", me)

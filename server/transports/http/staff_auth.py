@@ -8,6 +8,7 @@ from server import app_keys
 from server.domain.errors import Forbidden, NotAuthenticated
 from server.domain.staff import StaffUser
 from server.services.auth import ENROLLMENT_REQUIRED, ENROLLMENT_REQUIRED_MESSAGE
+from server.transports.client_address import client_scheme
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -31,13 +32,22 @@ def session_token(request: web.Request) -> str | None:
     return request.cookies.get(cookie_name(secure))
 
 
+def request_scheme(request: web.Request) -> str:
+    return client_scheme(
+        request.remote,
+        request.headers.get("X-Forwarded-Proto"),
+        request.scheme,
+        request.app[app_keys.TRUSTED_PROXIES],
+    )
+
+
 def check_same_origin(request: web.Request) -> None:
     """State-changing staff requests from a browser must come from our own pages."""
     origin = request.headers.get("Origin")
     if request.method in SAFE_METHODS or origin is None:
         return
     allowed = {
-        f"{request.scheme}://{request.host}",
+        f"{request_scheme(request)}://{request.host}",
         request.app[app_keys.SETTINGS].public_url.rstrip("/"),
         *request.app[app_keys.SETTINGS].security.allowed_origins,
     }

@@ -20,6 +20,7 @@ from server.services.events import (
     MessagePosted,
     NoteAdded,
     ReadMarked,
+    RelativeAccessEnded,
     Typing,
 )
 from server.transports import wire
@@ -85,6 +86,8 @@ class Broadcaster:
                 room=user_room(event.conversation.counsellor_id),
                 namespace=COUNSELLOR,
             )
+        elif isinstance(event, RelativeAccessEnded):
+            await self.sio.manager.disconnect_room(RELATIVE, conversation_room(event.conversation_id))
 
     async def _message(self, event: MessagePosted) -> None:
         payload = wire.message(event.message)

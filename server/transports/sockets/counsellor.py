@@ -26,7 +26,7 @@ class ConversationRef(EventPayload):
 
 
 class SendMessage(ConversationRef):
-    client_id: str = Field(min_length=1, max_length=64)
+    client_id: str = Field(max_length=64)  # a UUID: server.domain.text.check_client_id
     text: str = Field(max_length=100_000)
 
 

@@ -18,6 +18,9 @@ from socketio import packet
 
 log = logging.getLogger(__name__)
 YIELD_EVERY = 200
+# Carried between processes as an emit, so the Redis manager's own message routing delivers it;
+# each process disconnects its own sockets in the room instead of sending them anything.
+DISCONNECT_ROOM_EVENT = "kinline:disconnect-room"
 
 
 class RoomIndex:
@@ -53,6 +56,14 @@ class RoomIndex:
         the one-process manager overrides it with a leaner loop)."""
         for room, data in payloads:
             await self.emit(event, data, namespace, room=room)  # type: ignore[attr-defined]
+
+    async def disconnect_room(self, namespace: str, room: str) -> None:
+        """Disconnect every socket in the room, in every process (one process here)."""
+        await self._disconnect_local_room(namespace, room)
+
+    async def _disconnect_local_room(self, namespace: str, room: str) -> None:
+        for sid, _eio_sid in list(self.get_participants(namespace, room)):  # type: ignore[attr-defined]
+            await self.server.disconnect(sid, namespace=namespace, ignore_queue=True)  # type: ignore[attr-defined]
 
     def basic_disconnect(self, sid: str, namespace: str, **_kwargs: Any) -> None:
         """BaseManager.basic_disconnect without its scan over every room of the namespace."""
@@ -137,3 +148,12 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
 
 class IndexedAsyncRedisManager(RoomIndex, socketio.AsyncRedisManager):  # type: ignore[misc]
     """Several processes sharing Redis."""
+
+    async def disconnect_room(self, namespace: str, room: str) -> None:
+        await self.emit(DISCONNECT_ROOM_EVENT, None, namespace, room=room)
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        if message.get("event") == DISCONNECT_ROOM_EVENT:
+            await self._disconnect_local_room(message["namespace"], message["room"])
+            return
+        await super()._handle_emit(message)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from server.domain.conversations import Sender
+from server.domain.conversations import Sender, State
 from server.domain.errors import DomainError
 from server.services.chat import ChatService
 from server.transports import wire
@@ -17,7 +19,7 @@ NAMESPACE = "/relative"
 
 
 class SendMessage(EventPayload):
-    client_id: str = Field(min_length=1, max_length=64)
+    client_id: str = Field(max_length=64)  # a UUID: server.domain.text.check_client_id
     text: str = Field(max_length=100_000)
 
 
@@ -33,9 +35,39 @@ def _after_seq(auth: dict[str, Any]) -> int:
 
 
 class RelativeNamespace(GuardedNamespace):
-    def __init__(self, chat: ChatService) -> None:
+    """Counts each conversation's sockets in this process: a few tabs are allowed, not a hundred.
+    When the last one goes, the time is noted; ``sweep`` writes what it saw (who is connected here,
+    who went when) in one transaction, so a relative back before the next sweep costs no write."""
+
+    def __init__(self, chat: ChatService, sockets_per_conversation: int = 5) -> None:
         super().__init__(NAMESPACE)
         self.chat = chat
+        self.sockets_per_conversation = sockets_per_conversation
+        self._sids: dict[str, set[str]] = {}
+        self._conversation_of: dict[str, str] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._gone_at: dict[str, datetime] = {}
+        self._released = False
+
+    async def sweep(self) -> int:
+        """Presence as this process sees it, then the abandon sweep (ChatService.sweep_presence)."""
+        gone, self._gone_at = self._gone_at, {}
+        try:
+            return await self.chat.sweep_presence(list(self._sids), gone)
+        except BaseException:
+            for conversation_id, since in gone.items():
+                if conversation_id not in self._sids:
+                    self._gone_at.setdefault(conversation_id, since)
+            raise
+
+    async def release_all(self) -> None:
+        """At shutdown, before every socket is closed: all relatives here are gone as of now, in
+        one write; the disconnects that follow write nothing."""
+        self._released = True
+        now = self.chat.clock()
+        gone = {**self._gone_at, **dict.fromkeys(self._sids, now)}
+        self._gone_at = {}
+        await self.chat.record_presence((), gone)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not isinstance(auth, dict) or not isinstance(auth.get("token"), str):
@@ -50,7 +82,22 @@ class RelativeNamespace(GuardedNamespace):
         except DomainError as error:
             raise refuse(error.code, error.message) from None  # socketio then drops the sid's rooms
         conversation = opened.conversation
-        await self.save_session(sid, {"conversation_id": conversation.id})
+        sids = self._sids.setdefault(conversation.id, set())
+        if len(sids) >= self.sockets_per_conversation:
+            if not sids:
+                del self._sids[conversation.id]
+            raise refuse(
+                "too_many_sockets",
+                f"at most {self.sockets_per_conversation} pages may have this conversation open",
+            )
+        sids.add(sid)
+        self._conversation_of[sid] = conversation.id
+        self._gone_at.pop(conversation.id, None)
+        try:
+            await self.save_session(sid, {"conversation_id": conversation.id})
+        except BaseException:
+            await self.on_disconnect(sid)
+            raise
         status = opened.status
         await self.emit(
             "status",
@@ -61,6 +108,19 @@ class RelativeNamespace(GuardedNamespace):
             await self.emit("message", wire.message(message), to=sid)
         if conversation.counsellor_read_seq:
             await self.emit("read", {"seq": conversation.counsellor_read_seq}, to=sid)
+
+    async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
+        conversation_id = self._conversation_of.pop(sid, None)
+        if conversation_id is None:
+            return
+        sids = self._sids.get(conversation_id)
+        if sids is not None:
+            sids.discard(sid)
+            if sids:
+                return
+            del self._sids[conversation_id]
+        if not self._released:
+            self._gone_at[conversation_id] = self.chat.clock()
 
     async def _conversation_id(self, sid: str) -> str:
         session = await self.get_session(sid)
@@ -86,5 +146,21 @@ class RelativeNamespace(GuardedNamespace):
 
     @event(Empty)
     async def on_leave(self, sid: str, _payload: Empty) -> dict[str, Any]:
-        await self.chat.leave(await self._conversation_id(sid))
+        """The relative's other sockets are disconnected through the room (in every process);
+        this one first hears "closed" and its ack, then is disconnected too."""
+        conversation_id = await self._conversation_id(sid)
+        await self.leave_room(sid, conversation_room(conversation_id))
+        try:
+            await self.chat.leave(conversation_id)
+        except BaseException:
+            await self.enter_room(sid, conversation_room(conversation_id))
+            raise
+        await self.emit("status", wire.status(State.CLOSED.value, None, None), to=sid)
+        task = asyncio.get_running_loop().create_task(self._disconnect_after_ack(sid))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
         return {"ok": True}
+
+    async def _disconnect_after_ack(self, sid: str) -> None:
+        await asyncio.sleep(0)  # the ack is queued when the handler returns; this runs after it
+        await self.disconnect(sid)
