@@ -103,6 +103,15 @@ class LimitsSettings(_Section):
     login_failures_before_delay: int = Field(default=3, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_payload_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A body must arrive whole within this long after its headers, else 408.
+    body_read_timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("body_read_timeout")
+    @classmethod
+    def _body_read_timeout_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
 
 
 class SecuritySettings(_Section):
