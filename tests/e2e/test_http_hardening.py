@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import socketio
 
+from tests.e2e.escalation_helpers import draft_body
 from tests.support.clients import Harness, connect_error_code
 from tests.support.raw_http import (
     RawResponse,
@@ -375,9 +376,18 @@ async def test_errors_do_not_echo_input(server: ServerProcess) -> None:
         assert reset.status == 404, reset.body
         assert CANARY not in json.dumps(reset.body, ensure_ascii=False)
 
-        server.add_user("echo-counsellor", "counsellor")
-        counsellor = h.api()
-        await counsellor.login("echo-counsellor")
+        (staff,) = await h.counsellors("echo-counsellor")
+        counsellor = staff.api
+        assert (await staff.socket.claim(started.conversation_id))["ok"]
+        for changes in ({"route": CANARY}, {"indicators": [CANARY]}):
+            drafted = await counsellor.request(
+                "POST",
+                "/api/escalations",
+                json=draft_body(started.conversation_id, **changes),
+                headers={"Origin": server.url},
+            )
+            assert drafted.status == 422, drafted.body
+            assert CANARY not in json.dumps(drafted.body, ensure_ascii=False), drafted.body
         availability = await counsellor.request(
             "PUT",
             "/api/me/availability",
