@@ -18,7 +18,9 @@ import pytest
 import socketio
 
 from tests.e2e.escalation_helpers import draft_body
+from tests.support.booking import FAST_BOOKING_ENV, BookingClient
 from tests.support.clients import Harness, connect_error_code
+from tests.support.fake_twilio import FakeTwilio
 from tests.support.raw_http import (
     RawResponse,
     exchange,
@@ -132,6 +134,26 @@ class TestSocketIoBodyLimit:
         connected = await exchange(server.port, post(polling_path(sid), b"40/relative,", "text/plain"))
         assert connected.status == 200
         terminate_within(server, SHUTDOWN_LIMIT_SECONDS)
+
+
+async def test_sigterm_with_a_text_in_flight_exits_within_the_limit(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    """Shutdown waits for texts being sent; a provider that does not answer must not hold it."""
+    with FakeTwilio() as fake:
+        env = fake.server_env(**{**FAST_BOOKING_ENV, "KINLINE_SMS__SEND_TIMEOUT": "60s"})
+        server = server_factory(env, start=False)
+        server.add_user("shutdown-counsellor")
+        server.start()
+        async with Harness(server) as h:
+            staff = h.api()
+            await staff.login("shutdown-counsellor")
+            booking = BookingClient(staff, h.api())
+            await booking.open_all_week(("sv",))
+            fake.hang_next(1, seconds=120)
+            await booking.book(await booking.next_start(900))
+            await asyncio.to_thread(fake.wait_for, lambda: fake.creates(), 20.0, "the text to reach Twilio")
+            terminate_within(server, SHUTDOWN_LIMIT_SECONDS)
 
 
 # ---- finding 10: a body-read timeout ----
