@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import socketio
+from openapi_spec_validator import validate
 
 from tests.e2e.escalation_helpers import draft_body
 from tests.support.booking import FAST_BOOKING_ENV, BookingClient
@@ -356,8 +357,6 @@ def _refs(node: Any) -> list[str]:
 
 
 async def test_openapi_refs_resolve_and_invalid_json_is_documented(server: ServerProcess) -> None:
-    from openapi_spec_validator import validate
-
     async with Harness(server) as h:
         result = await h.api().request("GET", "/api/openapi.json")
     assert result.status == 200
