@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -44,7 +45,8 @@ from server.settings import Settings
 from server.transports.client_address import parse_trusted
 from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.escalation_routes import add_escalation_routes
-from server.transports.http.middlewares import errors_middleware, security_headers_middleware
+from server.transports.http.hardening import body_limits, hide_server_version, security_headers
+from server.transports.http.middlewares import errors_middleware
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.routes import add_routes
 from server.transports.http.staff_auth import cookie_name
@@ -103,6 +105,16 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
     )
 
 
+def _library_logger(name: str) -> logging.Logger:
+    """python-socketio's and python-engineio's logger, given to them so that they do not add a
+    handler of their own: their records go through the root handlers and the privacy filter
+    (server/log_privacy.py). At INFO they log packet contents, so they start at WARNING."""
+    logger = logging.getLogger(name)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)
+    return logger
+
+
 def _socket_server(settings: Settings) -> socketio.AsyncServer:
     redis_url = settings.scale.redis_url
     manager = IndexedAsyncRedisManager(redis_url) if redis_url else IndexedAsyncManager()
@@ -111,8 +123,8 @@ def _socket_server(settings: Settings) -> socketio.AsyncServer:
         client_manager=manager,
         cors_allowed_origins=settings.security.allowed_origins or None,
         max_http_buffer_size=settings.limits.max_socket_payload_bytes,
-        logger=False,
-        engineio_logger=False,
+        logger=_library_logger("socketio.server"),
+        engineio_logger=_library_logger("engineio.server"),
         serializer=TextPacket,
         json=json_codec,
     )
@@ -353,6 +365,11 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler.shutdown(wait=False)
 
 
+# How long shutdown waits for the sockets to say goodbye; a client that does not read must not
+# hold the process (docs/operations.md: SIGTERM ends the process within 10 s).
+CLOSE_SOCKETS_TIMEOUT_S = 2.0
+
+
 async def _close_sockets(app: web.Application) -> None:
     """Close every socket at shutdown so clients reconnect elsewhere at once."""
     sio = app[SIO]
@@ -363,15 +380,29 @@ async def _close_sockets(app: web.Application) -> None:
         except Exception:
             log.exception("could not note the relatives as gone at shutdown")
     if sio.eio.sockets:
-        await sio.eio.disconnect()
+        try:
+            async with asyncio.timeout(CLOSE_SOCKETS_TIMEOUT_S):
+                await sio.eio.disconnect()
+        except TimeoutError:
+            log.info("sockets still closing after %.0f s; shutting down anyway", CLOSE_SOCKETS_TIMEOUT_S)
     await sio.shutdown()
 
 
 def create_app(settings: Settings) -> web.Application:
+    limits = settings.limits
     app = web.Application(
-        client_max_size=settings.limits.max_body_bytes,
-        middlewares=[security_headers_middleware, errors_middleware],
+        client_max_size=limits.max_body_bytes,
+        middlewares=[
+            errors_middleware,
+            body_limits(
+                limits.max_body_bytes,
+                limits.max_socket_payload_bytes,
+                limits.body_read_timeout.total_seconds(),
+            ),
+        ],
     )
+    app.on_response_prepare.append(security_headers(https=settings.security.secure_cookies))
+    hide_server_version()
     app[app_keys.SETTINGS] = settings
     app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
     app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")

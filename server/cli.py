@@ -7,9 +7,12 @@ import asyncio
 import gc
 import getpass
 import logging
+import os
 import sys
+import threading
 from collections.abc import Sequence
 
+from server import log_privacy
 from server.domain.staff import Role
 from server.settings import Settings, SettingsError, load_settings
 
@@ -34,6 +37,7 @@ def _configure_logging(settings: Settings) -> None:
     )
     for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    log_privacy.install(settings.log.level)
 
 
 def _migrate(settings: Settings) -> None:
@@ -61,6 +65,27 @@ GC_THRESHOLDS = (20_000, 20, 20)
 # 1 ms took delivery p99 from 58-93 ms to 39-49 ms in alternating runs (docs/performance.md).
 GIL_SWITCH_INTERVAL_S = 0.001
 
+# SIGTERM ends the process within SHUTDOWN_LIMIT_S in every case (docs/operations.md). aiohttp waits
+# for running handlers twice (to finish, then after cancelling them) up to its shutdown_timeout
+# each, 60 s by default; sockets get CLOSE_SOCKETS_TIMEOUT_S (server/app.py). Whatever still runs
+# after that (an SMS send or webhook in flight, both retried or reconciled later) is cut short by
+# the watchdog, since SQLite with synchronous=FULL loses nothing committed.
+SHUTDOWN_LIMIT_S = 10.0
+HANDLER_SHUTDOWN_TIMEOUT_S = 2.0
+
+
+async def _start_shutdown_watchdog(_app: object) -> None:
+    """The first shutdown hook: the process exits SHUTDOWN_LIMIT_S after SIGTERM at the latest."""
+    watchdog = threading.Timer(SHUTDOWN_LIMIT_S - 1.0, _exit_now)
+    watchdog.daemon = True
+    watchdog.start()
+
+
+def _exit_now() -> None:
+    logging.getLogger("kinline").warning("shutdown took too long; exiting now")
+    logging.shutdown()
+    os._exit(1)
+
 
 async def _freeze_startup_objects(_app: object) -> None:
     """Modules, settings, catalogs and tables live as long as the process: once the app has
@@ -80,6 +105,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     logging.getLogger("kinline").info("serving on port %d", port)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
+    app.on_shutdown.insert(0, _start_shutdown_watchdog)
     gc.set_threshold(*GC_THRESHOLDS)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     web.run_app(
@@ -91,6 +117,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         loop=_new_event_loop(),
         handle_signals=True,
         backlog=LISTEN_BACKLOG,
+        shutdown_timeout=HANDLER_SHUTDOWN_TIMEOUT_S,
     )
 
 
@@ -116,7 +143,7 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
     from server.adapters.crypto import FieldCipher, load_or_create_key
     from server.adapters.db.engine import Database
     from server.adapters.db.unit_of_work import SqlUnitOfWork
-    from server.domain.errors import DomainError
+    from server.domain.errors import DomainError, NotFound
     from server.services.auth import AuthService, SessionPolicy
     from server.services.events import EventBus
     from server.services.ports import system_clock
@@ -147,7 +174,10 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
             user_id = await auth.add_user(args.name, password, role, args.display_name, args.route)
             return f"added {role.value} {args.name} (id {user_id})"
         if args.user_command == "totp-reset":
-            await auth.reset_totp(None, args.name)
+            try:
+                await auth.reset_totp(None, args.name)
+            except NotFound:
+                raise SystemExit(f"error: no user {args.name}") from None
             return f"two-factor sign-in of {args.name} is reset; they enroll again at their next sign-in"
         if args.user_command == "unlock":
             locked_until = await auth.unlock_second_factor(args.name)

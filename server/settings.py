@@ -120,6 +120,15 @@ class LimitsSettings(_Section):
     waiting_per_address: int = Field(default=3, ge=0)
     # Open /relative sockets per conversation, counted per server process.
     sockets_per_conversation: int = Field(default=5, ge=1)
+    # A body must arrive whole within this long after its headers, else 408.
+    body_read_timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("body_read_timeout")
+    @classmethod
+    def _body_read_timeout_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
 
 
 class SecuritySettings(_Section):

@@ -75,10 +75,10 @@ def parse_clock(text: str) -> int:
     """``"HH:MM"`` -> minutes after midnight; ``"24:00"`` is accepted as the end of the day."""
     match = re.fullmatch(r"([01]\d|2[0-4]):([0-5]\d)", text.strip())
     if match is None:
-        raise InvalidInput(f"not a time of day: {text!r} (use HH:MM)", code="invalid_time")
+        raise InvalidInput("not a time of day (use HH:MM)", code="invalid_time")
     minutes = int(match.group(1)) * 60 + int(match.group(2))
     if minutes > MINUTES_PER_DAY:
-        raise InvalidInput(f"not a time of day: {text!r}", code="invalid_time")
+        raise InvalidInput("not a time of day (use HH:MM, at most 24:00)", code="invalid_time")
     return minutes
 
 
@@ -178,7 +178,7 @@ def build_availability(
     """Validate the editor's input (times local, Monday = 0) into an Availability."""
     unknown = sorted(set(languages) - set(supported_languages))
     if unknown:
-        raise InvalidInput(f"unsupported languages {unknown}", code="unsupported_language")
+        raise InvalidInput(f"languages: use only {sorted(supported_languages)}", code="unsupported_language")
     windows = []
     for weekday, start_text, end_text in weekly:
         if not 0 <= weekday <= 6:

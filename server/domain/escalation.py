@@ -162,7 +162,7 @@ class EscalationConfig:
     def route(self, route_id: str) -> Route:
         found = self.routes.get(route_id)
         if found is None:
-            raise InvalidInput(f"route: unknown route {route_id!r}", code="unknown_route")
+            raise InvalidInput("route: no such route", code="unknown_route")
         return found
 
 
@@ -330,7 +330,7 @@ def validate_draft(draft: Draft, config: EscalationConfig) -> Draft:
         raise InvalidInput("summary: required")
     unknown = [i for i in draft.indicators if i not in config.indicator_ids]
     if unknown:
-        raise InvalidInput(f"indicators: unknown ids {unknown}")
+        raise InvalidInput("indicators: unknown ids; see /api/escalations/config")
     if len(set(draft.indicators)) != len(draft.indicators):
         raise InvalidInput("indicators: listed twice")
     if "indicators" in rule.required and not draft.indicators:

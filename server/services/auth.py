@@ -343,7 +343,7 @@ class AuthService:
         async with self.uow.write() as repos:
             found = await repos.staff.credentials(username)
             if found is None:
-                raise NotFound(f"no user {username}")
+                raise NotFound("no such user")
             target = found[0]
             if actor is not None:
                 ownership = Ownership.OWN if actor.id == target.id else Ownership.OTHER

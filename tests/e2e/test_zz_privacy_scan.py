@@ -4,6 +4,7 @@ no user agent, no plaintext message or note and no secret in the clear."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.support.clients import (
     new_client_id,
     queue_ids,
 )
+from tests.support.raw_http import exchange, polling_path, polling_session
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess
 
 LOOPBACK = "127.0.0.1"
@@ -199,6 +201,40 @@ async def run_full_conversation(server: ServerProcess) -> list[str]:
     return secrets
 
 
+def malformed_requests() -> list[bytes]:
+    """Requests aiohttp refuses before any handler runs; each carries the canary agent."""
+    agent = f"User-Agent: {USER_AGENT}\r\nX-Forwarded-For: {FORWARDED_ADDRESS}\r\n"
+    return [
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {USER_AGENT}\x01\r\n\r\n".encode(),
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{agent}Bad\x7fName: KinlineCanaryAgent\r\n\r\n".encode(),
+        f"KinlineCanaryAgent\x00 / HTTP/1.1\r\nHost: 127.0.0.1\r\n{agent}\r\n".encode(),
+        f"GET /KinlineCanaryAgent HTTP/9.9\r\nHost: 127.0.0.1\r\n{agent}\r\n".encode(),
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{agent}Transfer-Encoding: chunked\r\n\r\nzz\r\n".encode(),
+    ]
+
+
+async def send_malformed_requests(server: ServerProcess) -> None:
+    """Malformed requests, a body cut short, and Engine.IO and Socket.IO packets that do not decode."""
+    agent = f"User-Agent: {USER_AGENT}\r\nX-Forwarded-For: {FORWARDED_ADDRESS}\r\n"
+    for request in malformed_requests():
+        assert (await exchange(server.port, request)).status == 400, request
+    _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        f"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\n{agent}Content-Type: application/json\r\n"
+        'Content-Length: 1000\r\n\r\n{"language": "KinlineCanaryAgent'.encode()
+    )
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+    sid = await polling_session(server.port)
+    for packet in (b"40/relative,", b"4KinlineCanaryAgent{{", b"ZKinlineCanaryAgent\x1e"):
+        head = (
+            f"POST {polling_path(sid)} HTTP/1.1\r\nHost: 127.0.0.1\r\n{agent}Content-Type: text/plain\r\n"
+            f"Content-Length: {len(packet)}\r\nConnection: close\r\n\r\n"
+        )
+        assert (await exchange(server.port, head.encode() + packet)).status < 500
+
+
 def assert_database_private(db_path: Path, secrets: list[str]) -> None:
     cells = every_stored_value(db_path)
     assert cells, "the database is empty: nothing was scanned"
@@ -225,6 +261,7 @@ async def test_logs_and_database_hold_no_personal_data(
 ) -> None:
     server = server_factory()
     secrets = await run_full_conversation(server)
+    await send_malformed_requests(server)
     server.stop()
 
     logs = logs_of_this_run(artifacts_dir / "server-logs", session_started_at())

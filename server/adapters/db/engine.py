@@ -3,10 +3,12 @@ BEGIN IMMEDIATE on the one writer connection, so concurrent writers queue instea
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -33,6 +35,21 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def make_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 (like the key file) before SQLite would create it world-readable
+    under the usual umask; its -wal and -shm files take the database file's mode. An existing
+    file, and its -wal and -shm, are narrowed to 0600 too."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 class Database:
     """Two doors to one database: ``write()`` for short transactions that change state,
     ``read()`` for queries. On SQLite writes go through a single connection."""
@@ -42,6 +59,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._loop_connection: sqlite3.Connection | None = None
         if self.is_sqlite:
+            make_private_sqlite_file(url)
             self._writer = create_async_engine(
                 url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
             )

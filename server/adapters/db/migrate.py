@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from server.adapters.db.engine import make_private_sqlite_file
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -19,5 +21,5 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
     if database_url.startswith("sqlite"):
-        Path(database_url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        make_private_sqlite_file(database_url)
     command.upgrade(alembic_config(database_url), revision)

@@ -1,28 +1,23 @@
-"""HTTP middlewares: domain errors to statuses, security headers, and no client data in logs."""
+"""HTTP middlewares: domain errors to statuses, and no client data in logs. The security headers
+and body limits are in hardening.py."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from server.domain.errors import DomainError, InvalidInput
+from server.transports.bounds import DbCount
 from server.transports.errors import describe_validation, error_body, http_headers, http_status
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Model = TypeVar("Model", bound=BaseModel)
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -39,31 +34,35 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(413, "payload_too_large", "the request body is too large")
     except web.HTTPException as error:
         if error.status >= 400 and request.path.startswith(("/api/", "/webhooks/")):
-            code = error.reason.lower().replace(" ", "_")
-            return json_error(error.status, code, error.reason)
+            return _json_http_error(error)
         raise
+    except ConnectionResetError:
+        return _client_left(request)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.match_info.route.resource)
         return json_error(500, "internal_error", "the server could not handle this request")
 
 
-@web.middleware
-async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    response.headers.setdefault("Cache-Control", "no-store")
+def _json_http_error(error: web.HTTPException) -> web.Response:
+    """aiohttp's own errors (404, 405, ...) in the API's JSON shape, keeping ``Allow``."""
+    response = json_error(error.status, error.reason.lower().replace(" ", "_"), error.reason)
+    if allow := error.headers.get("Allow"):
+        response.headers["Allow"] = allow
     return response
+
+
+def _client_left(request: web.Request) -> web.Response:
+    """The client hung up mid-request: it is gone, not a fault of the server."""
+    log.debug("client left during %s %s", request.method, request.match_info.route.resource)
+    return web.Response(status=400)
 
 
 async def parse_body(request: web.Request, model: type[Model]) -> Model:
     """A JSON object validated into model; errors name the fields, never echo the values."""
     try:
         raw: Any = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, not UTF-8, or an integer of more digits than Python converts.
         raise MalformedRequest("the body is not valid JSON") from None
     if not isinstance(raw, dict):
         raise InvalidInput("the body must be a JSON object")
@@ -74,11 +73,14 @@ async def parse_body(request: web.Request, model: type[Model]) -> Model:
 
 
 def query_limit(request: web.Request, default: int) -> int:
-    """The ``limit`` query parameter; the service decides the range."""
+    """The ``limit`` query parameter, an integer the database holds; the service decides the range."""
     try:
-        return int(request.query.get("limit", str(default)))
-    except ValueError:
-        raise InvalidInput("limit must be an integer") from None
+        return _LIMIT.validate_python(request.query.get("limit", str(default)))
+    except ValidationError:
+        raise InvalidInput("limit must be an integer from 0 to 2^63-1") from None
+
+
+_LIMIT: TypeAdapter[int] = TypeAdapter(DbCount)
 
 
 class MalformedRequest(DomainError):

@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.domain.conversations import Sender
+from server.domain.staff import Role
 from server.transports.http.booking_routes import (
     AvailabilityBody,
     BookAppointment,
@@ -44,7 +46,7 @@ _MESSAGE = {
         "id": {"type": "integer"},
         "conversation_id": {"type": "string"},
         "seq": {"type": "integer", "minimum": 1},
-        "sender": {"enum": ["relative", "counsellor", "bot", "system"]},
+        "sender": {"enum": [sender.value for sender in Sender]},
         "text": {"type": "string"},
         "sent_at": {"type": "string", "format": "date-time"},
     },
@@ -55,8 +57,23 @@ _USER = {
         "id": {"type": "integer"},
         "username": {"type": "string"},
         "display_name": {"type": "string"},
-        "role": {"type": "string"},
+        "role": {"enum": [role.value for role in Role]},
     },
+}
+SCHEMAS = "#/components/schemas/"
+# What each error status means; every JSON body that does not parse is a 400 invalid_json.
+_ERROR_MEANINGS = {
+    400: "invalid_json: the body is not JSON, not UTF-8, nested too deep, or holds an integer of "
+    "more digits than allowed",
+    401: "not_authenticated, invalid_credentials, ...",
+    403: "forbidden (or a failed same-origin check)",
+    404: "not_found",
+    408: "request_timeout: the body did not arrive within limits.body_read_timeout",
+    409: "conflict, invalid_transition, ...",
+    413: "payload_too_large",
+    422: "invalid_request (a field out of range, integers within -2^63..2^63-1), or a more specific code",
+    429: "rate_limited",
+    503: "closed",
 }
 
 _TOTP_STATUS = {
@@ -113,7 +130,23 @@ _AUDIT_ENTRIES = {
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
+    """The model's JSON Schema; its nested models ($defs) are moved to the components by document()."""
+    schema = model.model_json_schema(ref_template=SCHEMAS + "{model}")
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _hoist_defs(node: Any, into: dict[str, Any]) -> None:
+    """Move every ``$defs`` entry of the request schemas into ``components.schemas``, where the
+    ``$ref``s written with SCHEMAS point."""
+    if isinstance(node, dict):
+        for name, schema in node.pop("$defs", {}).items():
+            if into.setdefault(name, schema) != schema:
+                raise ValueError(f"two different schemas are both named {name}")
+        for value in node.values():
+            _hoist_defs(value, into)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist_defs(value, into)
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -131,7 +164,10 @@ RETRY_AFTER = {
 
 def _errors(*statuses: int) -> dict[str, Any]:
     """Error responses in the one shape; every 429 (`rate_limited`) carries Retry-After."""
-    responses = {str(status): _json("error", {"$ref": "#/components/schemas/Error"}) for status in statuses}
+    responses = {
+        str(status): _json(_ERROR_MEANINGS.get(status, "error"), {"$ref": SCHEMAS + "Error"})
+        for status in statuses
+    }
     if 429 in statuses:
         responses["429"] = {**responses["429"], "headers": RETRY_AFTER}
     return responses
@@ -146,6 +182,16 @@ def _staff(summary: str, ok: dict[str, Any], *errors: int) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
+    built = _document()
+    _hoist_defs(built["paths"], built["components"]["schemas"])
+    for operations in built["paths"].values():
+        for operation in operations.values():
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                operation["responses"].update(_errors(400))
+    return built
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {

@@ -57,7 +57,7 @@ class GuardedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         handler = getattr(self, f"on_{event_name}", None)
         model = getattr(handler, "payload_model", None)
         if handler is None or model is None:
-            return failed_ack("unknown_event", f"unknown event {event_name!r}")
+            return failed_ack("unknown_event", "no such event in this namespace")
         sid = args[0]
         raw = args[1] if len(args) > 1 else {}
         if raw is None:

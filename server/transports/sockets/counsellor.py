@@ -12,6 +12,7 @@ from server.domain.staff import StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatService
 from server.transports import wire
+from server.transports.bounds import DbCount, DbInt
 from server.transports.sockets.base import Empty, EventPayload, event, refuse
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.rooms import STAFF_ROOM, user_room
@@ -31,7 +32,7 @@ class SendMessage(ConversationRef):
 
 
 class History(ConversationRef):
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: DbCount = 0
 
 
 class Close(ConversationRef):
@@ -39,7 +40,7 @@ class Close(ConversationRef):
 
 
 class Read(ConversationRef):
-    seq: int = Field(ge=0)
+    seq: DbCount
 
 
 class AddNote(ConversationRef):
@@ -47,7 +48,7 @@ class AddNote(ConversationRef):
 
 
 class Transfer(ConversationRef):
-    to_user_id: int
+    to_user_id: DbInt
 
 
 class CounsellorNamespace(StaffNamespace):

@@ -12,6 +12,7 @@ from server.domain.conversations import Sender, State
 from server.domain.errors import DomainError
 from server.services.chat import ChatService
 from server.transports import wire
+from server.transports.bounds import DbCount, is_db_count
 from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event, refuse
 from server.transports.sockets.rooms import conversation_room
 
@@ -24,14 +25,14 @@ class SendMessage(EventPayload):
 
 
 class History(EventPayload):
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: DbCount = 0
 
 
 def _after_seq(auth: dict[str, Any]) -> int:
     value = auth.get("after_seq", 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise refuse("invalid_request", "after_seq must be a non-negative integer")
-    return value
+    if not is_db_count(value):
+        raise refuse("invalid_request", "after_seq must be an integer from 0 to 2^63-1")
+    return int(value)
 
 
 class RelativeNamespace(GuardedNamespace):
