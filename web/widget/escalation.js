@@ -3,6 +3,7 @@
 // emptied after each look-up, and quick exit clears the page as always.
 import { t } from '/shared/i18n.js';
 import { errorText } from './format.js';
+import { call } from './api.js';
 
 const STATUSES = new Set(['sent', 'received', 'closed']);
 
@@ -17,21 +18,9 @@ function element(tag, attributes = {}, ...children) {
 }
 
 async function lookUp(resumeCode) {
-  try {
-    const response = await fetch('/api/escalations/status', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ resume_code: resumeCode }),
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-    const data = await response.json().catch(() => null);
-    if (response.ok) return { ok: true, statuses: (data?.escalations || []).map((item) => item.status) };
-    if (response.status === 404) return { ok: false, code: 'resume_not_found' };
-    return { ok: false, code: data?.error?.code ?? (response.status === 429 ? 'rate_limited' : 'unknown') };
-  } catch {
-    return { ok: false, code: 'network' };
-  }
+  const answer = await call('POST', '/api/escalations/status', { resume_code: resumeCode });
+  if (answer.ok) return { ok: true, statuses: (answer.data?.escalations || []).map((item) => item.status) };
+  return { ok: false, code: answer.status === 404 ? 'resume_not_found' : answer.code };
 }
 
 export class EscalationStatus {
