@@ -6,7 +6,8 @@ import {
 } from './alerts.js';
 import { AppointmentsView } from './appointments.js';
 import { AuditView } from './audit.js';
-import { errorText, showError } from './dom.js';
+import { showError } from '/shared/dom.js';
+import { errorText } from './dom.js';
 import { EscalationsView } from './escalations.js';
 import { HistoryView } from './history.js';
 import { QueueView } from './queue.js';

@@ -3,7 +3,9 @@
 // offering times inside a chat, and (for administrators) the SMS outbox. Live: the /counsellor socket
 // pushes `appointments` with every changed appointment, so nothing here needs a reload.
 import { language, t } from '/shared/i18n.js';
-import { announce, el, errorText, formatDateTime, languageLabel, showError } from './dom.js';
+import { el, showError } from '/shared/dom.js';
+import { languageLabel, localDateTime } from '/shared/format.js';
+import { announce, errorText } from './dom.js';
 import { staffRequest as request } from './api.js';
 
 const DAY_MS = 86400000;
@@ -204,7 +206,7 @@ export class AppointmentsView {
       const start = new Date(item.start);
       const isNew = !this.items.has(item.appointment_id);
       if (start >= from && start < to) this.items.set(item.appointment_id, item);
-      if (isNew && item.state === 'booked' && this.visible) announce(tb('announce_new', { when: formatDateTime(item.start) }));
+      if (isNew && item.state === 'booked' && this.visible) announce(tb('announce_new', { when: localDateTime(item.start) }));
     }
     this.render();
   }
@@ -457,7 +459,7 @@ class OfferForm {
       this.kind.replaceChildren(...options.kinds.map((kind) => el('option', { value: kind.id, text: kindName(kind.id) })));
       this.conversation.replaceChildren(...this.conversations.map((c) => el('option', {
         value: c.conversation_id, 'data-language': c.language,
-        text: tb('offer_chat_label', { time: c.claimed_at ? formatDateTime(c.claimed_at) : '', language: languageLabel(c.language) }),
+        text: tb('offer_chat_label', { time: c.claimed_at ? localDateTime(c.claimed_at) : '', language: languageLabel(c.language) }),
       })));
     } catch (error) {
       showError(this.error, describe(error));
@@ -477,7 +479,7 @@ class OfferForm {
     try {
       const { slots } = await request('GET', `/api/slots?${query}`);
       this.slots.replaceChildren(...slots.slice(0, 40).map((slot) => el('label', { class: 'offer__slot' },
-        el('input', { type: 'checkbox', value: slot.start, 'data-testid': 'offer-slot' }), ` ${formatDateTime(slot.start)}`)));
+        el('input', { type: 'checkbox', value: slot.start, 'data-testid': 'offer-slot' }), ` ${localDateTime(slot.start)}`)));
     } catch (error) {
       showError(this.error, describe(error));
     }
@@ -527,7 +529,7 @@ class OutboxPanel {
     try {
       const { texts } = await request('GET', '/api/staff/sms-outbox?limit=50');
       this.list.replaceChildren(...texts.map((text) => el('li', { class: 'outbox__item' },
-        el('p', { class: 'outbox__meta', text: `${formatDateTime(text.created_at)} · ${tb('outbox_to', { to: text.to })}` }),
+        el('p', { class: 'outbox__meta', text: `${localDateTime(text.created_at)} · ${tb('outbox_to', { to: text.to })}` }),
         el('p', { class: 'outbox__body', dir: 'auto', text: text.body }))));
       this.empty.hidden = texts.length > 0;
     } catch (error) {

@@ -6,7 +6,9 @@ import { io } from '/vendor/socket.io.esm.min.js';
 import { language, t } from '/shared/i18n.js';
 import { chime, isAttending } from './alerts.js';
 import { auditTable } from './audit.js';
-import { announce, el, errorText, formatDateTime, showError } from './dom.js';
+import { el, showError } from '/shared/dom.js';
+import { localDateTime } from '/shared/format.js';
+import { announce, errorText } from './dom.js';
 import { renderMessage } from './messages.js';
 import { staffRequest as request } from './api.js';
 
@@ -267,7 +269,7 @@ export class EscalationsView {
       el('span', { class: 'escalation-item__kind', text: this.kindTitle(item.kind) }),
       el('span', { class: `escalation-state escalation-state--${item.state}`, 'data-testid': 'escalation-state', text: stateLabel(item.state) }),
       el('span', { class: 'escalation-item__route', text: this.routeName(item.route) }),
-      el('span', { class: 'escalation-item__when', text: formatDateTime(item.created_at) }),
+      el('span', { class: 'escalation-item__when', text: localDateTime(item.created_at) }),
       el('span', { class: 'escalation-item__deadline', 'data-deadline': item.deadline || '', text: deadlineText(item) }),
     );
     return el('li', {
@@ -330,9 +332,9 @@ export class EscalationsView {
     add('consent', t(escalation.consent ? 'escalation.console.yes' : 'escalation.console.no'));
     add('share_transcript', t(escalation.share_transcript ? 'escalation.console.yes' : 'escalation.console.no'));
     for (const [field, value] of Object.entries(escalation.contact || {})) add(`contact.${field}`, value);
-    add('created_at', formatDateTime(escalation.created_at));
-    if (escalation.sent_at) add('sent_at', formatDateTime(escalation.sent_at));
-    if (escalation.acknowledged_at) add('acknowledged_at', formatDateTime(escalation.acknowledged_at));
+    add('created_at', localDateTime(escalation.created_at));
+    if (escalation.sent_at) add('sent_at', localDateTime(escalation.sent_at));
+    if (escalation.acknowledged_at) add('acknowledged_at', localDateTime(escalation.acknowledged_at));
     add('sent_back_reason', escalation.sent_back_reason);
     add('feedback', escalation.feedback, 'escalation-feedback');
 

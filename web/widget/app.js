@@ -5,7 +5,8 @@ import { ChatSession } from './chat.js';
 import { EscalationStatus } from './escalation.js';
 import { MessageList } from './messages.js';
 import { renderHours, openNowText } from './hours.js';
-import { errorText, formatNumber, tCount } from './format.js';
+import { errorText, formatNumber, tCount } from '/shared/format.js';
+import { show, showError as showText } from '/shared/dom.js';
 import * as storage from './storage.js';
 import { call } from './api.js';
 
@@ -83,13 +84,8 @@ const escalationStatus = new EscalationStatus(ui.startView);
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
-function show(element, visible) {
-  element.hidden = !visible;
-}
-
 function showError(element, code) {
-  element.textContent = code ? errorText(code) : '';
-  show(element, Boolean(code));
+  showText(element, code ? errorText(code) : '');
 }
 
 function exitUrl() {

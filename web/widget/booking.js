@@ -3,8 +3,9 @@
 // Mounts into #booking-entry (start view) and #booking-chat-entry (chat view); the flow runs in a dialog.
 // Nothing is stored in the browser: the manage code is shown once.
 
-import { language, languageNames, t, translateDom } from '/shared/i18n.js';
-import { errorText, formatDateTime, formatTime, weekdayIn, weekdayName } from './format.js';
+import { language, languageNames, t, tOr, translateDom } from '/shared/i18n.js';
+import { el, show, showError as showText } from '/shared/dom.js';
+import { errorText, formatDateTime, formatTime, weekdayIn, weekdayName } from '/shared/format.js';
 import { loadConversation } from './storage.js';
 import { call } from './api.js';
 
@@ -28,32 +29,12 @@ const state = {
 
 // ---- small helpers ----------------------------------------------------------------------------------------------
 
-function el(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === 'text') element.textContent = value;
-    else if (name === 'i18n') element.dataset.i18n = value;
-    else if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2), value);
-    else element.setAttribute(name, value === true ? '' : String(value));
-  }
-  element.append(...children.filter((child) => child !== null && child !== undefined));
-  return element;
-}
-
-function show(element, visible) {
-  element.hidden = !visible;
-}
-
 function bookingError(code) {
-  const key = `booking.errors.${code}`;
-  const text = t(key);
-  return text === key ? errorText(code) : text;
+  return tOr(`booking.errors.${code}`, errorText(code));
 }
 
 function showError(element, code) {
-  element.textContent = code ? bookingError(code) : '';
-  show(element, Boolean(code));
+  showText(element, code ? bookingError(code) : '');
 }
 
 function zone() {
