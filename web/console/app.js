@@ -8,7 +8,7 @@ import { AppointmentsView } from './appointments.js';
 import { AuditView } from './audit.js';
 import { showError } from '/shared/dom.js';
 import { errorText } from './dom.js';
-import { EscalationsView } from './escalations.js';
+import { EscalationsView } from './escalations/view.js';
 import { HistoryView } from './history.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
