@@ -4,7 +4,7 @@ import * as api from './api.js';
 import {
   alertUser, isAttending, notificationPermission, notificationsSupported, requestNotificationPermission, unlockAudio,
 } from './alerts.js';
-import { AppointmentsView } from './appointments.js';
+import { AppointmentsView } from './appointments/view.js';
 import { AuditView } from './audit.js';
 import { showError } from '/shared/dom.js';
 import { errorText } from './dom.js';
