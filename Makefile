@@ -27,9 +27,17 @@ system-deps:
 	  else echo "missing Debian packages:$$missing (run as root, or install them)"; exit 1; fi; \
 	fi
 
-lint: $(STAMP)
+# ESLint for web/, pinned by package.json and package-lock.json; `npm ci` installs exactly the lock file.
+NODE_STAMP := node_modules/.installed-stamp
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	node_modules/.bin/eslint web
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -q
@@ -38,4 +46,4 @@ bench: $(STAMP)
 	@echo "see bench/README.md"
 
 clean:
-	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm test-artifacts
+	rm -rf $(VENV) node_modules var/*.db var/*.db-wal var/*.db-shm test-artifacts

@@ -17,8 +17,8 @@ from server.services import escalation as service
 
 KEY = re.compile(r"""['"`](escalation\.(?:console|relative)\.[a-z_.]+[a-z_])['"`]""")
 PAGES = {
-    "console": web_dir() / "console" / "escalations.js",
-    "relative": web_dir() / "widget" / "escalation.js",
+    "console": sorted((web_dir() / "console" / "escalations").glob("*.js")),
+    "relative": [web_dir() / "widget" / "escalation.js"],
 }
 
 
@@ -35,7 +35,7 @@ def lookup(language: str, key: str) -> Any:
 
 
 def literal_keys(page: str) -> set[str]:
-    return set(KEY.findall(PAGES[page].read_text(encoding="utf-8")))
+    return {key for file in PAGES[page] for key in KEY.findall(file.read_text(encoding="utf-8"))}
 
 
 def built_keys() -> set[str]:

@@ -1,13 +1,8 @@
 // HTTP calls to the staff API (docs/protocol.md). The session cookie travels with every request.
+import { request as sharedRequest } from '/shared/api.js';
 
-export class ApiError extends Error {
-  /** retryAfter: the whole seconds of a 429's Retry-After header, or null. */
-  constructor(status, code, message, retryAfter = null) {
-    super(message || code);
-    this.status = status;
-    this.code = code;
-    this.retryAfter = retryAfter;
-  }
+function fallbackCode(status) {
+  return status === 0 ? 'offline' : `http_${status}`;
 }
 
 let onUnauthenticated = () => {};
@@ -17,27 +12,8 @@ export function setUnauthenticatedHandler(handler) {
   onUnauthenticated = handler;
 }
 
-async function request(method, path, body) {
-  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, 'offline');
-  }
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => null);
-  if (!response.ok) {
-    const code = data?.error?.code || `http_${response.status}`;
-    const seconds = Number.parseInt(response.headers.get('Retry-After') || '', 10);
-    const retryAfter = Number.isFinite(seconds) ? seconds : null;
-    throw new ApiError(response.status, code, data?.error?.message, retryAfter);
-  }
-  return data;
+function request(method, path, body) {
+  return sharedRequest(method, path, body, { credentials: 'same-origin', accept: 'application/json', fallbackCode });
 }
 
 /** A staff request; a 401 hands control back to the login screen before the error propagates. */

@@ -4,10 +4,11 @@ import * as api from './api.js';
 import {
   alertUser, isAttending, notificationPermission, notificationsSupported, requestNotificationPermission, unlockAudio,
 } from './alerts.js';
-import { AppointmentsView } from './appointments.js';
+import { AppointmentsView } from './appointments/view.js';
 import { AuditView } from './audit.js';
-import { errorText, showError } from './dom.js';
-import { EscalationsView } from './escalations.js';
+import { showError } from '/shared/dom.js';
+import { errorText } from './dom.js';
+import { EscalationsView } from './escalations/view.js';
 import { HistoryView } from './history.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';

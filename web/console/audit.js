@@ -3,7 +3,9 @@
 // conversation id. Every reading of the chat audit log is itself audited on the server.
 import { t } from '/shared/i18n.js';
 import { staffRequest } from './api.js';
-import { el, errorText, formatDateTime, labelFor, showError } from './dom.js';
+import { el, showError } from '/shared/dom.js';
+import { localDateTime } from '/shared/format.js';
+import { errorText, labelFor } from './dom.js';
 
 export const AUDIT_ROLES = new Set(['supervisor', 'admin']);
 const ALL_OBJECTS = '*';
@@ -24,7 +26,7 @@ export function auditTable(entries, { words, object, shorten = false, onObject =
     return el('td', { class: 'audit__id' }, content);
   };
   const rows = entries.map((entry) => el('tr', { 'data-testid': `${testid}-row` },
-    el('td', { text: formatDateTime(entry.at) }),
+    el('td', { text: localDateTime(entry.at) }),
     el('td', { text: entry.actor || t(`${words}system`) }),
     el('td', { text: labelFor(`${words}actions`, entry.action) }),
     idCell(entry[`${object}_id`])));

@@ -1,8 +1,11 @@
 // One open conversation: its tab, and its panel with messages, composer, private notes,
 // canned answers, transfer and close.
 import { t, translateDom } from '/shared/i18n.js';
-import { el, errorText, formatDateTime, formatTime, labelFor, languageLabel, newClientId, showError } from './dom.js';
-import { insertBySeq, renderMessage, renderNote } from './messages.js';
+import { el, showError } from '/shared/dom.js';
+import { languageLabel, localDateTime, localTime } from '/shared/format.js';
+import { errorText, labelFor, newClientId } from './dom.js';
+import { insertBySeq } from '/shared/messages.js';
+import { renderMessage, renderNote } from './messages.js';
 
 export const MAX_MESSAGE_LENGTH = 4000;
 const TYPING_SEND_INTERVAL_MS = 2500;
@@ -143,14 +146,14 @@ export class ConversationPanel {
     this.conversation = conversation;
     const reason = this.priorityReason();
     this.tabLabel.textContent = languageLabel(conversation.language);
-    this.tabTime.textContent = formatTime(conversation.created_at);
+    this.tabTime.textContent = localTime(conversation.created_at);
     this.tabPriority.hidden = !reason;
     this.tabPriority.textContent = '!';
     this.tabPriority.title = reason;
     this.tab.classList.toggle('tab--priority', Boolean(reason));
     this.title.textContent = labelFor('topics', conversation.topic);
-    const parts = [languageLabel(conversation.language), t('console.chat.started', { time: formatTime(conversation.created_at) })];
-    if (conversation.claimed_at) parts.push(t('console.chat.claimed', { time: formatTime(conversation.claimed_at) }));
+    const parts = [languageLabel(conversation.language), t('console.chat.started', { time: localTime(conversation.created_at) })];
+    if (conversation.claimed_at) parts.push(t('console.chat.claimed', { time: localTime(conversation.claimed_at) }));
     this.meta.replaceChildren(parts.join(' · '));
     if (reason) this.meta.append(' ', el('span', { class: 'badge badge--danger', text: reason }));
     this.renderUnread();
@@ -488,8 +491,8 @@ export class ConversationPanel {
     this.fillCanned();
     this.fillStaff();
     this.fillOutcomes();
-    for (const time of this.panel.querySelectorAll('.message__time')) time.textContent = formatTime(time.dateTime);
-    for (const time of this.panel.querySelectorAll('.note__time')) time.textContent = formatDateTime(time.dateTime);
+    for (const time of this.panel.querySelectorAll('.message__time')) time.textContent = localTime(time.dateTime);
+    for (const time of this.panel.querySelectorAll('.note__time')) time.textContent = localDateTime(time.dateTime);
   }
 
   destroy() {

@@ -2,7 +2,9 @@
 // Loaded over HTTP when the view is opened or refreshed; reading one leaves an audit row on the server.
 import { t } from '/shared/i18n.js';
 import { closedConversations, conversationDetail } from './api.js';
-import { el, errorText, formatDateTime, labelFor, languageLabel, showError } from './dom.js';
+import { el, showError } from '/shared/dom.js';
+import { languageLabel, localDateTime } from '/shared/format.js';
+import { errorText, labelFor } from './dom.js';
 import { renderMessage, renderNote } from './messages.js';
 
 export class HistoryView {
@@ -44,7 +46,7 @@ export class HistoryView {
         class: 'history-item__button',
         'aria-current': id === this.selectedId ? 'true' : null,
       },
-      el('span', { class: 'history-item__when', text: formatDateTime(conversation.closed_at || conversation.created_at) }),
+      el('span', { class: 'history-item__when', text: localDateTime(conversation.closed_at || conversation.created_at) }),
       el('span', { class: 'history-item__what', text: `${languageLabel(conversation.language)} · ${labelFor('topics', conversation.topic)}` }),
       el('span', { class: 'history-item__outcome', text: outcome }),
     );
@@ -76,9 +78,9 @@ export class HistoryView {
     const { conversation, messages = [], notes = [] } = data;
     const facts = [
       languageLabel(conversation.language),
-      t('console.chat.started', { time: formatDateTime(conversation.created_at) }),
+      t('console.chat.started', { time: localDateTime(conversation.created_at) }),
     ];
-    if (conversation.closed_at) facts.push(t('console.history.closed', { time: formatDateTime(conversation.closed_at) }));
+    if (conversation.closed_at) facts.push(t('console.history.closed', { time: localDateTime(conversation.closed_at) }));
     if (conversation.outcome) facts.push(labelFor('outcomes', conversation.outcome));
     const transcript = el('ol', { class: 'messages messages--readonly', 'data-testid': 'transcript' });
     transcript.append(...[...messages].sort((a, b) => a.seq - b.seq).map(renderMessage));

@@ -1,7 +1,9 @@
 // The live queue column. The server pushes the whole queue on connect and on every change;
 // this view reconciles it by conversation_id so focus and per-item errors survive updates.
 import { t } from '/shared/i18n.js';
-import { el, errorText, formatElapsed, labelFor, languageLabel, showError } from './dom.js';
+import { el, showError } from '/shared/dom.js';
+import { formatElapsed, languageLabel } from '/shared/format.js';
+import { errorText, labelFor } from './dom.js';
 
 export class QueueView {
   /**

@@ -3,7 +3,8 @@
 // account has none, the console shows only this panel until it is done.
 import { t } from '/shared/i18n.js';
 import * as api from './api.js';
-import { el, errorText, showError } from './dom.js';
+import { el, showError } from '/shared/dom.js';
+import { errorText } from './dom.js';
 
 const part = (root, id) => root.querySelector(`[data-testid="${id}"]`);
 

@@ -61,3 +61,9 @@ export async function languageNames(codes) {
   const entries = await Promise.all(codes.map(async (code) => [code, lookup(await fetchCatalog(code), 'meta.name') || code]));
   return Object.fromEntries(entries);
 }
+
+/** t(key, params), or fallback when no catalog has a text for key. */
+export function tOr(key, fallback, params = {}) {
+  const text = t(key, params);
+  return text === key ? fallback : text;
+}

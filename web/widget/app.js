@@ -5,8 +5,10 @@ import { ChatSession } from './chat.js';
 import { EscalationStatus } from './escalation.js';
 import { MessageList } from './messages.js';
 import { renderHours, openNowText } from './hours.js';
-import { errorText, formatNumber, tCount } from './format.js';
+import { errorText, formatNumber, tCount } from '/shared/format.js';
+import { show, showError as showText } from '/shared/dom.js';
 import * as storage from './storage.js';
+import { call } from './api.js';
 
 const DEFAULT_MAX_MESSAGE_LENGTH = 4000;
 /** The counter turns to a warning this many characters before the limit. */
@@ -82,30 +84,8 @@ const escalationStatus = new EscalationStatus(ui.startView);
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
-function show(element, visible) {
-  element.hidden = !visible;
-}
-
 function showError(element, code) {
-  element.textContent = code ? errorText(code) : '';
-  show(element, Boolean(code));
-}
-
-async function requestJson(method, path, body) {
-  try {
-    const response = await fetch(path, {
-      method,
-      headers: body ? { 'Content-Type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-    const data = await response.json().catch(() => null);
-    if (response.ok) return { ok: true, data };
-    return { ok: false, code: data?.error?.code ?? (response.status === 429 ? 'rate_limited' : 'unknown') };
-  } catch {
-    return { ok: false, code: 'network' };
-  }
+  showText(element, code ? errorText(code) : '');
 }
 
 function exitUrl() {
@@ -204,7 +184,7 @@ function renderPublicInfo() {
 }
 
 async function loadPublicInfo() {
-  const result = await requestJson('GET', '/api/public');
+  const result = await call('GET', '/api/public');
   if (!result.ok) return false;
   state.publicInfo = result.data;
   return true;
@@ -233,7 +213,7 @@ async function onStart(event) {
   event.preventDefault();
   showError(ui.startError, null);
   ui.startButton.disabled = true;
-  const result = await requestJson('POST', '/api/conversations', { language: language(), topic: ui.topicSelect.value });
+  const result = await call('POST', '/api/conversations', { language: language(), topic: ui.topicSelect.value });
   ui.startButton.disabled = false;
   if (!result.ok) {
     showError(ui.startError, result.code);
@@ -255,7 +235,7 @@ async function onResume(event) {
   }
   showError(ui.resumeError, null);
   ui.resumeButton.disabled = true;
-  const result = await requestJson('POST', '/api/conversations/resume', { resume_code: code });
+  const result = await call('POST', '/api/conversations/resume', { resume_code: code });
   ui.resumeButton.disabled = false;
   if (!result.ok) {
     showError(ui.resumeError, result.code === 'not_found' ? 'resume_not_found' : result.code);

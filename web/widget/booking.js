@@ -3,9 +3,11 @@
 // Mounts into #booking-entry (start view) and #booking-chat-entry (chat view); the flow runs in a dialog.
 // Nothing is stored in the browser: the manage code is shown once.
 
-import { language, languageNames, t, translateDom } from '/shared/i18n.js';
-import { errorText, formatDateTime, formatTime, weekdayIn, weekdayName } from './format.js';
+import { language, languageNames, t, tOr, translateDom } from '/shared/i18n.js';
+import { el, show, showError as showText } from '/shared/dom.js';
+import { errorText, formatDateTime, formatTime, weekdayIn, weekdayName } from '/shared/format.js';
 import { loadConversation } from './storage.js';
+import { call } from './api.js';
 
 const DAYS_PER_PAGE = 7;
 const MAX_DAYS = 56;
@@ -27,52 +29,12 @@ const state = {
 
 // ---- small helpers ----------------------------------------------------------------------------------------------
 
-function el(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === 'text') element.textContent = value;
-    else if (name === 'i18n') element.dataset.i18n = value;
-    else if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2), value);
-    else element.setAttribute(name, value === true ? '' : String(value));
-  }
-  element.append(...children.filter((child) => child !== null && child !== undefined));
-  return element;
-}
-
-function show(element, visible) {
-  element.hidden = !visible;
-}
-
-async function request(method, path, body) {
-  try {
-    const response = await fetch(path, {
-      method,
-      headers: body ? { 'Content-Type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-    if (response.ok && (response.headers.get('Content-Type') || '').startsWith('text/calendar')) {
-      return { ok: true, blob: await response.blob() };
-    }
-    const data = await response.json().catch(() => null);
-    if (response.ok) return { ok: true, data };
-    return { ok: false, code: data?.error?.code ?? (response.status === 429 ? 'rate_limited' : 'unknown') };
-  } catch {
-    return { ok: false, code: 'network' };
-  }
-}
-
 function bookingError(code) {
-  const key = `booking.errors.${code}`;
-  const text = t(key);
-  return text === key ? errorText(code) : text;
+  return tOr(`booking.errors.${code}`, errorText(code));
 }
 
 function showError(element, code) {
-  element.textContent = code ? bookingError(code) : '';
-  show(element, Boolean(code));
+  showText(element, code ? bookingError(code) : '');
 }
 
 function zone() {
@@ -189,7 +151,7 @@ function mountEntries() {
 
 async function loadOptions() {
   if (state.options) return true;
-  const result = await request('GET', '/api/booking/options');
+  const result = await call('GET', '/api/booking/options');
   if (!result.ok) return false;
   state.options = result.data;
   return true;
@@ -249,7 +211,7 @@ async function loadSlots() {
   const from = new Date();
   const to = new Date(from.getTime() + state.days * DAY_MS);
   const query = new URLSearchParams({ kind: state.kind, language: state.language, from: from.toISOString(), to: to.toISOString() });
-  const result = await request('GET', `/api/slots?${query}`);
+  const result = await call('GET', `/api/slots?${query}`);
   if (token !== state.loadToken) return;
   if (!result.ok) {
     ui.slotStatus.textContent = bookingError(result.code);
@@ -266,7 +228,7 @@ async function loadOffer() {
   const conversation = state.mode === 'book' ? loadConversation() : null;
   state.offered = [];
   if (conversation) {
-    const result = await request('POST', '/api/appointments/offer', { conversation_token: conversation.token });
+    const result = await call('POST', '/api/appointments/offer', { conversation_token: conversation.token });
     if (result.ok && result.data.offer && result.data.offer.kind === state.kind) state.offered = result.data.offer.slots;
   }
   show(ui.offered, state.offered.length > 0);
@@ -330,8 +292,8 @@ async function onSubmit(event) {
   }
   ui.submit.disabled = true;
   const result = state.mode === 'rebook'
-    ? await request('POST', '/api/appointments/rebook', { manage_code: state.manageCode, start: state.selected.start })
-    : await request('POST', '/api/appointments', bookingBody());
+    ? await call('POST', '/api/appointments/rebook', { manage_code: state.manageCode, start: state.selected.start })
+    : await call('POST', '/api/appointments', bookingBody());
   ui.submit.disabled = false;
   if (!result.ok) {
     showError(ui.error, result.code);
@@ -365,7 +327,7 @@ function showDone(booked) {
 }
 
 async function downloadCalendar() {
-  const result = await request('POST', '/api/appointments/calendar', { manage_code: state.manageCode });
+  const result = await call('POST', '/api/appointments/calendar', { manage_code: state.manageCode });
   if (!result.ok || !result.blob) return;
   const url = URL.createObjectURL(result.blob);
   const link = el('a', { href: url, download: 'appointment.ics', hidden: true });
@@ -401,7 +363,7 @@ async function onFind(event) {
     showManageError('unknown_manage_code');
     return;
   }
-  const result = await request('POST', '/api/appointments/lookup', { manage_code: code });
+  const result = await call('POST', '/api/appointments/lookup', { manage_code: code });
   if (!result.ok) {
     show(ui.manageDetails, false);
     showManageError(result.code);
@@ -425,7 +387,7 @@ function renderManaged(appointment) {
 
 async function cancelManaged() {
   if (!window.confirm(t('booking.cancel_confirm'))) return;
-  const result = await request('POST', '/api/appointments/cancel', { manage_code: state.manageCode });
+  const result = await call('POST', '/api/appointments/cancel', { manage_code: state.manageCode });
   if (!result.ok) {
     showManageError(result.code);
     return;

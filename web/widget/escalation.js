@@ -2,36 +2,16 @@
 // it was sent, received or closed, and nothing else. The code is never stored; the field is
 // emptied after each look-up, and quick exit clears the page as always.
 import { t } from '/shared/i18n.js';
-import { errorText } from './format.js';
+import { el, showError } from '/shared/dom.js';
+import { errorText } from '/shared/format.js';
+import { call } from './api.js';
 
 const STATUSES = new Set(['sent', 'received', 'closed']);
 
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === false || value === null || value === undefined) continue;
-    node.setAttribute(name, value === true ? '' : String(value));
-  }
-  node.append(...children);
-  return node;
-}
-
 async function lookUp(resumeCode) {
-  try {
-    const response = await fetch('/api/escalations/status', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ resume_code: resumeCode }),
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-    const data = await response.json().catch(() => null);
-    if (response.ok) return { ok: true, statuses: (data?.escalations || []).map((item) => item.status) };
-    if (response.status === 404) return { ok: false, code: 'resume_not_found' };
-    return { ok: false, code: data?.error?.code ?? (response.status === 429 ? 'rate_limited' : 'unknown') };
-  } catch {
-    return { ok: false, code: 'network' };
-  }
+  const answer = await call('POST', '/api/escalations/status', { resume_code: resumeCode });
+  if (answer.ok) return { ok: true, statuses: (answer.data?.escalations || []).map((item) => item.status) };
+  return { ok: false, code: answer.status === 404 ? 'resume_not_found' : answer.code };
 }
 
 export class EscalationStatus {
@@ -39,20 +19,20 @@ export class EscalationStatus {
   constructor(container) {
     this.statuses = null;
     this.errorCode = null;
-    this.input = element('input', {
+    this.input = el('input', {
       id: 'escalation-code', name: 'resume_code', type: 'text', autocomplete: 'off', autocapitalize: 'characters',
       spellcheck: 'false', maxlength: '64', 'data-testid': 'escalation-code-input',
     });
-    this.error = element('p', { class: 'notice notice-error', role: 'alert', hidden: true });
-    this.button = element('button', { type: 'submit', class: 'button', 'data-testid': 'escalation-status-button', 'data-i18n': 'escalation.relative.check' });
-    this.result = element('div', { class: 'escalation-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'escalation-status-result' });
-    this.form = element(
+    this.error = el('p', { class: 'notice notice-error', role: 'alert', hidden: true });
+    this.button = el('button', { type: 'submit', class: 'button', 'data-testid': 'escalation-status-button', 'data-i18n': 'escalation.relative.check' });
+    this.result = el('div', { class: 'escalation-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'escalation-status-result' });
+    this.form = el(
       'form',
       { class: 'card', id: 'escalation-status-form', 'aria-labelledby': 'escalation-status-heading', novalidate: true },
-      element('h2', { id: 'escalation-status-heading', 'data-i18n': 'escalation.relative.heading' }),
-      element('p', { 'data-i18n': 'escalation.relative.intro' }),
-      element('div', { class: 'field' },
-        element('label', { for: 'escalation-code', 'data-i18n': 'escalation.relative.code_label' }),
+      el('h2', { id: 'escalation-status-heading', 'data-i18n': 'escalation.relative.heading' }),
+      el('p', { 'data-i18n': 'escalation.relative.intro' }),
+      el('div', { class: 'field' },
+        el('label', { for: 'escalation-code', 'data-i18n': 'escalation.relative.code_label' }),
         this.input),
       this.error,
       this.button,
@@ -87,8 +67,7 @@ export class EscalationStatus {
 
   showError(code) {
     this.errorCode = code;
-    this.error.textContent = code ? errorText(code) : '';
-    this.error.hidden = !code;
+    showError(this.error, code ? errorText(code) : '');
   }
 
   render() {
@@ -97,13 +76,13 @@ export class EscalationStatus {
       return;
     }
     if (this.statuses.length === 0) {
-      this.result.replaceChildren(element('p', { 'data-testid': 'escalation-status-none' }, t('escalation.relative.none')));
+      this.result.replaceChildren(el('p', { 'data-testid': 'escalation-status-none' }, t('escalation.relative.none')));
       return;
     }
     this.result.replaceChildren(
-      element('h3', {}, t('escalation.relative.result_heading')),
-      element('ul', { class: 'checklist' },
-        ...this.statuses.map((status) => element('li', { 'data-testid': 'escalation-status', 'data-status': status },
+      el('h3', {}, t('escalation.relative.result_heading')),
+      el('ul', { class: 'checklist' },
+        ...this.statuses.map((status) => el('li', { 'data-testid': 'escalation-status', 'data-status': status },
           t(`escalation.relative.status.${status}`)))),
     );
   }

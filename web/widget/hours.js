@@ -2,7 +2,7 @@
 // in the chosen language and always in the service's time zone.
 
 import { t } from '/shared/i18n.js';
-import { formatDateTime, formatTime, timeZoneName, weekdayIn, weekdayName } from './format.js';
+import { formatDateTime, formatTime, timeZoneName, weekdayIn, weekdayName } from '/shared/format.js';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 

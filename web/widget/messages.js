@@ -2,10 +2,10 @@
 // Text is always set with textContent.
 
 import { t } from '/shared/i18n.js';
-import { errorText, formatTime } from './format.js';
+import { errorText, formatTime } from '/shared/format.js';
+import { insertBySeq, messageText, senderOf } from '/shared/messages.js';
 
 const STATUS_ICONS = { pending: '\u25F7', delivered: '\u2713', read: '\u2713\u2713', failed: '!' };
-const SENDERS = new Set(['relative', 'counsellor', 'bot', 'system']);
 
 /** Sent time in the reader's own time zone. */
 function formatSentAt(isoTime) {
@@ -37,13 +37,13 @@ export class MessageList {
   /** Add a stored message M; a seq already shown is ignored. Returns the new element or null. */
   add(message) {
     if (this.#bySeq.has(message.seq)) return null;
-    const sender = SENDERS.has(message.sender) ? message.sender : 'system';
+    const sender = senderOf(message);
     const element = this.#build(sender, message.text);
     element.dataset.seq = String(message.seq);
     element.dataset.sentAt = message.sent_at ?? '';
     if (sender === 'relative') element.dataset.status = message.seq <= this.#readSeq ? 'read' : 'delivered';
     this.#bySeq.set(message.seq, element);
-    this.#list.insertBefore(element, this.#elementAfter(message.seq));
+    insertBySeq(this.#list, element, message.seq);
     this.#render(element);
     return element;
   }
@@ -84,18 +84,6 @@ export class MessageList {
     for (const element of this.#list.children) this.#render(element);
   }
 
-  #elementAfter(seq) {
-    let next = null;
-    let nextSeq = Infinity;
-    for (const [otherSeq, element] of this.#bySeq) {
-      if (otherSeq > seq && otherSeq < nextSeq) {
-        next = element;
-        nextSeq = otherSeq;
-      }
-    }
-    return next ?? this.#pending.values().next().value ?? null;
-  }
-
   #build(sender, text) {
     const item = document.createElement('li');
     item.className = `message message-${sender}`;
@@ -110,12 +98,7 @@ export class MessageList {
     time.className = 'message-time';
     meta.append(label, ' ', time);
 
-    const body = document.createElement('p');
-    body.className = 'message-text';
-    body.dir = 'auto';
-    body.textContent = text;
-
-    item.append(meta, body);
+    item.append(meta, messageText('message-text', text));
     if (sender === 'relative') {
       const mark = document.createElement('p');
       mark.className = 'message-status';

@@ -1,8 +1,10 @@
-// Language-aware formatting on top of t(): plurals, numbers, error codes, weekdays, dates in the service time zone.
+// Language-aware formatting on top of t(), for both pages: plurals, numbers, error codes, weekdays,
+// dates in the service time zone (the relative's page), and times in the reader's own zone and the
+// browser's style for the language (the console).
 // Browsers often ship no date data for Somali and Tigrinya; then weekday names come from the catalog
-// (widget.weekday_<day>) and numbers and times use a neutral 24-hour locale.
+// (widget.weekday_<day>) and the relative's page uses a neutral 24-hour locale for numbers and times.
 
-import { t, language } from '/shared/i18n.js';
+import { t, tOr, language } from '/shared/i18n.js';
 
 const NEUTRAL_LOCALE = 'en-GB';
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -25,9 +27,7 @@ function numberLocale() {
 
 /** The error text for a protocol error code, or the generic one for a code the catalog does not know. */
 export function errorText(code) {
-  const key = `errors.${code}`;
-  const text = t(key);
-  return text === key ? t('errors.unknown') : text;
+  return tOr(`errors.${code}`, t('errors.unknown'));
 }
 
 export function formatNumber(value) {
@@ -41,9 +41,7 @@ export function formatNumber(value) {
 export function tCount(key, count, params = {}) {
   const rule = new Intl.PluralRules(language()).select(count);
   const allParams = { ...params, count: formatNumber(count) };
-  const specificKey = `${key}_${rule}`;
-  const text = t(specificKey, allParams);
-  return text === specificKey ? t(`${key}_other`, allParams) : text;
+  return tOr(`${key}_${rule}`, t(`${key}_other`, allParams), allParams);
 }
 
 /** Weekday name for "mon" ... "sun". */
@@ -88,4 +86,38 @@ export function timeZoneName(timeZone) {
   } catch {
     return timeZone;
   }
+}
+
+/** Time of day in the reader's time zone and the language's own style, or '' for an invalid time. */
+export function localTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return new Intl.DateTimeFormat(language(), { hour: '2-digit', minute: '2-digit' }).format(date);
+}
+
+/** Date and time in the reader's time zone and the language's own style, or '' for an invalid time. */
+export function localDateTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+/** Elapsed time since iso as m:ss or h:mm:ss (never negative). */
+export function formatElapsed(iso, now = Date.now()) {
+  const seconds = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 1000)) || 0;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = String(seconds % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** A language code as a name in the page's own language, e.g. 'ar' -> 'arabiska (ar)' in Swedish. */
+export function languageLabel(code) {
+  let name = code;
+  try {
+    name = new Intl.DisplayNames([language()], { type: 'language' }).of(code) || code;
+  } catch {
+    // An unknown code keeps its raw form.
+  }
+  return name === code ? code : `${name.charAt(0).toLocaleUpperCase(language())}${name.slice(1)} (${code})`;
 }
