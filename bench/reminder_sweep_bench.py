@@ -43,6 +43,7 @@ from server.adapters.db.tables import appointment_texts, appointments, staff_use
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.domain.booking import KindRules
 from server.i18n import Catalogs
+from server.services.events import EventBus
 from server.services.reminders import TextPolicy, TextService
 from tests.support.fake_twilio import FakeTwilio
 
@@ -179,6 +180,7 @@ async def run(count: int, concurrency: int, in_process: bool) -> None:
             lambda: datetime.now(UTC),
             policy,
             Catalogs(ROOT / "web" / "i18n").text,
+            EventBus(),
         )
         began = time.perf_counter()
         report = await texts.sweep()

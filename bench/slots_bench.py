@@ -46,6 +46,7 @@ from server.domain.booking import (
     available_slots,
 )
 from server.services.booking import BookingPolicy, BookingService
+from server.services.events import EventBus
 
 ZONE = ZoneInfo("Europe/Stockholm")
 LANGUAGES = ("sv", "en", "ar", "so", "fa", "ti")
@@ -154,7 +155,7 @@ async def service_rounds(
                         )
                     )
         policy = BookingPolicy(ZONE, {"phone": KIND}, LANGUAGES, (timedelta(hours=24),), "SE")
-        service = BookingService(uow, lambda: now, policy, None, None)  # type: ignore[arg-type]
+        service = BookingService(uow, lambda: now, policy, None, None, EventBus())  # type: ignore[arg-type]
         durations = []
         found = []
         for _ in range(rounds):

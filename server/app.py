@@ -43,34 +43,22 @@ from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
 from server.settings import Settings
 from server.transports.client_address import parse_trusted
-from server.transports.http.booking_routes import add_booking_routes
-from server.transports.http.escalation_routes import add_escalation_routes
+from server.transports.http.all_routes import add_http_routes
 from server.transports.http.hardening import body_limits, hide_server_version, security_headers
 from server.transports.http.middlewares import errors_middleware
-from server.transports.http.openapi import add_openapi_route
-from server.transports.http.routes import add_routes
 from server.transports.http.staff_auth import cookie_name
-from server.transports.http.static import add_static_routes
 from server.transports.sockets import json_codec
 from server.transports.sockets.appointments import AppointmentPush
 from server.transports.sockets.base import TextPacket
 from server.transports.sockets.broadcast import Broadcaster
 from server.transports.sockets.counsellor import CounsellorNamespace
-from server.transports.sockets.escalations import EscalationNamespace, SocketEscalationNotifier
+from server.transports.sockets.escalations import EscalationNamespace, EscalationPush
 from server.transports.sockets.managers import IndexedAsyncManager, IndexedAsyncRedisManager
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.relative import RelativeNamespace
 from server.transports.sockets.session_watch import SessionWatch
-from server.transports.webhooks.twilio import add_twilio_webhooks
 
 log = logging.getLogger(__name__)
-
-SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
-EVENTS: web.AppKey[EventBus] = web.AppKey("events")
-INTAKE: web.AppKey[IntakeBot] = web.AppKey("intake")
-RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
-SESSION_WATCH: web.AppKey[SessionWatch] = web.AppKey("session_watch")
-RELATIVES: web.AppKey[RelativeNamespace] = web.AppKey("relatives")
 
 
 def presence_sweep_seconds(abandon_after: timedelta) -> float:
@@ -137,7 +125,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
     )
     uow = SqlUnitOfWork(database, FieldCipher(key))
-    events = app[EVENTS]
+    events = app[app_keys.EVENTS]
     app[app_keys.DATABASE] = database
     app[app_keys.CHAT] = ChatService(uow, events, system_clock, chat_policy(settings, app[app_keys.CATALOGS]))
     app[app_keys.AUTH] = AuthService(
@@ -157,7 +145,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         FieldCipher(key),
     )
-    app[RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
+    app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
     yield
     await uow.close()
@@ -166,9 +154,11 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _session_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     """Closes the staff sockets of every staff namespace whose session ended."""
-    watch = SessionWatch(app[SIO], app[app_keys.AUTH], app[app_keys.SETTINGS].security.session_check_interval)
-    app[EVENTS].subscribe(watch.on_event)
-    app[SESSION_WATCH] = watch
+    watch = SessionWatch(
+        app[app_keys.SIO], app[app_keys.AUTH], app[app_keys.SETTINGS].security.session_check_interval
+    )
+    app[app_keys.EVENTS].subscribe(watch.on_event)
+    app[app_keys.SESSION_WATCH] = watch
     watch.start()
     yield
     await watch.stop()
@@ -176,13 +166,13 @@ async def _session_watch_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[app_keys.SETTINGS]
-    sio, chat, events = app[SIO], app[app_keys.CHAT], app[EVENTS]
+    sio, chat, events = app[app_keys.SIO], app[app_keys.CHAT], app[app_keys.EVENTS]
     counsellors = CounsellorNamespace(
         chat,
         app[app_keys.AUTH],
         cookie_name(settings.security.secure_cookies),
         Presence(),
-        app[SESSION_WATCH],
+        app[app_keys.SESSION_WATCH],
     )
     relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
     sio.register_namespace(relatives)
@@ -197,8 +187,8 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.chat.waiting_update_every,
     )
     events.subscribe(intake.on_event)
-    app[INTAKE] = intake
-    app[RELATIVES] = relatives
+    app[app_keys.INTAKE] = intake
+    app[app_keys.RELATIVES] = relatives
     broadcaster.start()
     yield
     await broadcaster.stop()
@@ -245,7 +235,7 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
     gateway = twilio or OutboxSmsSender(uow, system_clock)
     zone, kinds = ZoneInfo(settings.booking.timezone), appointment_kinds(settings)
     catalogs = app[app_keys.CATALOGS]
-    push = AppointmentPush(app[SIO])
+    events = app[app_keys.EVENTS]
     texts = TextService(
         uow,
         gateway,
@@ -262,7 +252,7 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
             throttle=ThrottlePolicy(sms.throttle_retries, sms.throttle_backoff, sms.throttle_backoff_max),
         ),
         catalogs.text,
-        push,
+        events,
     )
     booking = BookingService(
         uow,
@@ -276,9 +266,9 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         texts,
         app[app_keys.CHAT],
-        push,
+        events,
     )
-    push.booking = booking
+    events.subscribe(AppointmentPush(app[app_keys.SIO], booking).on_event)
     app[app_keys.SMS], app[app_keys.TEXTS], app[app_keys.BOOKING] = gateway, texts, booking
     app[app_keys.SMS_BOT] = SmsBot(booking, catalogs, settings.chat.languages)
     per_minute = settings.booking.bookings_per_minute
@@ -297,12 +287,13 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     key = load_or_create_key(
         settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
     )
-    notifier = SocketEscalationNotifier(app[SIO])
+    events = app[app_keys.EVENTS]
+    events.subscribe(EscalationPush(app[app_keys.SIO]).on_event)
     async with new_session(settings.escalation.webhook_timeout) as http:
         service = EscalationService(
             SqlEscalationUnitOfWork(app[app_keys.DATABASE], FieldCipher(key)),
             app[app_keys.CHAT],
-            notifier,
+            events,
             system_clock,
             EscalationPolicy(
                 config=app[app_keys.ESCALATION_CONFIG],
@@ -313,9 +304,12 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
             webhooks=WebhookClient(http),
         )
         app[app_keys.ESCALATIONS] = service
-        app[SIO].register_namespace(
+        app[app_keys.SIO].register_namespace(
             EscalationNamespace(
-                service, app[app_keys.AUTH], cookie_name(settings.security.secure_cookies), app[SESSION_WATCH]
+                service,
+                app[app_keys.AUTH],
+                cookie_name(settings.security.secure_cookies),
+                app[app_keys.SESSION_WATCH],
             )
         )
         yield
@@ -325,7 +319,7 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
-        app[INTAKE].send_waiting_updates,
+        app[app_keys.INTAKE].send_waiting_updates,
         "interval",
         seconds=15,
         id="waiting-updates",
@@ -333,7 +327,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
     )
     scheduler.add_job(
-        app[RELATIVES].sweep,
+        app[app_keys.RELATIVES].sweep,
         "interval",
         seconds=presence_sweep_seconds(app[app_keys.CHAT].policy.abandon_after),
         id="relative-presence",
@@ -341,7 +335,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
     )
     scheduler.add_job(
-        app[RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
+        app[app_keys.RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
     )
     scheduler.add_job(
         app[app_keys.ESCALATIONS].sweep,
@@ -372,8 +366,8 @@ CLOSE_SOCKETS_TIMEOUT_S = 2.0
 
 async def _close_sockets(app: web.Application) -> None:
     """Close every socket at shutdown so clients reconnect elsewhere at once."""
-    sio = app[SIO]
-    relatives = app.get(RELATIVES)
+    sio = app[app_keys.SIO]
+    relatives = app.get(app_keys.RELATIVES)
     if relatives is not None:
         try:
             await relatives.release_all()
@@ -420,17 +414,12 @@ def create_app(settings: Settings) -> web.Application:
         settings.resolved_path(settings.escalation.routes_file),
         emergency_number=settings.privacy.emergency_number,
     )
-    app[EVENTS] = EventBus()
+    app[app_keys.EVENTS] = EventBus()
     sio = _socket_server(settings)
     sio.attach(app)
-    app[SIO] = sio
+    app[app_keys.SIO] = sio
     app.on_shutdown.append(_close_sockets)
-    add_routes(app)
-    add_escalation_routes(app)
-    add_booking_routes(app)
-    add_twilio_webhooks(app)
-    add_openapi_route(app)
-    add_static_routes(app, web_dir())
+    add_http_routes(app, web_dir())
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_session_watch_ctx)
     app.cleanup_ctx.append(_realtime_ctx)

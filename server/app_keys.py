@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    import socketio
+
+    from bots.intake import IntakeBot
     from bots.sms import SmsBot
     from server.adapters.db.engine import Database
     from server.domain.escalation import EscalationConfig
@@ -18,16 +21,22 @@ if TYPE_CHECKING:
     from server.services.booking import BookingService
     from server.services.chat import ChatService
     from server.services.escalation import EscalationService
+    from server.services.events import EventBus
     from server.services.rate_limit import RateLimiter
     from server.services.reminders import SmsGateway, TextService
+    from server.services.retention import RetentionService
     from server.settings import Settings
     from server.transports.client_address import TrustedProxies
+    from server.transports.sockets.relative import RelativeNamespace
+    from server.transports.sockets.session_watch import SessionWatch
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
+RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
+EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
 KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge")
 CONVERSATION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("conversation_limiter")
@@ -45,3 +54,8 @@ TEXTS: web.AppKey[TextService] = web.AppKey("texts")
 SMS_BOT: web.AppKey[SmsBot] = web.AppKey("sms_bot")
 BOOKING_LIMITER: web.AppKey[RateLimiter] = web.AppKey("booking_limiter")
 MANAGE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("manage_limiter")
+# realtime
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
+SESSION_WATCH: web.AppKey[SessionWatch] = web.AppKey("session_watch")
+RELATIVES: web.AppKey[RelativeNamespace] = web.AppKey("relatives")
+INTAKE: web.AppKey[IntakeBot] = web.AppKey("intake")

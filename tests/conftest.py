@@ -1,4 +1,5 @@
-"""Fixtures shared by every test level. Server logs of the whole run are kept for the privacy scan."""
+"""Fixtures shared by every test level. At the end of the session, the log of every server it started
+is scanned for personal data (tests/support/privacy.py); the logs are also kept in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.privacy import NEVER_LOGGED, findings
 from tests.support.server import ServerProcess
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -18,10 +20,21 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def privacy_scan_of_every_server_log() -> Iterator[None]:
+    """Runs after the last test, whichever it was: no log of any server of this session holds a
+    client address, a user agent, a canary text or a known secret. A leak fails the session at
+    teardown."""
+    yield
+    servers = ServerProcess.instances
+    leaks = findings(((str(server.log_path), server.log()) for server in servers), NEVER_LOGGED)
+    assert leaks == [], f"server logs hold what they must not ({len(servers)} servers scanned): {leaks}"
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path, artifacts_dir: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start real servers with extra KINLINE_* settings; all are stopped after the test, and their
-    logs are copied to test-artifacts/server-logs/ for the privacy scan."""
+    logs are copied to test-artifacts/server-logs/."""
     started: list[ServerProcess] = []
 
     def make(env: dict[str, str] | None = None, name: str = "server", start: bool = True) -> ServerProcess:

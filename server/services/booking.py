@@ -27,8 +27,9 @@ from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.domain.reminders import TextPurpose, plan_reminders
 from server.domain.staff import Role, StaffUser
 from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
+from server.services.events import AppointmentsChanged, EventBus
 from server.services.ports import Clock
-from server.services.reminders import AppointmentsChanged, TextService
+from server.services.reminders import TextService
 
 if TYPE_CHECKING:
     from server.adapters.db.booking_store import (
@@ -93,10 +94,6 @@ def manage_hash(code: str) -> str:
     return secret_hash("manage:" + normalise_resume_code(code))
 
 
-async def _nobody(_ids: Sequence[str]) -> None:
-    return None
-
-
 class BookingService:
     def __init__(
         self,
@@ -105,14 +102,14 @@ class BookingService:
         policy: BookingPolicy,
         texts: TextService,
         conversations: Conversations,
-        notify: AppointmentsChanged = _nobody,
+        events: EventBus,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.policy = policy
         self.texts = texts
         self.conversations = conversations
-        self.notify = notify
+        self.events = events
 
     # ---- relatives
 
@@ -236,7 +233,7 @@ class BookingService:
 
     async def _after_change(self, appointment: Appointment, text_ids: Sequence[int]) -> None:
         self.texts.dispatch_soon(text_ids)
-        await self.notify([appointment.id])
+        await self.events.publish(AppointmentsChanged((appointment.id,)))
 
     async def lookup(self, code: str) -> Appointment:
         async with self.uow.read() as repos:
@@ -329,7 +326,7 @@ class BookingService:
         async with self.uow.write() as repos:
             changed = await repos.booking.opt_out(phone, now)
         if changed:
-            await self.notify(changed)
+            await self.events.publish(AppointmentsChanged(tuple(changed)))
 
     async def opt_in(self, phone: str) -> None:
         """Lift the opt-out (the relative replied START, UNSTOP or YES; Twilio lifts its block too).
@@ -414,7 +411,7 @@ class BookingService:
             await repos.staff.audit(
                 actor.id, f"appointment.{closed.state.value}", "appointment", appointment_id, now
             )
-        await self.notify([closed.id])
+        await self.events.publish(AppointmentsChanged((closed.id,)))
         return closed
 
     async def reveal_phone(self, appointment_id: str, actor: StaffUser) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from server.domain.escalation import Draft, Escalation, EscalationConfig, Kind, 
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
 from server.domain.tokens import normalise_resume_code, secret_hash
+from server.services.events import EscalationAlert, EscalationChanged, EventBus
 from server.services.ports import Clock, SmsOutcome, SmsSender
 
 if TYPE_CHECKING:
@@ -53,14 +54,6 @@ class EscalationUnitOfWork(Protocol):
     def read(self) -> AbstractAsyncContextManager[EscalationRepositories]: ...
 
 
-class EscalationNotifier(Protocol):
-    """Tells open consoles that something changed; carries ids only, pages fetch the rest."""
-
-    async def changed(self, escalation: Escalation) -> None: ...
-
-    async def alert(self, escalation: Escalation, reason: str) -> None: ...
-
-
 class WebhookPoster(Protocol):
     async def post(self, url: str, secret: bytes, payload: Mapping[str, Any]) -> str:
         """Returns an SmsOutcome-style outcome: accepted, failed or unknown."""
@@ -87,7 +80,7 @@ class EscalationService:
         self,
         uow: EscalationUnitOfWork,
         messenger: RelativeMessenger,
-        notifier: EscalationNotifier,
+        events: EventBus,
         clock: Clock,
         policy: EscalationPolicy,
         sms: SmsSender | None = None,
@@ -95,7 +88,7 @@ class EscalationService:
     ) -> None:
         self.uow = uow
         self.messenger = messenger
-        self.notifier = notifier
+        self.events = events
         self.clock = clock
         self.policy = policy
         self.sms = sms
@@ -268,8 +261,8 @@ class EscalationService:
                     await self._queue_notifications(repos, after, backup, PURPOSE_BACKUP, now)
                 missed.append(after)
         for escalation in missed:
-            await self._notify(self.notifier.changed(escalation))
-            await self._notify(self.notifier.alert(escalation, ALERT_DEADLINE_MISSED))
+            await self.events.publish(EscalationChanged(escalation))
+            await self.events.publish(EscalationAlert(escalation, ALERT_DEADLINE_MISSED))
         if missed:
             await self.deliver_pending()
         return missed
@@ -367,11 +360,11 @@ class EscalationService:
 
     async def _announce(self, before: Escalation, after: Escalation) -> None:
         """After the commit: consoles, then (once sent) the relative and the route's channels."""
-        await self._notify(self.notifier.changed(after))
+        await self.events.publish(EscalationChanged(after))
         if not after.delivered or before.delivered:
             return
         if after.kind is Kind.IMMINENT_DANGER:
-            await self._notify(self.notifier.alert(after, ALERT_IMMINENT_DANGER))
+            await self.events.publish(EscalationAlert(after, ALERT_IMMINENT_DANGER))
         await self._tell_relative(after)
         task = asyncio.create_task(self._deliver_quietly(), name=f"escalation-delivery-{after.id}")
         self._deliveries.add(task)
@@ -431,10 +424,3 @@ class EscalationService:
             "deadline": deadline.isoformat() if deadline else None,
             "console_url": self.policy.console_url,
         }
-
-    @staticmethod
-    async def _notify(call: Awaitable[None]) -> None:
-        try:
-            await call
-        except Exception:
-            log.exception("escalation push failed")

@@ -1,4 +1,5 @@
-"""What the services announce after a commit. Realtime delivery and the intake bot subscribe."""
+"""What the services announce after a commit: the one way a committed change reaches the world.
+Realtime delivery (the socket pushes), the session watch and the intake bot subscribe."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from server.domain.conversations import Conversation, Message, Note
+from server.domain.escalation import Escalation
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,28 @@ class RelativeAccessEnded:
     conversation_id: str
 
 
+@dataclass(frozen=True)
+class AppointmentsChanged:
+    """Appointments were booked, changed or had a text settle; consoles show them without a reload."""
+
+    appointment_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EscalationChanged:
+    """Consoles that may read this escalation are told to fetch it again."""
+
+    escalation: Escalation
+
+
+@dataclass(frozen=True)
+class EscalationAlert:
+    """The roles that oversee every escalation are alerted (deadline missed, imminent danger)."""
+
+    escalation: Escalation
+    reason: str
+
+
 Event = (
     ConversationStarted
     | ConversationChanged
@@ -84,6 +108,9 @@ Event = (
     | StaffSessionsEnded
     | StaffDisabled
     | RelativeAccessEnded
+    | AppointmentsChanged
+    | EscalationChanged
+    | EscalationAlert
 )
 Subscriber = Callable[[Event], Awaitable[None]]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -44,6 +44,7 @@ from server.domain.reminders import (
     state_for_provider_status,
     triage,
 )
+from server.services.events import AppointmentsChanged, EventBus
 from server.services.ports import Clock, SmsOutcome
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ SEARCH_SKEW = timedelta(minutes=5)
 UNKNOWN_BATCH = 100
 REPORT_POLL_BATCH = 50
 DEFAULT_THROTTLE = ThrottlePolicy(retries=8, backoff=timedelta(seconds=2), backoff_max=timedelta(minutes=5))
-
-AppointmentsChanged = Callable[[Sequence[str]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -119,10 +118,6 @@ class SweepReport:
     forgotten: int
 
 
-async def _nobody(_ids: Sequence[str]) -> None:
-    return None
-
-
 class TextService:
     def __init__(
         self,
@@ -131,14 +126,14 @@ class TextService:
         clock: Clock,
         policy: TextPolicy,
         lookup: Lookup,
-        notify: AppointmentsChanged = _nobody,
+        events: EventBus,
     ) -> None:
         self.uow = uow
         self.gateway = gateway
         self.clock = clock
         self.policy = policy
         self.lookup = lookup
-        self.notify = notify
+        self.events = events
         self._background: set[asyncio.Task[int]] = set()
         self._wake_ups: set[asyncio.TimerHandle] = set()
 
@@ -259,7 +254,8 @@ class TextService:
         failed = sum(1 for outcome in settled if outcome.state in (TextState.FAILED, TextState.UNKNOWN))
         if failed:
             log.warning("%d of %d texts were not confirmed by the provider", failed, len(outcomes))
-        await self.notify(sorted(changed))
+        if changed:
+            await self.events.publish(AppointmentsChanged(tuple(sorted(changed))))
         return batch.due
 
     def compose(self, text: ClaimedText) -> str:
@@ -327,7 +323,7 @@ class TextService:
         touched |= {t.appointment_id for t in unknown if any(o.text_id == t.id for o in resolved)}
         touched |= {t.appointment_id for t in awaiting if any(o.text_id == t.id for o in reported)}
         if touched:
-            await self.notify(sorted(touched))
+            await self.events.publish(AppointmentsChanged(tuple(sorted(touched))))
         return changed
 
     async def _resolve_unknown(self, text: UnresolvedText, now: datetime) -> Outcome | None:
@@ -383,7 +379,7 @@ class TextService:
             if error in OPTED_OUT_ERRORS:
                 touched = await repos.booking.opt_out_number_of(appointment_id, now)
         if changed or touched:
-            await self.notify(sorted({appointment_id, *touched}))
+            await self.events.publish(AppointmentsChanged(tuple(sorted({appointment_id, *touched}))))
         return bool(changed)
 
     # ---- retention

@@ -12,7 +12,7 @@ from server.services.audit import AuditService
 from server.services.auth import AuthService
 from server.services.chat import ChatService
 from tests.integration.wiring import PASSWORD, ManualClock
-from tests.unit.assertions import raises_code
+from tests.support.assertions import raises_code
 
 NOTE_TEXT = "a private note that the audit log never shows"
 

@@ -9,7 +9,7 @@ from server.domain.staff import Role
 from server.services.auth import AuthService
 from server.services.chat import ChatService
 from tests.integration.wiring import add_staff
-from tests.unit.assertions import raises_code
+from tests.support.assertions import raises_code
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

@@ -29,8 +29,8 @@ from tests.integration.wiring import (
     chat_policy,
     sqlite_url,
 )
+from tests.support.assertions import raises_code
 from tests.support.clients import named_client_id as cid
-from tests.unit.assertions import raises_code
 
 
 async def status_of(chat: ChatService, started: StartedConversation) -> RelativeStatus:

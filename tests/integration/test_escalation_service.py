@@ -26,12 +26,13 @@ from server.adapters.db.tables import escalation_notifications, escalations, met
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.conversations import Sender
 from server.domain.errors import Forbidden, NotFound
-from server.domain.escalation import Contact, Draft, Escalation, EscalationConfig, Kind, State, Subject
+from server.domain.escalation import Contact, Draft, EscalationConfig, Kind, State, Subject
 from server.domain.staff import Role, StaffUser
 from server.escalation_routes import load_escalation_config
 from server.paths import config_dir
 from server.services.chat import ChatService
 from server.services.escalation import EscalationPolicy, EscalationService
+from server.services.events import EscalationAlert, EscalationChanged, Event, EventBus
 from server.services.ports import SmsOutcome
 from server.services.retention import RetentionService
 from tests.integration.wiring import ManualClock, sqlite_url
@@ -72,16 +73,18 @@ class FakeWebhooks:
         return SmsOutcome.ACCEPTED
 
 
-class FakeNotifier:
+class Announced:
+    """Subscribes to the event bus and records what the service announced after its commits."""
+
     def __init__(self) -> None:
         self.changed_ids: list[str] = []
         self.alerts: list[tuple[str, str]] = []
 
-    async def changed(self, escalation: Escalation) -> None:
-        self.changed_ids.append(escalation.id)
-
-    async def alert(self, escalation: Escalation, reason: str) -> None:
-        self.alerts.append((escalation.id, reason))
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, EscalationChanged):
+            self.changed_ids.append(event.escalation.id)
+        elif isinstance(event, EscalationAlert):
+            self.alerts.append((event.escalation.id, event.reason))
 
 
 def with_webhook(config: EscalationConfig, deadline: timedelta | None = None) -> EscalationConfig:
@@ -104,7 +107,7 @@ class World:
     clock: ManualClock
     sms: FakeSms
     webhooks: FakeWebhooks
-    notifier: FakeNotifier
+    notifier: Announced
     alice: StaffUser
     carl: StaffUser
     sam: StaffUser
@@ -121,12 +124,14 @@ def make_service(
     config: EscalationConfig,
     sms: FakeSms,
     webhooks: FakeWebhooks,
-    notifier: FakeNotifier,
+    notifier: Announced,
 ) -> EscalationService:
+    events = EventBus()
+    events.subscribe(notifier.on_event)
     return EscalationService(
         SqlEscalationUnitOfWork(database, FieldCipher(key)),
         chat,
-        notifier,
+        events,
         clock,
         EscalationPolicy(config=config, retention=RETENTION, console_url="http://kinline.example/console/"),
         sms=sms,
@@ -149,7 +154,7 @@ async def add_user(
 async def world(
     database: Database, data_key: bytes, chat: ChatService, uow: SqlUnitOfWork, clock: ManualClock
 ) -> AsyncIterator[World]:
-    sms, webhooks, notifier = FakeSms(), FakeWebhooks(), FakeNotifier()
+    sms, webhooks, notifier = FakeSms(), FakeWebhooks(), Announced()
     service = make_service(database, data_key, chat, clock, CONFIG, sms, webhooks, notifier)
     yield World(
         service,

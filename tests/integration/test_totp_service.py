@@ -24,7 +24,7 @@ from tests.integration.wiring import (
     RecordingBus,
     add_staff,
 )
-from tests.unit.assertions import raises_code
+from tests.support.assertions import raises_code
 
 STEP = timedelta(seconds=30)
 

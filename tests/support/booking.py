@@ -23,6 +23,7 @@ from server.i18n import Catalogs
 from server.services.auth import AuthService
 from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatService
+from server.services.events import AppointmentsChanged, Event, EventBus
 from server.services.ports import SmsOutcome
 from server.services.reminders import ProviderReport, SendReceipt, TextPolicy, TextService
 
@@ -137,17 +138,20 @@ def build_world(
     gateway = gateway or ScriptedGateway()
     changed: list[str] = []
 
-    async def notify(ids: object) -> None:
-        changed.extend(ids)  # type: ignore[call-overload]
+    async def record(event: Event) -> None:
+        if isinstance(event, AppointmentsChanged):
+            changed.extend(event.appointment_ids)
 
-    texts = TextService(uow, gateway, clock, text_policy(**policy), CATALOGS.text, notify)  # type: ignore[arg-type]
+    events = EventBus()
+    events.subscribe(record)
+    texts = TextService(uow, gateway, clock, text_policy(**policy), CATALOGS.text, events)  # type: ignore[arg-type]
     booking = BookingService(
         uow,
         clock,  # type: ignore[arg-type]
         BookingPolicy(ZONE, KINDS, LANGUAGES, offsets, "SE"),
         texts,
         chat,
-        notify,
+        events,
     )
     return World(booking, texts, gateway, uow, changed)
 

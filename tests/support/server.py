@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30.0
@@ -36,9 +37,13 @@ def wait_until(condition, timeout: float = 10.0, interval: float = 0.05, what: s
 
 class ServerProcess:
     """``start()``, ``stop()`` (SIGTERM), ``kill()`` (SIGKILL) and ``restart()`` keep the same
-    database, key file and port, so a restarted server continues where the last one was."""
+    database, key file and port, so a restarted server continues where the last one was.
+    ``instances`` holds every server of this test session, for the privacy scan at its end."""
+
+    instances: ClassVar[list[ServerProcess]] = []
 
     def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+        ServerProcess.instances.append(self)
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()

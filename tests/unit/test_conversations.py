@@ -11,7 +11,7 @@ from server.domain import conversations as rules
 from server.domain.conversations import Conversation, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from server.services.chat import queue_positions
-from tests.unit.assertions import raises_code
+from tests.support.assertions import raises_code
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MAX_TEXT = 4000

@@ -24,7 +24,7 @@ from server.domain.permissions import Action, Fact, Ownership
 from server.domain.staff import Role, StaffUser
 from server.escalation_routes import load_escalation_config
 from server.paths import config_dir
-from tests.unit.assertions import raises_code
+from tests.support.assertions import raises_code
 
 CONFIG = load_escalation_config(config_dir() / "escalation.toml", environ={})
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

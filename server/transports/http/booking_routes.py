@@ -14,8 +14,7 @@ from server.domain.errors import InvalidInput
 from server.domain.reminders import PROBLEM_STATES
 from server.services.booking import StaffAppointment
 from server.transports import wire
-from server.transports.http.middlewares import parse_body, query_limit
-from server.transports.http.routes import rate_limit_key
+from server.transports.http.middlewares import parse_body, query_limit, rate_limit_key
 from server.transports.http.staff_auth import require_staff
 
 ICS_TITLE_KEY = "booking.ics_title"

@@ -30,8 +30,7 @@ from server.domain.staff import StaffUser
 from server.services.escalation import EscalationService
 from server.transports import wire
 from server.transports.http.audit_routes import audit_entry
-from server.transports.http.middlewares import parse_body
-from server.transports.http.routes import rate_limit_key
+from server.transports.http.middlewares import parse_body, rate_limit_key
 from server.transports.http.staff_auth import require_staff
 
 _MAX_INDICATORS = 50

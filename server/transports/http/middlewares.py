@@ -1,5 +1,5 @@
-"""HTTP middlewares: domain errors to statuses, and no client data in logs. The security headers
-and body limits are in hardening.py."""
+"""HTTP middlewares and request helpers: domain errors to statuses, no client data in logs, body
+parsing and the rate-limit key. The security headers and body limits are in hardening.py."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from server import app_keys
 from server.domain.errors import DomainError, InvalidInput
 from server.transports.bounds import DbCount
+from server.transports.client_address import client_address
 from server.transports.errors import describe_validation, error_body, http_headers, http_status
 
 log = logging.getLogger(__name__)
@@ -85,3 +87,12 @@ _LIMIT: TypeAdapter[int] = TypeAdapter(DbCount)
 
 class MalformedRequest(DomainError):
     code = "invalid_json"
+
+
+def rate_limit_key(request: web.Request) -> str:
+    """A keyed HMAC of the client address for rate limits; the address itself goes nowhere.
+    Forwarded headers count only from a trusted proxy (transports.client_address)."""
+    address = client_address(
+        request.remote, request.headers.get("X-Forwarded-For"), request.app[app_keys.TRUSTED_PROXIES]
+    )
+    return request.app[app_keys.RATE_LIMIT_HMAC](address)

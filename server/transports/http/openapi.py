@@ -379,6 +379,9 @@ def _document() -> dict[str, Any]:
                     ],
                 }
             },
+            "/api/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": _json("the OpenAPI document")}}
+            },
             **_escalation_paths(),
             **_booking_paths(),
         },

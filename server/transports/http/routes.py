@@ -11,9 +11,7 @@ from pydantic import BaseModel, Field
 from server import app_keys
 from server.domain.errors import InvalidInput
 from server.transports import wire
-from server.transports.client_address import client_address
-from server.transports.http.audit_routes import add_audit_routes
-from server.transports.http.middlewares import parse_body, query_limit
+from server.transports.http.middlewares import parse_body, query_limit, rate_limit_key
 from server.transports.http.staff_auth import (
     check_same_origin,
     clear_session_cookie,
@@ -21,7 +19,6 @@ from server.transports.http.staff_auth import (
     session_token,
     set_session_cookie,
 )
-from server.transports.http.totp_routes import add_totp_routes
 
 
 class StartConversation(BaseModel):
@@ -45,15 +42,6 @@ class Login(BaseModel):
 
 class LeaveConversation(BaseModel):
     token: str = Field(min_length=1, max_length=128)
-
-
-def rate_limit_key(request: web.Request) -> str:
-    """A keyed HMAC of the client address for rate limits; the address itself goes nowhere.
-    Forwarded headers count only from a trusted proxy (transports.client_address)."""
-    address = client_address(
-        request.remote, request.headers.get("X-Forwarded-For"), request.app[app_keys.TRUSTED_PROXIES]
-    )
-    return request.app[app_keys.RATE_LIMIT_HMAC](address)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -187,8 +175,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/auth/login", login)
     app.router.add_post("/api/auth/logout", logout)
     app.router.add_get("/api/me", me)
-    add_totp_routes(app)
-    add_audit_routes(app)
     app.router.add_get("/api/staff/settings", staff_settings)
     app.router.add_get("/api/staff/canned", canned_answers)
     app.router.add_get("/api/staff/conversations", staff_conversations)

@@ -3,36 +3,29 @@ so a new booking or a delivery report shows without a reload. Never a phone numb
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-
 import socketio
 
 from server.services.booking import BookingService
+from server.services.events import AppointmentsChanged, Event
 from server.transports.http.booking_routes import staff_appointment
 from server.transports.sockets.counsellor import NAMESPACE
 from server.transports.sockets.rooms import STAFF_ROOM
 
-log = logging.getLogger(__name__)
-
 
 class AppointmentPush:
-    """The booking services' ``notify`` port; bound to the booking service once it exists."""
+    """Subscribes to the event bus; fetches the changed appointments through the booking service."""
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, booking: BookingService) -> None:
         self.sio = sio
-        self.booking: BookingService | None = None
+        self.booking = booking
 
-    async def __call__(self, appointment_ids: Sequence[str]) -> None:
-        if self.booking is None or not appointment_ids:
+    async def on_event(self, event: Event) -> None:
+        if not isinstance(event, AppointmentsChanged) or not event.appointment_ids:
             return
-        try:
-            views = await self.booking.staff_appointments_by_id(appointment_ids)
-            await self.sio.emit(
-                "appointments",
-                {"appointments": [staff_appointment(view) for view in views]},
-                room=STAFF_ROOM,
-                namespace=NAMESPACE,
-            )
-        except Exception:
-            log.exception("pushing appointment changes failed")
+        views = await self.booking.staff_appointments_by_id(event.appointment_ids)
+        await self.sio.emit(
+            "appointments",
+            {"appointments": [staff_appointment(view) for view in views]},
+            room=STAFF_ROOM,
+            namespace=NAMESPACE,
+        )

@@ -18,6 +18,7 @@ from server.domain.permissions import Action, Ownership
 from server.domain.staff import Role, StaffUser
 from server.services.auth import AuthService
 from server.services.escalation import EscalationService
+from server.services.events import EscalationAlert, EscalationChanged, Event
 from server.transports.sockets.base import refuse
 from server.transports.sockets.rooms import user_room
 from server.transports.sockets.session_watch import SessionWatch
@@ -78,21 +79,24 @@ class EscalationNamespace(StaffNamespace):
         await self.emit("ready", {}, to=sid)
 
 
-class SocketEscalationNotifier:
-    """The EscalationNotifier port over socket.io (works across processes with the Redis manager)."""
+class EscalationPush:
+    """Subscribes to the event bus; pushes over socket.io (across processes with the Redis manager)."""
 
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
-    async def changed(self, escalation: Escalation) -> None:
-        await self.sio.emit(
-            "changed", {"escalation_id": escalation.id}, room=audience(escalation), namespace=NAMESPACE
-        )
-
-    async def alert(self, escalation: Escalation, reason: str) -> None:
-        await self.sio.emit(
-            "alert",
-            {"escalation_id": escalation.id, "reason": reason},
-            room=overseers(escalation),
-            namespace=NAMESPACE,
-        )
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, EscalationChanged):
+            await self.sio.emit(
+                "changed",
+                {"escalation_id": event.escalation.id},
+                room=audience(event.escalation),
+                namespace=NAMESPACE,
+            )
+        elif isinstance(event, EscalationAlert):
+            await self.sio.emit(
+                "alert",
+                {"escalation_id": event.escalation.id, "reason": event.reason},
+                room=overseers(event.escalation),
+                namespace=NAMESPACE,
+            )
