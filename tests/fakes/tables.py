@@ -1,0 +1,98 @@
+"""The rows of the fake database: plain containers a transaction copies on entry (see
+unit_of_work.py). Rows are frozen dataclasses, changed with ``dataclasses.replace``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from server.domain.conversations import Conversation, Message
+from server.domain.staff import StaffUser
+
+
+class UniqueViolation(Exception):
+    """What the database's UNIQUE or PRIMARY KEY constraint would raise."""
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    conversation: Conversation
+    resume_hash: str
+    last_bot_update_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    conversation_id: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    message: Message
+    author_id: int | None
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    id: int
+    conversation_id: str
+    author_id: int
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    user: StaffUser
+    password_hash: str
+    created_at: datetime
+    totp_secret: bytes | None = None
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int | None = None
+    totp_failures: int = 0
+    totp_locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class RecoveryCodeRow:
+    user_id: int
+    code_hash: str
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    object_type: str
+    object_id: str
+
+
+@dataclass
+class Tables:
+    """Every table the fakes keep. ``ids`` hands out autoincrement ids per table."""
+
+    conversations: dict[str, ConversationRow] = field(default_factory=dict)
+    tokens: dict[str, TokenRow] = field(default_factory=dict)
+    messages: dict[str, list[MessageRow]] = field(default_factory=dict)
+    notes: list[NoteRow] = field(default_factory=list)
+    staff: dict[int, StaffRow] = field(default_factory=dict)
+    sessions: dict[str, SessionRow] = field(default_factory=dict)
+    recovery_codes: list[RecoveryCodeRow] = field(default_factory=list)
+    audit: list[AuditRow] = field(default_factory=list)
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def next_id(self, table: str) -> int:
+        self.ids[table] = self.ids.get(table, 0) + 1
+        return self.ids[table]
