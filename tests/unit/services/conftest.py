@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher, profiles
 
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService, SessionPolicy
@@ -34,8 +35,17 @@ def chat(uow: FakeUnitOfWork, events: RecordingBus, clock: ManualClock) -> ChatS
     return ChatService(uow, events, clock, chat_policy())
 
 
+def cheapest_hasher() -> PasswordHasher:
+    """argon2id with the library's cheapest parameters, meant for tests: the real hashing is made
+    slow on purpose, and unit tests check the rules around it, not its cost."""
+    return PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
 @pytest.fixture
-def auth(uow: FakeUnitOfWork, events: RecordingBus, clock: ManualClock) -> AuthService:
+def auth(
+    uow: FakeUnitOfWork, events: RecordingBus, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> AuthService:
+    monkeypatch.setattr("server.services.auth.PasswordHasher", cheapest_hasher)
     return AuthService(
         uow,
         events,
