@@ -311,8 +311,14 @@ def _gone_by(conversation: Conversation, gone_before: datetime) -> bool:
 
 
 def delete_conversation(tables: Tables, conversation_id: str) -> None:
-    """ON DELETE CASCADE: its tokens, messages and notes go with it."""
+    """ON DELETE CASCADE: its tokens, messages and notes go with it; ON DELETE SET NULL: its
+    escalations stay, without it."""
     del tables.conversations[conversation_id]
+    for escalation_id, row in list(tables.escalations.items()):
+        if row.escalation.conversation_id == conversation_id:
+            tables.escalations[escalation_id] = replace(
+                row, escalation=replace(row.escalation, conversation_id=None)
+            )
     tables.messages.pop(conversation_id, None)
     tables.notes[:] = [note for note in tables.notes if note.conversation_id != conversation_id]
     for token_hash, token in list(tables.tokens.items()):

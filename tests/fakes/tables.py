@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from server.domain.conversations import Conversation, Message
+from server.domain.escalation import Escalation
 from server.domain.staff import StaffUser
 
 
@@ -79,6 +80,26 @@ class AuditRow:
     object_id: str
 
 
+@dataclass(frozen=True)
+class EscalationRow:
+    escalation: Escalation
+    relative_hash: str | None
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    id: int
+    escalation_id: str
+    route: str
+    channel: str
+    purpose: str
+    state: str
+    created_at: datetime
+    attempted_at: datetime | None = None
+    provider_id: str | None = None
+    finished_at: datetime | None = None
+
+
 @dataclass
 class Tables:
     """Every table the fakes keep. ``ids`` hands out autoincrement ids per table."""
@@ -91,6 +112,8 @@ class Tables:
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     recovery_codes: list[RecoveryCodeRow] = field(default_factory=list)
     audit: list[AuditRow] = field(default_factory=list)
+    escalations: dict[str, EscalationRow] = field(default_factory=dict)
+    notifications: list[NotificationRow] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

@@ -14,6 +14,7 @@ from server.domain.conversations import Conversation
 from server.domain.staff import Role, StaffUser
 from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
 from tests.fakes.chat import FakeChatRepository
+from tests.fakes.escalation import FakeEscalationRepository
 from tests.fakes.staff import FakeStaffRepository
 from tests.fakes.tables import Tables
 
@@ -24,10 +25,11 @@ SEEDED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 class FakeRepositories:
     chat: FakeChatRepository
     staff: FakeStaffRepository
+    escalations: FakeEscalationRepository
 
     @classmethod
     def over(cls, tables: Tables) -> FakeRepositories:
-        return cls(FakeChatRepository(tables), FakeStaffRepository(tables))
+        return cls(FakeChatRepository(tables), FakeStaffRepository(tables), FakeEscalationRepository(tables))
 
 
 class ReadOnlyViolation(AssertionError):
@@ -80,12 +82,14 @@ class FakeUnitOfWork:
     async def close(self) -> None:
         return None
 
-    async def seed_staff(self, username: str, role: Role = Role.COUNSELLOR) -> StaffUser:
+    async def seed_staff(
+        self, username: str, role: Role = Role.COUNSELLOR, route: str | None = None
+    ) -> StaffUser:
         """A staff account stored directly, without AuthService's password hashing (slow on
         purpose); its display name is the username capitalised."""
         async with self.write() as repositories:
             user_id = await repositories.staff.add_user(
-                username, username.capitalize(), "not-a-password-hash", role, SEEDED_AT
+                username, username.capitalize(), "not-a-password-hash", role, SEEDED_AT, route
             )
             user = await repositories.staff.get_user(user_id)
         assert user is not None

@@ -7,12 +7,15 @@ from dataclasses import replace
 
 import pytest
 
+from server.domain import escalation as rules
 from server.domain.conversations import Conversation, Sender, State
 from server.domain.errors import Conflict
+from server.domain.escalation import State as EscalationState
 from server.services.ports import NewConversation
 from tests.fakes.tables import UniqueViolation
 from tests.fakes.unit_of_work import FakeUnitOfWork, ReadOnlyViolation
 from tests.integration.wiring import T0
+from tests.support.escalation import draft
 
 
 def waiting(conversation_id: str) -> Conversation:
@@ -119,3 +122,20 @@ async def test_a_token_opens_its_conversation_until_it_expires() -> None:
     await uow.start_conversation(NewConversation(conversation, "resume", "token", expires))
     assert (await uow.relative_view("token", expires.replace(minute=59, hour=9), 0)) is not None
     assert await uow.relative_view("token", expires, 0) is None
+
+
+async def test_an_escalation_change_from_a_stale_before_is_refused_and_notifications_go_once() -> None:
+    uow = FakeUnitOfWork()
+    await started(uow, "c1")
+    drafter = await uow.seed_staff("alice")
+    created = rules.new_escalation("e1", "c1", "sv", drafter.id, draft(), T0)
+    async with uow.write() as repos:
+        await repos.escalations.insert(created, "resume-c1")
+        later = replace(created, updated_at=T0.replace(hour=10))
+        assert await repos.escalations.save(created, later)
+        assert not await repos.escalations.save(replace(created, state=EscalationState.SENT), later)
+        for _ in range(2):
+            await repos.escalations.add_notification("e1", "spanga-tensta", "sms", "sent", T0)
+        assert len(await repos.escalations.claim_pending_notifications(T0)) == 1
+        assert await repos.escalations.claim_pending_notifications(T0) == []
+        assert (await repos.escalations.get("e1")) == later
