@@ -311,8 +311,14 @@ def _gone_by(conversation: Conversation, gone_before: datetime) -> bool:
 
 
 def delete_conversation(tables: Tables, conversation_id: str) -> None:
-    """ON DELETE CASCADE: its tokens, messages and notes go with it; ON DELETE SET NULL: its
-    escalations stay, without it."""
+    """ON DELETE CASCADE: its tokens, messages, notes and slot offers go with it; ON DELETE SET
+    NULL: its escalations and appointments stay, without it."""
+    tables.offers[:] = [offer for offer in tables.offers if offer.conversation_id != conversation_id]
+    for appointment_id, booked in list(tables.appointments.items()):
+        if booked.appointment.conversation_id == conversation_id:
+            tables.appointments[appointment_id] = replace(
+                booked, appointment=replace(booked.appointment, conversation_id=None)
+            )
     del tables.conversations[conversation_id]
     for escalation_id, row in list(tables.escalations.items()):
         if row.escalation.conversation_id == conversation_id:

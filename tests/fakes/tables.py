@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from server.domain.booking import Appointment, Availability
 from server.domain.conversations import Conversation, Message
 from server.domain.escalation import Escalation
+from server.domain.reminders import TextPurpose, TextState
 from server.domain.staff import StaffUser
 
 
@@ -100,6 +102,68 @@ class NotificationRow:
     finished_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class BookingProfileRow:
+    """Weekly hours and exceptions; the languages live on the staff account, as in the tables."""
+
+    availability: Availability
+    last_assignment: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    appointment: Appointment
+    busy_until: datetime
+    manage_hash: str | None
+    phone: str | None
+    phone_hash: str | None
+
+
+@dataclass(frozen=True)
+class GroupSessionRow:
+    counsellor_id: int
+    seats_taken: int
+
+
+@dataclass(frozen=True)
+class TextRow:
+    id: int
+    appointment_id: str
+    purpose: TextPurpose
+    offset_seconds: int | None
+    due_at: datetime
+    state: TextState
+    updated_at: datetime
+    attempts: int = 0
+    throttled: int = 0
+    retry_at: datetime | None = None
+    claim_id: str | None = None
+    claimed_at: datetime | None = None
+    provider_id: str | None = None
+    error_code: str | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class OfferRow:
+    id: int
+    conversation_id: str
+    counsellor_id: int
+    kind: str
+    starts: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    provider_id: str
+    to: str
+    body: str
+    created_at: datetime
+
+
 @dataclass
 class Tables:
     """Every table the fakes keep. ``ids`` hands out autoincrement ids per table."""
@@ -114,6 +178,14 @@ class Tables:
     audit: list[AuditRow] = field(default_factory=list)
     escalations: dict[str, EscalationRow] = field(default_factory=dict)
     notifications: list[NotificationRow] = field(default_factory=list)
+    booking_profiles: dict[int, BookingProfileRow] = field(default_factory=dict)
+    appointments: dict[str, AppointmentRow] = field(default_factory=dict)
+    group_sessions: dict[tuple[str, datetime], GroupSessionRow] = field(default_factory=dict)
+    texts: list[TextRow] = field(default_factory=list)
+    opt_outs: dict[str, datetime] = field(default_factory=dict)
+    inbound_seen: set[str] = field(default_factory=set)
+    offers: list[OfferRow] = field(default_factory=list)
+    outbox: list[OutboxRow] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

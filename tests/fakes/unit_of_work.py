@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from server.domain.conversations import Conversation
 from server.domain.staff import Role, StaffUser
 from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from tests.fakes.booking import FakeBookingRepository, FakeOutboxRepository
 from tests.fakes.chat import FakeChatRepository
 from tests.fakes.escalation import FakeEscalationRepository
 from tests.fakes.staff import FakeStaffRepository
@@ -26,10 +27,18 @@ class FakeRepositories:
     chat: FakeChatRepository
     staff: FakeStaffRepository
     escalations: FakeEscalationRepository
+    booking: FakeBookingRepository
+    outbox: FakeOutboxRepository
 
     @classmethod
     def over(cls, tables: Tables) -> FakeRepositories:
-        return cls(FakeChatRepository(tables), FakeStaffRepository(tables), FakeEscalationRepository(tables))
+        return cls(
+            FakeChatRepository(tables),
+            FakeStaffRepository(tables),
+            FakeEscalationRepository(tables),
+            FakeBookingRepository(tables),
+            FakeOutboxRepository(tables),
+        )
 
 
 class ReadOnlyViolation(AssertionError):
