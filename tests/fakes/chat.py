@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from server.domain.conversations import Conversation, Message, Note, Sender, State
+from server.domain.conversations import Conversation, Message, Note, Sender, State, queue_order_key
 from server.domain.errors import NotFound
 from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
 from tests.fakes.tables import (
@@ -20,8 +20,8 @@ from tests.fakes.tables import (
 
 
 def served_order(conversation: Conversation) -> tuple[int, datetime, str]:
-    """ORDER BY priority DESC, created_at, id: the order ``ChatStore.waiting`` serves."""
-    return (-conversation.priority, conversation.created_at, conversation.id)
+    """The domain's queue order with the id breaking ties, as ``ChatStore.waiting`` serves."""
+    return (*queue_order_key(conversation), conversation.id)
 
 
 class FakeChatRepository:
