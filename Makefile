@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_PACKAGES := chromium fonts-noto-core postgresql redis-server
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test unit lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: $(STAMP) $(NODE_STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -q
+
+# The fast tests: the domain, and the services on in-memory fakes (tests/fakes); no database, no server.
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
 
 bench: $(STAMP)
 	@echo "see bench/README.md"

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -26,78 +25,15 @@ from server.adapters.db.tables import escalation_notifications, escalations, met
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.conversations import Sender
 from server.domain.errors import Forbidden, NotFound
-from server.domain.escalation import Contact, Draft, EscalationConfig, Kind, State, Subject
+from server.domain.escalation import Contact, EscalationConfig, Kind, State
 from server.domain.staff import Role, StaffUser
-from server.escalation_routes import load_escalation_config
-from server.paths import config_dir
 from server.services.chat import ChatService
 from server.services.escalation import EscalationPolicy, EscalationService
-from server.services.events import EscalationAlert, EscalationChanged, Event, EventBus
-from server.services.ports import SmsOutcome
+from server.services.events import EventBus
 from server.services.retention import RetentionService
+from tests.fakes.outbound import Announced, FakeSms, FakeWebhooks
 from tests.integration.wiring import ManualClock, sqlite_url
-
-SHIPPED = load_escalation_config(config_dir() / "escalation.toml", environ={})
-RETENTION = timedelta(days=730)
-SUMMARY = "canary-summary Lingonris 4711 pappan visar barnen våldsfilmer"
-RELATION = "canary-relation Kattfot 0815"
-PHONE = "+46701740699"
-
-
-@dataclass(frozen=True)
-class Receipt:
-    outcome: str
-    provider_id: str | None = None
-    error: str | None = None
-
-
-class FakeSms:
-    def __init__(self, outcome: str = SmsOutcome.ACCEPTED, fail: bool = False) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.outcome = outcome
-        self.fail = fail
-
-    async def send(self, to_e164: str, body: str) -> Receipt:
-        self.sent.append((to_e164, body))
-        if self.fail:
-            raise TimeoutError("no answer")
-        return Receipt(self.outcome, f"SM{len(self.sent)}")
-
-
-class FakeWebhooks:
-    def __init__(self) -> None:
-        self.posted: list[tuple[str, Mapping[str, Any]]] = []
-
-    async def post(self, url: str, secret: bytes, payload: Mapping[str, Any]) -> str:
-        self.posted.append((url, dict(payload)))
-        return SmsOutcome.ACCEPTED
-
-
-class Announced:
-    """Subscribes to the event bus and records what the service announced after its commits."""
-
-    def __init__(self) -> None:
-        self.changed_ids: list[str] = []
-        self.alerts: list[tuple[str, str]] = []
-
-    async def on_event(self, event: Event) -> None:
-        if isinstance(event, EscalationChanged):
-            self.changed_ids.append(event.escalation.id)
-        elif isinstance(event, EscalationAlert):
-            self.alerts.append((event.escalation.id, event.reason))
-
-
-def with_webhook(config: EscalationConfig, deadline: timedelta | None = None) -> EscalationConfig:
-    from server.domain.escalation import Webhook
-
-    routes = {}
-    for route_id, route in config.routes.items():
-        route = replace(route, webhook=Webhook(f"https://{route_id}.example/hook", b"secret"))
-        routes[route_id] = replace(route, ack_deadline=deadline) if deadline else route
-    return replace(config, routes=routes)
-
-
-CONFIG = with_webhook(SHIPPED)
+from tests.support.escalation import CONFIG, PHONE, RELATION, RETENTION, SHIPPED, SUMMARY, draft, with_webhook
 
 
 @dataclass
@@ -171,15 +107,6 @@ async def world(
         admin=await add_user(uow, clock, "root", Role.ADMIN),
     )
     await service.close()
-
-
-def draft(kind: Kind = Kind.CHILD_CONCERN, route: str = "spanga-tensta", **changes: Any) -> Draft:
-    base = Draft(route, kind, SUMMARY, ("child_exposed",), False, Subject("0-12", RELATION))
-    if kind is Kind.CONSENT_REFERRAL:
-        base = replace(base, consent=True, subject=Subject("26+", RELATION), contact=Contact(phone=PHONE))
-    if kind is Kind.SIG_REFERRAL:
-        base = replace(base, consent=True, subject=Subject("13-17", RELATION))
-    return replace(base, **changes)
 
 
 async def held_conversation(world: World, language: str = "ar", holder: StaffUser | None = None) -> str:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 from server.domain.hours import OpeningHours
 from server.domain.staff import Role, StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatPolicy
-from server.services.events import Event, EventBus
 from server.settings import LANGUAGE_CODES
-
-AnEvent = TypeVar("AnEvent")
+from tests.support.clock import ManualClock as ManualClock
+from tests.support.event_bus import RecordingBus as RecordingBus
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery-staple"
@@ -25,30 +23,6 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=10)
 FAILURES_BEFORE_DELAY = 3
 TOKEN_LIFETIME = timedelta(days=30)
-
-
-class ManualClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-class RecordingBus(EventBus):
-    def __init__(self) -> None:
-        super().__init__()
-        self.published: list[Event] = []
-
-    async def publish(self, event: Event) -> None:
-        self.published.append(event)
-        await super().publish(event)
-
-    def of(self, kind: type[AnEvent]) -> list[AnEvent]:
-        return [event for event in self.published if isinstance(event, kind)]
 
 
 def sqlite_url(path: Path) -> str:

@@ -135,6 +135,19 @@ def build_world(
     **policy: object,
 ) -> World:
     uow = BookingUnitOfWork(database, FieldCipher(data_key), PhoneIndex(data_key))
+    return services_on(uow, clock, chat, gateway, offsets, **policy)
+
+
+def services_on(
+    uow: object,
+    clock: object,
+    chat: ChatService,
+    gateway: ScriptedGateway | None = None,
+    offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2)),
+    **policy: object,
+) -> World:
+    """The booking and text services on any unit of work with the booking repositories (the SQL
+    one, or tests/fakes)."""
     gateway = gateway or ScriptedGateway()
     changed: list[str] = []
 
@@ -153,7 +166,7 @@ def build_world(
         chat,
         events,
     )
-    return World(booking, texts, gateway, uow, changed)
+    return World(booking, texts, gateway, uow, changed)  # type: ignore[arg-type]
 
 
 async def add_counsellor(
