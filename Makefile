@@ -36,6 +36,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	node_modules/.bin/eslint web
 
