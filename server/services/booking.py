@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from server.domain import booking as rules
+from server.domain import permissions
 from server.domain.booking import (
     Appointment,
     AppointmentState,
@@ -24,8 +25,9 @@ from server.domain.booking import (
 )
 from server.domain.conversations import Conversation, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.domain.permissions import Action, Ownership
 from server.domain.reminders import TextPurpose, plan_reminders
-from server.domain.staff import Role, StaffUser
+from server.domain.staff import StaffUser
 from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
 from server.services.ports import Clock
 from server.services.reminders import AppointmentsChanged, TextService
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
         TextView,
     )
 
-OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 REFERENCE_LENGTH = 6
 MAX_OFFERED_SLOTS = 6
 #: Busy intervals are read this far around a requested start; no appointment is longer.
@@ -352,12 +353,12 @@ class BookingService:
     # ---- staff
 
     async def availability(self, user: StaffUser) -> Availability:
-        _require_booking_role(user)
+        _permit(user, Action.AVAILABILITY_READ)
         async with self.uow.read() as repos:
             return await repos.booking.availability(user.id)
 
     async def set_availability(self, user: StaffUser, availability: Availability) -> Availability:
-        _require_booking_role(user)
+        _permit(user, Action.AVAILABILITY_EDIT)
         async with self.uow.write() as repos:
             await repos.booking.save_availability(user.id, availability, self.clock())
             return await repos.booking.availability(user.id)
@@ -365,7 +366,7 @@ class BookingService:
     async def staff_appointments(
         self, reader: StaffUser, start: datetime, end: datetime
     ) -> list[StaffAppointment]:
-        _require_booking_role(reader)
+        _permit(reader, Action.APPOINTMENT_LIST)
         rules.check_query_window(start, end)
         if end - start > STAFF_RANGE:
             raise InvalidInput(f"ask for at most {STAFF_RANGE.days} days at a time", code="range_too_long")
@@ -385,20 +386,22 @@ class BookingService:
         return [StaffAppointment(a, names.get(a.counsellor_id, ""), texts.get(a.id, [])) for a in found]
 
     async def _staff_get(
-        self, repos: BookingRepositories, appointment_id: str, actor: StaffUser
+        self, repos: BookingRepositories, appointment_id: str, actor: StaffUser, action: Action
     ) -> Appointment:
-        _require_booking_role(actor)
+        """The appointment ``action`` is about, once the table allows it. A role that never may
+        is refused before the id is looked up."""
+        _permit_role(actor, action)
         appointment = await repos.booking.get(appointment_id)
         if appointment is None:
             raise NotFound("no such appointment")
-        if actor.role not in OVERSEERS and appointment.counsellor_id != actor.id:
-            raise Forbidden("this appointment is someone else's", code="not_assigned")
+        ownership = Ownership.OWN if appointment.counsellor_id == actor.id else Ownership.OTHER
+        _permit(actor, action, ownership, not_yours=("this appointment is someone else's", "not_assigned"))
         return appointment
 
     async def staff_cancel(self, appointment_id: str, actor: StaffUser) -> Appointment:
         now = self.clock()
         async with self.uow.write() as repos:
-            appointment = await self._staff_get(repos, appointment_id, actor)
+            appointment = await self._staff_get(repos, appointment_id, actor, Action.APPOINTMENT_CANCEL)
             cancelled, text_ids = await self._cancel(repos, appointment, CancelledBy.STAFF, now)
             await repos.staff.audit(actor.id, "appointment.cancel", "appointment", appointment_id, now)
         await self._after_change(cancelled, text_ids)
@@ -407,7 +410,7 @@ class BookingService:
     async def record_outcome(self, appointment_id: str, actor: StaffUser, outcome: str) -> Appointment:
         now = self.clock()
         async with self.uow.write() as repos:
-            appointment = await self._staff_get(repos, appointment_id, actor)
+            appointment = await self._staff_get(repos, appointment_id, actor, Action.APPOINTMENT_OUTCOME)
             closed = rules.record_outcome(appointment, outcome, now)
             if not await repos.booking.save(appointment, closed):
                 raise Conflict("the appointment changed meanwhile", code="conflict")
@@ -421,7 +424,7 @@ class BookingService:
         """The number, for the counsellor who calls; every reveal leaves an audit row."""
         now = self.clock()
         async with self.uow.write() as repos:
-            await self._staff_get(repos, appointment_id, actor)
+            await self._staff_get(repos, appointment_id, actor, Action.APPOINTMENT_PHONE)
             phone = await repos.booking.phone_of(appointment_id)
             if phone is None:
                 raise NotFound("the number has been deleted", code="phone_deleted")
@@ -429,15 +432,18 @@ class BookingService:
         return phone
 
     async def outbox(self, reader: StaffUser, limit: int) -> list[OutboxEntry]:
-        if reader.role is not Role.ADMIN:
-            raise Forbidden("only administrators read the outbox")
+        _permit(reader, Action.SMS_OUTBOX_READ)
         now = self.clock()
         async with self.uow.write() as repos:
             await repos.staff.audit(reader.id, "sms_outbox.read", "sms_outbox", "all", now)
             return await repos.outbox.since(datetime.min.replace(tzinfo=now.tzinfo), min(max(limit, 1), 500))
 
     async def held_conversations(self, user: StaffUser) -> list[Conversation]:
-        _require_booking_role(user)
+        """The conversations the user may offer times in."""
+        _permit(user, Action.SLOTS_OFFER_LIST)
+        return await self._held(user)
+
+    async def _held(self, user: StaffUser) -> list[Conversation]:
         return [conversation for conversation, _unread in await self.conversations.held_by(user.id)]
 
     async def offer_slots(
@@ -449,19 +455,41 @@ class BookingService:
         message_for: Callable[[str], str],
     ) -> None:
         """Offer times inside a chat the counsellor holds; the relative books one from their page."""
-        held = {c.id: c for c in await self.held_conversations(actor)}
-        conversation = held.get(conversation_id)
-        if conversation is None or conversation.state is not State.ACTIVE:
-            raise Forbidden("you do not hold this conversation", code="not_holder")
+        _permit_role(actor, Action.SLOTS_OFFER)
+        held = {c.id: c for c in await self._held(actor)}
+        holding = conversation_id in held and held[conversation_id].state is State.ACTIVE
+        _permit(
+            actor,
+            Action.SLOTS_OFFER,
+            Ownership.OWN if holding else Ownership.OTHER,
+            not_yours=("you do not hold this conversation", "not_holder"),
+        )
         rules.require_kind(self.policy.kinds, kind)
         if not starts or len(starts) > MAX_OFFERED_SLOTS:
             raise InvalidInput(f"offer 1 to {MAX_OFFERED_SLOTS} times", code="invalid_request")
         now = self.clock()
         async with self.uow.write() as repos:
             await repos.booking.add_offer(conversation_id, actor.id, kind, starts, now)
-        await self.conversations.post_bot_message(conversation_id, message_for(conversation.language))
+        language = held[conversation_id].language
+        await self.conversations.post_bot_message(conversation_id, message_for(language))
 
 
-def _require_booking_role(user: StaffUser) -> None:
-    if not user.can_chat:
-        raise Forbidden("this role does not take appointments")
+def _permit_role(user: StaffUser, action: Action) -> None:
+    """Refuse a role that may never perform ``action``, whatever it is about."""
+    if user.role not in permissions.roles_allowed(action):
+        raise Forbidden(f"{user.role.value} may not {action.value}")
+
+
+def _permit(
+    user: StaffUser,
+    action: Action,
+    ownership: Ownership = Ownership.NONE,
+    not_yours: tuple[str, str] = ("not allowed", "forbidden"),
+) -> None:
+    """The permission table decides; a refusal that owning the object would have lifted is told
+    with ``not_yours`` (message, code)."""
+    if permissions.allowed(user.role, action, ownership):
+        return
+    if ownership is Ownership.OTHER and permissions.allowed(user.role, action, Ownership.OWN):
+        raise Forbidden(*not_yours)
+    raise Forbidden(f"{user.role.value} may not {action.value}")
