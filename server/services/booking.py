@@ -11,18 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from server.domain import booking as rules
 from server.domain import permissions
-from server.domain.booking import (
-    Appointment,
-    AppointmentState,
-    Availability,
-    BusyIndex,
-    CancelledBy,
-    KindRules,
-    Slot,
-    SlotQuery,
-)
+from server.domain.booking import appointments, kinds, phones, slots
+from server.domain.booking.appointments import Appointment, AppointmentState, CancelledBy
+from server.domain.booking.availability import Availability
+from server.domain.booking.kinds import KindRules
+from server.domain.booking.slots import BusyIndex, Slot, SlotQuery
 from server.domain.conversations import Conversation, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.domain.permissions import Action, Ownership
@@ -122,10 +116,10 @@ class BookingService:
             raise InvalidInput(
                 f"language must be one of {list(self.policy.languages)}", code="unsupported_language"
             )
-        return SlotQuery(rules.require_kind(self.policy.kinds, kind), language, start, end, self.clock())
+        return SlotQuery(kinds.require_kind(self.policy.kinds, kind), language, start, end, self.clock())
 
     async def slots(self, kind: str, language: str, start: datetime, end: datetime) -> list[Slot]:
-        rules.check_query_window(start, end)
+        slots.check_query_window(start, end)
         query = self._query(kind, language, start, end)
         first, last = query.bounds()
         if last <= first:
@@ -138,7 +132,7 @@ class BookingService:
                 if query.kind.is_group
                 else {}
             )
-        return rules.available_slots(query, self.policy.zone, counsellors, BusyIndex(busy), sessions)
+        return slots.available_slots(query, self.policy.zone, counsellors, BusyIndex(busy), sessions)
 
     async def book(
         self,
@@ -148,9 +142,9 @@ class BookingService:
         phone: str,
         conversation_token: str | None = None,
     ) -> Booked:
-        e164 = rules.normalise_phone(phone, self.policy.phone_region)
+        e164 = phones.normalise_phone(phone, self.policy.phone_region)
         query = self._query(kind, language, start, start + timedelta(seconds=1))
-        rules.check_bookable(query, self.policy.zone, start)
+        slots.check_bookable(query, self.policy.zone, start)
         conversation = preferred = None
         if conversation_token:
             conversation = await self.conversations.authenticate_relative(conversation_token)
@@ -172,7 +166,7 @@ class BookingService:
                 conversation_id=conversation.id if conversation else None,
             )
             await repos.booking.insert_appointment(
-                appointment, rules.occupied_until(query.kind, start), manage_hash(code), e164
+                appointment, slots.occupied_until(query.kind, start), manage_hash(code), e164
             )
             await repos.booking.mark_assigned(counsellor_id)
             text_ids = await self._plan_texts(repos, appointment, TextPurpose.CONFIRMATION, now)
@@ -203,17 +197,17 @@ class BookingService:
                     raise Conflict("this session is not held in your language", code="slot_taken")
                 host_id = host.id
             else:
-                candidates = rules.free_counsellors(query, self.policy.zone, counsellors, busy, start)
-                host_id = rules.pick_counsellor(candidates, preferred).id
+                candidates = slots.free_counsellors(query, self.policy.zone, counsellors, busy, start)
+                host_id = slots.pick_counsellor(candidates, preferred).id
             seated = await repos.booking.take_group_seat(kind.name, start, host_id, kind.seats)
             if seated is None:
                 raise Conflict("the last seat has just been taken", code="slot_taken")
             return seated
-        candidates = rules.free_counsellors(query, self.policy.zone, counsellors, busy, start)
-        chosen = rules.pick_counsellor(candidates, preferred)
+        candidates = slots.free_counsellors(query, self.policy.zone, counsellors, busy, start)
+        chosen = slots.pick_counsellor(candidates, preferred)
         await repos.booking.lock_counsellor(chosen.id)
         recheck = BusyIndex(await repos.booking.busy(*window, exclude=moving))
-        if not recheck.is_free(chosen.id, start, rules.occupied_until(kind, start)):
+        if not recheck.is_free(chosen.id, start, slots.occupied_until(kind, start)):
             raise Conflict("this time has just been taken", code="slot_taken")
         return chosen.id
 
@@ -249,7 +243,9 @@ class BookingService:
     async def cancel_with_code(self, code: str) -> Appointment:
         now = self.clock()
         async with self.uow.write() as repos:
-            appointment = rules.require_manageable(await repos.booking.by_manage_hash(manage_hash(code)), now)
+            appointment = appointments.require_manageable(
+                await repos.booking.by_manage_hash(manage_hash(code)), now
+            )
             cancelled, text_ids = await self._cancel(repos, appointment, CancelledBy.RELATIVE, now)
         await self._after_change(cancelled, text_ids)
         return cancelled
@@ -257,7 +253,7 @@ class BookingService:
     async def _cancel(
         self, repos: BookingRepositories, appointment: Appointment, by: CancelledBy, now: datetime
     ) -> tuple[Appointment, list[int]]:
-        cancelled = rules.cancel(appointment, now, by)
+        cancelled = appointments.cancel(appointment, now, by)
         if not await repos.booking.save(appointment, cancelled):
             raise Conflict("the appointment changed meanwhile", code="conflict")
         await repos.booking.withdraw_pending_reminders(appointment.id, now)
@@ -272,15 +268,19 @@ class BookingService:
         now = self.clock()
         new_code = new_resume_code()
         async with self.uow.write() as repos:
-            appointment = rules.require_manageable(await repos.booking.by_manage_hash(manage_hash(code)), now)
+            appointment = appointments.require_manageable(
+                await repos.booking.by_manage_hash(manage_hash(code)), now
+            )
             query = self._query(appointment.kind, appointment.language, start, start + timedelta(seconds=1))
-            rules.check_bookable(query, self.policy.zone, start)
+            slots.check_bookable(query, self.policy.zone, start)
             if query.kind.is_group:
                 await repos.booking.release_group_seat(appointment.kind, appointment.start)
             counsellor_id = await self._take(repos, query, start, appointment.counsellor_id, appointment.id)
-            moved = rules.reschedule(appointment, start, start + query.kind.duration, counsellor_id, now)
+            moved = appointments.reschedule(
+                appointment, start, start + query.kind.duration, counsellor_id, now
+            )
             if not await repos.booking.save(
-                appointment, moved, rules.occupied_until(query.kind, start), manage_hash(new_code)
+                appointment, moved, slots.occupied_until(query.kind, start), manage_hash(new_code)
             ):
                 raise Conflict("the appointment changed meanwhile", code="conflict")
             await repos.booking.withdraw_pending_reminders(appointment.id, now)
@@ -367,7 +367,7 @@ class BookingService:
         self, reader: StaffUser, start: datetime, end: datetime
     ) -> list[StaffAppointment]:
         _permit(reader, Action.APPOINTMENT_LIST)
-        rules.check_query_window(start, end)
+        slots.check_query_window(start, end)
         if end - start > STAFF_RANGE:
             raise InvalidInput(f"ask for at most {STAFF_RANGE.days} days at a time", code="range_too_long")
         async with self.uow.read() as repos:
@@ -411,7 +411,7 @@ class BookingService:
         now = self.clock()
         async with self.uow.write() as repos:
             appointment = await self._staff_get(repos, appointment_id, actor, Action.APPOINTMENT_OUTCOME)
-            closed = rules.record_outcome(appointment, outcome, now)
+            closed = appointments.record_outcome(appointment, outcome, now)
             if not await repos.booking.save(appointment, closed):
                 raise Conflict("the appointment changed meanwhile", code="conflict")
             await repos.staff.audit(
@@ -464,7 +464,7 @@ class BookingService:
             Ownership.OWN if holding else Ownership.OTHER,
             not_yours=("you do not hold this conversation", "not_holder"),
         )
-        rules.require_kind(self.policy.kinds, kind)
+        kinds.require_kind(self.policy.kinds, kind)
         if not starts or len(starts) > MAX_OFFERED_SLOTS:
             raise InvalidInput(f"offer 1 to {MAX_OFFERED_SLOTS} times", code="invalid_request")
         now = self.clock()

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from server.adapters.crypto import FieldCipher
 from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
 from server.adapters.db.engine import Database
-from server.domain.booking import GroupSchedule, KindRules, build_availability
+from server.domain.booking.availability import build_availability
+from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.staff import Role, StaffUser
 from server.i18n import Catalogs
 from server.services.auth import AuthService

@@ -9,7 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from server import app_keys
-from server.domain.booking import Appointment, Slot, availability_to_plain, build_availability
+from server.domain.booking.appointments import Appointment
+from server.domain.booking.availability import availability_to_plain, build_availability
+from server.domain.booking.slots import Slot
 from server.domain.errors import InvalidInput
 from server.domain.reminders import PROBLEM_STATES
 from server.services.booking import StaffAppointment
