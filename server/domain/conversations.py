@@ -116,6 +116,15 @@ def flag_danger(conversation: Conversation, reason: str) -> Conversation:
     return replace(conversation, priority_reason=reason)
 
 
+def mark_danger(conversation: Conversation, reason: str, *, keeps_place: bool) -> Conversation | None:
+    """Danger words raise priority once: None when the conversation already carries a reason or is
+    closed. ``keeps_place``: another conversation from the same client address already holds
+    raised priority, so this one is only flagged."""
+    if conversation.priority_reason is not None or conversation.state is State.CLOSED:
+        return None
+    return (flag_danger if keeps_place else raise_priority)(conversation, reason)
+
+
 def is_abandoned(conversation: Conversation, now: datetime, abandon_after: timedelta) -> bool:
     """A waiting conversation whose relative has been gone for ``abandon_after``."""
     gone = conversation.relative_gone_since

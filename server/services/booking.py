@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from server.domain import permissions
 from server.domain.booking import appointments, kinds, phones, slots
 from server.domain.booking.appointments import Appointment, AppointmentState, CancelledBy
-from server.domain.booking.availability import Availability
+from server.domain.booking.availability import Availability, build_availability
 from server.domain.booking.kinds import KindRules
 from server.domain.booking.slots import BusyIndex, Slot, SlotQuery
 from server.domain.conversations import Conversation, State
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 REFERENCE_LENGTH = 6
 MAX_OFFERED_SLOTS = 6
-#: Busy intervals are read this far around a requested start; no appointment is longer.
-BUSY_MARGIN = timedelta(days=2)
 STAFF_RANGE = timedelta(days=62)
 
 
@@ -126,7 +124,7 @@ class BookingService:
             return []
         async with self.uow.read() as repos:
             counsellors = await repos.booking.counsellors()
-            busy = await repos.booking.busy(first - BUSY_MARGIN, last + BUSY_MARGIN)
+            busy = await repos.booking.busy(first - slots.BUSY_MARGIN, last + slots.BUSY_MARGIN)
             sessions = (
                 await repos.booking.group_sessions(query.kind.name, first, last)
                 if query.kind.is_group
@@ -185,17 +183,14 @@ class BookingService:
         ``moving`` is an appointment being rebooked: its own current time blocks nothing."""
         kind = query.kind
         counsellors = await repos.booking.counsellors()
-        window = (start - BUSY_MARGIN, start + BUSY_MARGIN)
+        window = (start - slots.BUSY_MARGIN, start + slots.BUSY_MARGIN)
         busy = BusyIndex(await repos.booking.busy(*window, exclude=moving))
         if kind.is_group:
             session = (
                 await repos.booking.group_sessions(kind.name, start, start + timedelta(seconds=1))
             ).get(start)
             if session is not None:
-                host = next((c for c in counsellors if c.id == session.counsellor_id), None)
-                if host is None or not host.speaks(query.language):
-                    raise Conflict("this session is not held in your language", code="slot_taken")
-                host_id = host.id
+                host_id = slots.require_session_host(session, counsellors, query.language).id
             else:
                 candidates = slots.free_counsellors(query, self.policy.zone, counsellors, busy, start)
                 host_id = slots.pick_counsellor(candidates, preferred).id
@@ -357,7 +352,16 @@ class BookingService:
         async with self.uow.read() as repos:
             return await repos.booking.availability(user.id)
 
-    async def set_availability(self, user: StaffUser, availability: Availability) -> Availability:
+    async def set_availability(
+        self,
+        user: StaffUser,
+        languages: Sequence[str],
+        weekly: Sequence[tuple[int, str, str]],
+        exceptions: Sequence[tuple[str, bool, str | None, str | None]],
+    ) -> Availability:
+        """The editor's input (local times, Monday = 0), checked like the body it came in before
+        the permission is asked."""
+        availability = build_availability(languages, weekly, exceptions, self.policy.languages)
         _permit(user, Action.AVAILABILITY_EDIT)
         async with self.uow.write() as repos:
             await repos.booking.save_availability(user.id, availability, self.clock())

@@ -461,12 +461,10 @@ class ChatService:
         shared = key is not None and self.addresses.priority_holder(key) != conversation_id
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            unchanged = conversation.priority_reason is not None or conversation.state is State.CLOSED
-            raised = conversation
-            if not unchanged:
-                raised = (rules.flag_danger if shared else rules.raise_priority)(conversation, reason)
-                unchanged = not await repos.chat.save_state(conversation, raised)
-        if unchanged:
+            raised = rules.mark_danger(conversation, reason, keeps_place=shared)
+            if raised is not None and not await repos.chat.save_state(conversation, raised):
+                raised = None
+        if raised is None:
             if took and key is not None:
                 self.addresses.release_priority(key, conversation_id)
             return None

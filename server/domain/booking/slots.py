@@ -15,6 +15,8 @@ from server.domain.booking.local_time import local_instant
 from server.domain.errors import Conflict, InvalidInput
 
 MAX_QUERY_SPAN = timedelta(days=62)
+#: Busy intervals are read this far around a requested start; no appointment is longer.
+BUSY_MARGIN = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -219,18 +221,34 @@ def _group_slots(
     end: datetime,
 ) -> list[Slot]:
     kind = query.kind
-    by_id = {c.id: c for c in counsellors}
     slots = []
     for moment in group_starts(kind, zone, start, end):
         session = sessions.get(moment)
         if session is not None:
-            host = by_id.get(session.counsellor_id)
             seats_left = kind.seats - session.seats_taken
-            if host is not None and host.speaks(query.language) and seats_left > 0:
+            if session_host(session, counsellors, query.language) is not None and seats_left > 0:
                 slots.append(Slot(moment, moment + kind.duration, kind.name, seats_left))
         elif free_counsellors(query, zone, counsellors, busy, moment):
             slots.append(Slot(moment, moment + kind.duration, kind.name, kind.seats))
     return slots
+
+
+def session_host(
+    session: GroupSession, counsellors: Sequence[Counsellor], language: str
+) -> Counsellor | None:
+    """The counsellor who holds a group session that has begun to fill, if the session is held in
+    ``language``: a relative joins only a session in their language."""
+    host = next((c for c in counsellors if c.id == session.counsellor_id), None)
+    return host if host is not None and host.speaks(language) else None
+
+
+def require_session_host(
+    session: GroupSession, counsellors: Sequence[Counsellor], language: str
+) -> Counsellor:
+    host = session_host(session, counsellors, language)
+    if host is None:
+        raise Conflict("this session is not held in your language", code="slot_taken")
+    return host
 
 
 def check_bookable(query: SlotQuery, zone: ZoneInfo, start: datetime) -> None:

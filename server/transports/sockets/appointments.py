@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import socketio
 
 from server.services.booking import BookingService
-from server.transports.http.booking_routes import staff_appointment
 from server.transports.sockets.counsellor import NAMESPACE
 from server.transports.sockets.rooms import STAFF_ROOM
+from server.transports.wire import staff_appointment
 
 log = logging.getLogger(__name__)
 
