@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import total_ordering
+from typing import Any
 
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from server.domain.text import clean_text
@@ -131,9 +133,40 @@ def is_abandoned(conversation: Conversation, now: datetime, abandon_after: timed
     return conversation.state is State.WAITING and gone is not None and now - gone >= abandon_after
 
 
-def queue_order_key(conversation: Conversation) -> tuple[int, datetime]:
-    """Higher priority first, then who has waited longest."""
-    return (-conversation.priority, conversation.created_at)
+@dataclass(frozen=True)
+class SortKey:
+    """One step of an order: a Conversation field (and the column of the same name) and its
+    direction."""
+
+    field: str
+    descending: bool = False
+
+
+#: The order the queue is served in: higher priority first, then who has waited longest, then the
+#: id, so no two conversations tie. The SQL of the queue is built from it (adapters/db/queue_order.py).
+QUEUE_ORDER = (SortKey("priority", descending=True), SortKey("created_at"), SortKey("id"))
+
+
+@total_ordering
+class _Descending:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and bool(self.value == other.value)
+
+    def __lt__(self, other: _Descending) -> bool:
+        return bool(self.value > other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def queue_order_key(conversation: Conversation) -> tuple[object, ...]:
+    """Sorts conversations in QUEUE_ORDER."""
+    values = ((key, getattr(conversation, key.field)) for key in QUEUE_ORDER)
+    return tuple(_Descending(value) if key.descending else value for key, value in values)
 
 
 def estimate_wait_seconds(
