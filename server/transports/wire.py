@@ -84,8 +84,7 @@ def slot(s: Slot) -> dict[str, Any]:
     return {"start": iso(s.start), "end": iso(s.end), "kind": s.kind, "seats_left": s.seats_left}
 
 
-def relative_appointment(a: Appointment, address: str) -> dict[str, Any]:
-    """What the manage code shows the relative: never who the counsellor is."""
+def _appointment(a: Appointment) -> dict[str, Any]:
     return {
         "appointment_id": a.id,
         "reference": a.reference,
@@ -94,20 +93,18 @@ def relative_appointment(a: Appointment, address: str) -> dict[str, Any]:
         "start": iso(a.start),
         "end": iso(a.end),
         "state": a.state.value,
-        "address": address,
     }
+
+
+def relative_appointment(a: Appointment, address: str) -> dict[str, Any]:
+    """What the manage code shows the relative: never who the counsellor is."""
+    return {**_appointment(a), "address": address}
 
 
 def staff_appointment(view: StaffAppointment) -> dict[str, Any]:
     a = view.appointment
     return {
-        "appointment_id": a.id,
-        "reference": a.reference,
-        "kind": a.kind,
-        "language": a.language,
-        "start": iso(a.start),
-        "end": iso(a.end),
-        "state": a.state.value,
+        **_appointment(a),
         "counsellor_id": a.counsellor_id,
         "counsellor_name": view.counsellor_name,
         "conversation_id": a.conversation_id,

@@ -8,7 +8,6 @@ tests/unit/test_booking_permissions.py holds the table itself against booking's 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,12 +23,12 @@ from server.domain.permissions import BOOKING_ACTIONS, SCOPES, Action, Ownership
 from server.domain.staff import Role
 from server.transports.http.booking_routes import add_booking_routes
 from tests.e2e.escalation_helpers import execute, query
+from tests.e2e.matrix_helpers import module_server, sign_in_accounts
 from tests.support.booking import BookingClient
 from tests.support.clients import CounsellorSocket, Harness, Staff, connect_error_code
-from tests.support.server import DEFAULT_PASSWORD, ServerProcess
+from tests.support.server import ServerProcess
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
-ROUTE = "spanga-tensta"
 ACTOR_NAMES = {role: f"booking-{role.value.replace('_', '-')}" for role in Role}
 COLLEAGUE = "booking-colleague"
 ENV = {
@@ -248,31 +247,16 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def booking_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("booking-permissions")
-    server = ServerProcess(workdir, ENV)
-    try:
-        server.start()
+    with module_server(tmp_path_factory.mktemp("booking-permissions"), artifacts_dir, ENV) as server:
         yield server
-    finally:
-        server.stop()
-        logs = artifacts_dir / "server-logs"
-        logs.mkdir(exist_ok=True)
-        (logs / f"{workdir.name}.log").write_text(server.log())
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def team(booking_server: ServerProcess) -> AsyncIterator[Team]:
-    accounts = [(name, role.value) for role, name in ACTOR_NAMES.items()]
-    accounts.append((COLLEAGUE, Role.COUNSELLOR.value))
-
-    def create(name: str, role: str) -> None:
-        extra = ("--route", ROUTE) if role == Role.SOCIAL_SERVICES.value else ()
-        booking_server.add_user(name, role, DEFAULT_PASSWORD, *extra)
-
-    await asyncio.gather(*(asyncio.to_thread(create, name, role) for name, role in accounts))
+    accounts = [(name, role) for role, name in ACTOR_NAMES.items()]
+    accounts.append((COLLEAGUE, Role.COUNSELLOR))
     async with Harness(booking_server) as harness:
-        signed_in = await asyncio.gather(*(harness.sign_in(name, connect=False) for name, _role in accounts))
-        staff = {name: member for (name, _role), member in zip(accounts, signed_in, strict=True)}
+        staff = await sign_in_accounts(booking_server, harness, accounts)
         booking = BookingClient(staff[COLLEAGUE].api, harness.api())
         await booking.open_all_week(("sv",))
         starts = [slot["start"] for slot in await booking.slots(hours=24 * 5)]

@@ -10,7 +10,6 @@ audit row. tests/unit/test_chat_permissions.py holds the table itself against th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,12 +26,12 @@ from server.settings import load_settings
 from server.transports.sockets.base import LIFECYCLE_EVENTS
 from server.transports.sockets.counsellor import CounsellorNamespace
 from tests.e2e.escalation_helpers import execute, query
+from tests.e2e.matrix_helpers import module_server, sign_in_accounts
 from tests.e2e.test_booking_permissions import booking_staff_routes
 from tests.support.clients import Api, CounsellorSocket, Harness, Staff, connect_error_code, new_client_id
-from tests.support.server import DEFAULT_PASSWORD, ServerProcess
+from tests.support.server import ServerProcess
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
-ROUTE = "spanga-tensta"
 ACTOR_NAMES = {role: f"matrix-{role.value.replace('_', '-')}" for role in Role}
 COLLEAGUE = "matrix-colleague"
 RECEIVER = "matrix-receiver"
@@ -341,31 +340,20 @@ CASES = [
 @pytest.fixture(scope="module")
 def chat_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[ServerProcess]:
     """One server for the whole matrix; every account may hold as many conversations as it claims."""
-    workdir = tmp_path_factory.mktemp("chat-permissions")
-    server = ServerProcess(workdir, {"KINLINE_CHAT__COUNSELLOR_CAPACITY": "1000"})
-    try:
-        server.start()
+    with module_server(
+        tmp_path_factory.mktemp("chat-permissions"),
+        artifacts_dir,
+        {"KINLINE_CHAT__COUNSELLOR_CAPACITY": "1000"},
+    ) as server:
         yield server
-    finally:
-        server.stop()
-        logs = artifacts_dir / "server-logs"
-        logs.mkdir(exist_ok=True)
-        (logs / f"{workdir.name}.log").write_text(server.log())
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def team(chat_server: ServerProcess) -> AsyncIterator[Team]:
-    accounts = [(name, role.value) for role, name in ACTOR_NAMES.items()]
-    accounts += [(COLLEAGUE, Role.COUNSELLOR.value), (RECEIVER, Role.COUNSELLOR.value)]
-
-    def create(name: str, role: str) -> None:
-        extra = ("--route", ROUTE) if role == Role.SOCIAL_SERVICES.value else ()
-        chat_server.add_user(name, role, DEFAULT_PASSWORD, *extra)
-
-    await asyncio.gather(*(asyncio.to_thread(create, name, role) for name, role in accounts))
+    accounts = [(name, role) for role, name in ACTOR_NAMES.items()]
+    accounts += [(COLLEAGUE, Role.COUNSELLOR), (RECEIVER, Role.COUNSELLOR)]
     async with Harness(chat_server) as harness:
-        signed_in = await asyncio.gather(*(harness.sign_in(name, connect=False) for name, _role in accounts))
-        staff = {name: member for (name, _role), member in zip(accounts, signed_in, strict=True)}
+        staff = await sign_in_accounts(chat_server, harness, accounts)
         yield Team(chat_server, harness, harness.api(), staff)
 
 
