@@ -41,7 +41,7 @@ from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.tables import appointment_texts, appointments, staff_users
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
-from server.domain.booking import KindRules
+from server.domain.booking.kinds import KindRules
 from server.i18n import Catalogs
 from server.services.events import EventBus
 from server.services.reminders import TextPolicy, TextService

@@ -2,7 +2,7 @@
 
 Two figures:
 
-  domain   the pure computation (server/domain/booking.py): 50 counsellors with weekly
+  domain   the pure computation (server/domain/booking/slots.py): 50 counsellors with weekly
            availability, languages, days off and busy appointments, one kind, 28 days
   service  GET /api/slots's path without HTTP: BookingService.slots on a real SQLite file
            (read counsellors, busy appointments and group sessions, then compute)
@@ -33,18 +33,14 @@ from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.tables import appointments, booking_profiles, staff_users
-from server.domain.booking import (
+from server.domain.booking.availability import (
     Availability,
-    Busy,
-    BusyIndex,
-    Counsellor,
     DateException,
-    KindRules,
-    SlotQuery,
     WeeklyWindow,
     availability_to_plain,
-    available_slots,
 )
+from server.domain.booking.kinds import KindRules
+from server.domain.booking.slots import Busy, BusyIndex, Counsellor, SlotQuery, available_slots
 from server.services.booking import BookingPolicy, BookingService
 from server.services.events import EventBus
 

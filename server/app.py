@@ -23,7 +23,7 @@ from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.adapters.sms.outbox import OutboxSmsSender
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
-from server.domain.booking import GroupSchedule, KindRules
+from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.hours import OpeningHours
 from server.domain.reminders import ThrottlePolicy
 from server.domain.tokens import EphemeralKeyedHash

@@ -215,7 +215,7 @@ class AppointmentKindSettings(_Section):
 
     @model_validator(mode="after")
     def _check_schedule(self) -> AppointmentKindSettings:
-        from server.domain.booking import GroupSchedule
+        from server.domain.booking.kinds import GroupSchedule
 
         GroupSchedule.parse(self.sessions, self.weekly, self.monthly)
         return self

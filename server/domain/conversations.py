@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import total_ordering
+from typing import Any
 
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from server.domain.text import clean_text
@@ -116,15 +118,55 @@ def flag_danger(conversation: Conversation, reason: str) -> Conversation:
     return replace(conversation, priority_reason=reason)
 
 
+def mark_danger(conversation: Conversation, reason: str, *, keeps_place: bool) -> Conversation | None:
+    """Danger words raise priority once: None when the conversation already carries a reason or is
+    closed. ``keeps_place``: another conversation from the same client address already holds
+    raised priority, so this one is only flagged."""
+    if conversation.priority_reason is not None or conversation.state is State.CLOSED:
+        return None
+    return (flag_danger if keeps_place else raise_priority)(conversation, reason)
+
+
 def is_abandoned(conversation: Conversation, now: datetime, abandon_after: timedelta) -> bool:
     """A waiting conversation whose relative has been gone for ``abandon_after``."""
     gone = conversation.relative_gone_since
     return conversation.state is State.WAITING and gone is not None and now - gone >= abandon_after
 
 
-def queue_order_key(conversation: Conversation) -> tuple[int, datetime]:
-    """Higher priority first, then who has waited longest."""
-    return (-conversation.priority, conversation.created_at)
+@dataclass(frozen=True)
+class SortKey:
+    """One step of an order: a Conversation field (and the column of the same name) and its
+    direction."""
+
+    field: str
+    descending: bool = False
+
+
+#: The order the queue is served in: higher priority first, then who has waited longest, then the
+#: id, so no two conversations tie. The SQL of the queue is built from it (adapters/db/queue_order.py).
+QUEUE_ORDER = (SortKey("priority", descending=True), SortKey("created_at"), SortKey("id"))
+
+
+@total_ordering
+class _Descending:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and bool(self.value == other.value)
+
+    def __lt__(self, other: _Descending) -> bool:
+        return bool(self.value > other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def queue_order_key(conversation: Conversation) -> tuple[object, ...]:
+    """Sorts conversations in QUEUE_ORDER."""
+    values = ((key, getattr(conversation, key.field)) for key in QUEUE_ORDER)
+    return tuple(_Descending(value) if key.descending else value for key, value in values)
 
 
 def estimate_wait_seconds(

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 from server.domain.errors import Forbidden, InvalidInput, InvalidTransition
 from server.domain.permissions import Action, Fact, Ownership
@@ -50,7 +51,8 @@ class RelativeStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-AGE_BANDS = ("0-12", "13-17", "18-25", "26+")
+AgeBand = Literal["0-12", "13-17", "18-25", "26+"]
+AGE_BANDS: tuple[str, ...] = get_args(AgeBand)
 CONTACT_FIELDS = ("name", "phone", "email", "preferred_time")
 OPTIONAL_REQUIREMENTS = frozenset({"contact", "indicators"})
 
@@ -72,7 +74,9 @@ TRANSITIONS: Mapping[State, frozenset[State]] = {
     State.UNDER_ASSESSMENT: frozenset({State.CLOSED_WITH_FEEDBACK}),
     State.CLOSED_WITH_FEEDBACK: frozenset(),
 }
-OUTCOME_STATES = (State.RECEIVED, State.UNDER_ASSESSMENT, State.CLOSED_WITH_FEEDBACK)
+#: The states social services report back; as names, for the wire.
+OutcomeStateName = Literal["received", "under_assessment", "closed_with_feedback"]
+OUTCOME_STATES = tuple(State(name) for name in get_args(OutcomeStateName))
 DELIVERED_STATES = frozenset(
     {State.SENT, State.ACKNOWLEDGED, State.RECEIVED, State.UNDER_ASSESSMENT, State.CLOSED_WITH_FEEDBACK}
 )
@@ -465,3 +469,12 @@ def miss_deadline(escalation: Escalation, backup: Route | None, now: datetime) -
 
 def backup_of(route: Route, config: EscalationConfig) -> Route | None:
     return config.routes.get(route.backup_route) if route.backup_route else None
+
+
+def emergency_steps(kind: Kind, config: EscalationConfig) -> dict[str, tuple[str, ...]] | None:
+    """Imminent danger does not wait: its drafter is shown what to do now, per language (only
+    the languages that have steps). None for every other kind."""
+    if kind is not Kind.IMMINENT_DANGER:
+        return None
+    texts = config.kinds[Kind.IMMINENT_DANGER].texts
+    return {language: text.emergency_steps for language, text in texts.items() if text.emergency_steps}

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.domain.errors import Forbidden
-from server.domain.staff import Role
+from server.domain.staff import CHAT_ROLES, Role
 
 
 class Ownership(enum.StrEnum):
@@ -56,6 +56,15 @@ class Action(enum.StrEnum):
     CONVERSATION_CLOSE = "conversation.close"
     STAFF_TOTP_RESET = "staff.totp_reset"
     AUDIT_READ = "audit.read"
+    AVAILABILITY_READ = "availability.read"
+    AVAILABILITY_EDIT = "availability.edit"
+    APPOINTMENT_LIST = "appointment.list"
+    APPOINTMENT_CANCEL = "appointment.cancel"
+    APPOINTMENT_OUTCOME = "appointment.outcome"
+    APPOINTMENT_PHONE = "appointment.phone"
+    SLOTS_OFFER_LIST = "slots.offer_list"
+    SLOTS_OFFER = "slots.offer"
+    SMS_OUTBOX_READ = "sms_outbox.read"
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,12 @@ _ROUTE_DELIVERED = _rule(Ownership.ROUTE, requires=(Fact.DELIVERED,))
 _SIGNED_IN = _rule(Ownership.NONE)
 _HOLDING = _rule(Ownership.OWN)
 _ANY_CONVERSATION = _rule(Ownership.OWN, Ownership.OTHER)
-CHAT_ROLES = (Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN)
 OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 def _chat(counsellor: Rule, overseer: Rule) -> dict[Role, Rule]:
-    return {Role.COUNSELLOR: counsellor, **dict.fromkeys(OVERSEERS, overseer)}
+    """A row for the roles who chat and take appointments: CHAT_ROLES."""
+    return {role: overseer if role in OVERSEERS else counsellor for role in sorted(CHAT_ROLES)}
 
 
 RULES: Mapping[Action, Mapping[Role, Rule]] = {
@@ -133,12 +142,30 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     # The chat audit log (who read or changed which conversation, never content) is for those who
     # oversee the line; escalations have their own audit view (escalation.audit).
     Action.AUDIT_READ: dict.fromkeys(OVERSEERS, _SIGNED_IN),
+    # Booking: those who chat take appointments. "Own" means the appointment is booked with the
+    # actor; supervisors and admins act on anyone's. Availability is always the actor's own.
+    Action.AVAILABILITY_READ: _chat(_SIGNED_IN, _SIGNED_IN),
+    Action.AVAILABILITY_EDIT: _chat(_SIGNED_IN, _SIGNED_IN),
+    Action.APPOINTMENT_LIST: _chat(_SIGNED_IN, _SIGNED_IN),
+    Action.APPOINTMENT_CANCEL: _chat(_OWN, _ANY_CONVERSATION),
+    Action.APPOINTMENT_OUTCOME: _chat(_OWN, _ANY_CONVERSATION),
+    Action.APPOINTMENT_PHONE: _chat(_OWN, _ANY_CONVERSATION),
+    # Offering times happens inside a chat: "own" means holding the conversation.
+    Action.SLOTS_OFFER_LIST: _chat(_SIGNED_IN, _SIGNED_IN),
+    Action.SLOTS_OFFER: _chat(_HOLDING, _HOLDING),
+    # The outbox holds the texts as sent (masked numbers, real bodies): administrators only.
+    Action.SMS_OUTBOX_READ: {Role.ADMIN: _SIGNED_IN},
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
 STAFF_ACTIONS = frozenset(action for action in Action if action.value.startswith("staff."))
+BOOKING_ACTIONS = frozenset(
+    action
+    for action in Action
+    if action.value.startswith(("availability.", "appointment.", "slots.", "sms_outbox."))
+)
 # Everything else is the chat's, its audit log (audit.read) included.
-CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS
+CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS - BOOKING_ACTIONS
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
 # drafting and chat actions see own/other (holding the conversation or not), staff-account actions
@@ -153,9 +180,14 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.ESCALATION_SUBSCRIBE,
             Action.CHAT_CONSOLE,
             Action.AUDIT_READ,
+            Action.AVAILABILITY_READ,
+            Action.AVAILABILITY_EDIT,
+            Action.APPOINTMENT_LIST,
+            Action.SLOTS_OFFER_LIST,
+            Action.SMS_OUTBOX_READ,
         }
         else frozenset({Ownership.OWN, Ownership.OTHER})
-        if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS
+        if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS | BOOKING_ACTIONS
         else OBJECT_OWNERSHIPS
     )
     for action in Action

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,6 +45,13 @@ class TextState(enum.StrEnum):
 
 #: States staff should look at: the relative may not have got the text.
 PROBLEM_STATES = frozenset({TextState.FAILED, TextState.UNDELIVERED, TextState.UNKNOWN, TextState.MISSED})
+
+
+def sms_problem(states: Iterable[TextState]) -> bool:
+    """Whether an appointment's texts need a look from staff."""
+    return any(state in PROBLEM_STATES for state in states)
+
+
 FINAL_STATES = frozenset(
     {
         TextState.DELIVERED,

@@ -11,21 +11,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from server.domain import booking as rules
-from server.domain.booking import (
-    Appointment,
-    AppointmentState,
-    Availability,
-    BusyIndex,
-    CancelledBy,
-    KindRules,
-    Slot,
-    SlotQuery,
-)
+from server.domain import permissions
+from server.domain.booking import appointments, kinds, phones, slots
+from server.domain.booking.appointments import Appointment, AppointmentState, CancelledBy
+from server.domain.booking.availability import Availability, build_availability
+from server.domain.booking.kinds import KindRules
+from server.domain.booking.slots import BusyIndex, Slot, SlotQuery
 from server.domain.conversations import Conversation, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.domain.permissions import Action, Ownership
 from server.domain.reminders import TextPurpose, plan_reminders
-from server.domain.staff import Role, StaffUser
+from server.domain.staff import StaffUser
 from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
 from server.services.events import AppointmentsChanged, EventBus
 from server.services.ports import Clock
@@ -40,11 +36,8 @@ if TYPE_CHECKING:
         TextView,
     )
 
-OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 REFERENCE_LENGTH = 6
 MAX_OFFERED_SLOTS = 6
-#: Busy intervals are read this far around a requested start; no appointment is longer.
-BUSY_MARGIN = timedelta(days=2)
 STAFF_RANGE = timedelta(days=62)
 
 
@@ -118,23 +111,23 @@ class BookingService:
             raise InvalidInput(
                 f"language must be one of {list(self.policy.languages)}", code="unsupported_language"
             )
-        return SlotQuery(rules.require_kind(self.policy.kinds, kind), language, start, end, self.clock())
+        return SlotQuery(kinds.require_kind(self.policy.kinds, kind), language, start, end, self.clock())
 
     async def slots(self, kind: str, language: str, start: datetime, end: datetime) -> list[Slot]:
-        rules.check_query_window(start, end)
+        slots.check_query_window(start, end)
         query = self._query(kind, language, start, end)
         first, last = query.bounds()
         if last <= first:
             return []
         async with self.uow.read() as repos:
             counsellors = await repos.booking.counsellors()
-            busy = await repos.booking.busy(first - BUSY_MARGIN, last + BUSY_MARGIN)
+            busy = await repos.booking.busy(first - slots.BUSY_MARGIN, last + slots.BUSY_MARGIN)
             sessions = (
                 await repos.booking.group_sessions(query.kind.name, first, last)
                 if query.kind.is_group
                 else {}
             )
-        return rules.available_slots(query, self.policy.zone, counsellors, BusyIndex(busy), sessions)
+        return slots.available_slots(query, self.policy.zone, counsellors, BusyIndex(busy), sessions)
 
     async def book(
         self,
@@ -144,9 +137,9 @@ class BookingService:
         phone: str,
         conversation_token: str | None = None,
     ) -> Booked:
-        e164 = rules.normalise_phone(phone, self.policy.phone_region)
+        e164 = phones.normalise_phone(phone, self.policy.phone_region)
         query = self._query(kind, language, start, start + timedelta(seconds=1))
-        rules.check_bookable(query, self.policy.zone, start)
+        slots.check_bookable(query, self.policy.zone, start)
         conversation = preferred = None
         if conversation_token:
             conversation = await self.conversations.authenticate_relative(conversation_token)
@@ -168,7 +161,7 @@ class BookingService:
                 conversation_id=conversation.id if conversation else None,
             )
             await repos.booking.insert_appointment(
-                appointment, rules.occupied_until(query.kind, start), manage_hash(code), e164
+                appointment, slots.occupied_until(query.kind, start), manage_hash(code), e164
             )
             await repos.booking.mark_assigned(counsellor_id)
             text_ids = await self._plan_texts(repos, appointment, TextPurpose.CONFIRMATION, now)
@@ -187,29 +180,26 @@ class BookingService:
         ``moving`` is an appointment being rebooked: its own current time blocks nothing."""
         kind = query.kind
         counsellors = await repos.booking.counsellors()
-        window = (start - BUSY_MARGIN, start + BUSY_MARGIN)
+        window = (start - slots.BUSY_MARGIN, start + slots.BUSY_MARGIN)
         busy = BusyIndex(await repos.booking.busy(*window, exclude=moving))
         if kind.is_group:
             session = (
                 await repos.booking.group_sessions(kind.name, start, start + timedelta(seconds=1))
             ).get(start)
             if session is not None:
-                host = next((c for c in counsellors if c.id == session.counsellor_id), None)
-                if host is None or not host.speaks(query.language):
-                    raise Conflict("this session is not held in your language", code="slot_taken")
-                host_id = host.id
+                host_id = slots.require_session_host(session, counsellors, query.language).id
             else:
-                candidates = rules.free_counsellors(query, self.policy.zone, counsellors, busy, start)
-                host_id = rules.pick_counsellor(candidates, preferred).id
+                candidates = slots.free_counsellors(query, self.policy.zone, counsellors, busy, start)
+                host_id = slots.pick_counsellor(candidates, preferred).id
             seated = await repos.booking.take_group_seat(kind.name, start, host_id, kind.seats)
             if seated is None:
                 raise Conflict("the last seat has just been taken", code="slot_taken")
             return seated
-        candidates = rules.free_counsellors(query, self.policy.zone, counsellors, busy, start)
-        chosen = rules.pick_counsellor(candidates, preferred)
+        candidates = slots.free_counsellors(query, self.policy.zone, counsellors, busy, start)
+        chosen = slots.pick_counsellor(candidates, preferred)
         await repos.booking.lock_counsellor(chosen.id)
         recheck = BusyIndex(await repos.booking.busy(*window, exclude=moving))
-        if not recheck.is_free(chosen.id, start, rules.occupied_until(kind, start)):
+        if not recheck.is_free(chosen.id, start, slots.occupied_until(kind, start)):
             raise Conflict("this time has just been taken", code="slot_taken")
         return chosen.id
 
@@ -245,7 +235,9 @@ class BookingService:
     async def cancel_with_code(self, code: str) -> Appointment:
         now = self.clock()
         async with self.uow.write() as repos:
-            appointment = rules.require_manageable(await repos.booking.by_manage_hash(manage_hash(code)), now)
+            appointment = appointments.require_manageable(
+                await repos.booking.by_manage_hash(manage_hash(code)), now
+            )
             cancelled, text_ids = await self._cancel(repos, appointment, CancelledBy.RELATIVE, now)
         await self._after_change(cancelled, text_ids)
         return cancelled
@@ -253,7 +245,7 @@ class BookingService:
     async def _cancel(
         self, repos: BookingRepositories, appointment: Appointment, by: CancelledBy, now: datetime
     ) -> tuple[Appointment, list[int]]:
-        cancelled = rules.cancel(appointment, now, by)
+        cancelled = appointments.cancel(appointment, now, by)
         if not await repos.booking.save(appointment, cancelled):
             raise Conflict("the appointment changed meanwhile", code="conflict")
         await repos.booking.withdraw_pending_reminders(appointment.id, now)
@@ -268,15 +260,19 @@ class BookingService:
         now = self.clock()
         new_code = new_resume_code()
         async with self.uow.write() as repos:
-            appointment = rules.require_manageable(await repos.booking.by_manage_hash(manage_hash(code)), now)
+            appointment = appointments.require_manageable(
+                await repos.booking.by_manage_hash(manage_hash(code)), now
+            )
             query = self._query(appointment.kind, appointment.language, start, start + timedelta(seconds=1))
-            rules.check_bookable(query, self.policy.zone, start)
+            slots.check_bookable(query, self.policy.zone, start)
             if query.kind.is_group:
                 await repos.booking.release_group_seat(appointment.kind, appointment.start)
             counsellor_id = await self._take(repos, query, start, appointment.counsellor_id, appointment.id)
-            moved = rules.reschedule(appointment, start, start + query.kind.duration, counsellor_id, now)
+            moved = appointments.reschedule(
+                appointment, start, start + query.kind.duration, counsellor_id, now
+            )
             if not await repos.booking.save(
-                appointment, moved, rules.occupied_until(query.kind, start), manage_hash(new_code)
+                appointment, moved, slots.occupied_until(query.kind, start), manage_hash(new_code)
             ):
                 raise Conflict("the appointment changed meanwhile", code="conflict")
             await repos.booking.withdraw_pending_reminders(appointment.id, now)
@@ -349,12 +345,21 @@ class BookingService:
     # ---- staff
 
     async def availability(self, user: StaffUser) -> Availability:
-        _require_booking_role(user)
+        _permit(user, Action.AVAILABILITY_READ)
         async with self.uow.read() as repos:
             return await repos.booking.availability(user.id)
 
-    async def set_availability(self, user: StaffUser, availability: Availability) -> Availability:
-        _require_booking_role(user)
+    async def set_availability(
+        self,
+        user: StaffUser,
+        languages: Sequence[str],
+        weekly: Sequence[tuple[int, str, str]],
+        exceptions: Sequence[tuple[str, bool, str | None, str | None]],
+    ) -> Availability:
+        """The editor's input (local times, Monday = 0), checked like the body it came in before
+        the permission is asked."""
+        availability = build_availability(languages, weekly, exceptions, self.policy.languages)
+        _permit(user, Action.AVAILABILITY_EDIT)
         async with self.uow.write() as repos:
             await repos.booking.save_availability(user.id, availability, self.clock())
             return await repos.booking.availability(user.id)
@@ -362,8 +367,8 @@ class BookingService:
     async def staff_appointments(
         self, reader: StaffUser, start: datetime, end: datetime
     ) -> list[StaffAppointment]:
-        _require_booking_role(reader)
-        rules.check_query_window(start, end)
+        _permit(reader, Action.APPOINTMENT_LIST)
+        slots.check_query_window(start, end)
         if end - start > STAFF_RANGE:
             raise InvalidInput(f"ask for at most {STAFF_RANGE.days} days at a time", code="range_too_long")
         async with self.uow.read() as repos:
@@ -382,20 +387,22 @@ class BookingService:
         return [StaffAppointment(a, names.get(a.counsellor_id, ""), texts.get(a.id, [])) for a in found]
 
     async def _staff_get(
-        self, repos: BookingRepositories, appointment_id: str, actor: StaffUser
+        self, repos: BookingRepositories, appointment_id: str, actor: StaffUser, action: Action
     ) -> Appointment:
-        _require_booking_role(actor)
+        """The appointment ``action`` is about, once the table allows it. A role that never may
+        is refused before the id is looked up."""
+        _permit_role(actor, action)
         appointment = await repos.booking.get(appointment_id)
         if appointment is None:
             raise NotFound("no such appointment")
-        if actor.role not in OVERSEERS and appointment.counsellor_id != actor.id:
-            raise Forbidden("this appointment is someone else's", code="not_assigned")
+        ownership = Ownership.OWN if appointment.counsellor_id == actor.id else Ownership.OTHER
+        _permit(actor, action, ownership, not_yours=("this appointment is someone else's", "not_assigned"))
         return appointment
 
     async def staff_cancel(self, appointment_id: str, actor: StaffUser) -> Appointment:
         now = self.clock()
         async with self.uow.write() as repos:
-            appointment = await self._staff_get(repos, appointment_id, actor)
+            appointment = await self._staff_get(repos, appointment_id, actor, Action.APPOINTMENT_CANCEL)
             cancelled, text_ids = await self._cancel(repos, appointment, CancelledBy.STAFF, now)
             await repos.staff.audit(actor.id, "appointment.cancel", "appointment", appointment_id, now)
         await self._after_change(cancelled, text_ids)
@@ -404,8 +411,8 @@ class BookingService:
     async def record_outcome(self, appointment_id: str, actor: StaffUser, outcome: str) -> Appointment:
         now = self.clock()
         async with self.uow.write() as repos:
-            appointment = await self._staff_get(repos, appointment_id, actor)
-            closed = rules.record_outcome(appointment, outcome, now)
+            appointment = await self._staff_get(repos, appointment_id, actor, Action.APPOINTMENT_OUTCOME)
+            closed = appointments.record_outcome(appointment, outcome, now)
             if not await repos.booking.save(appointment, closed):
                 raise Conflict("the appointment changed meanwhile", code="conflict")
             await repos.staff.audit(
@@ -418,7 +425,7 @@ class BookingService:
         """The number, for the counsellor who calls; every reveal leaves an audit row."""
         now = self.clock()
         async with self.uow.write() as repos:
-            await self._staff_get(repos, appointment_id, actor)
+            await self._staff_get(repos, appointment_id, actor, Action.APPOINTMENT_PHONE)
             phone = await repos.booking.phone_of(appointment_id)
             if phone is None:
                 raise NotFound("the number has been deleted", code="phone_deleted")
@@ -426,15 +433,18 @@ class BookingService:
         return phone
 
     async def outbox(self, reader: StaffUser, limit: int) -> list[OutboxEntry]:
-        if reader.role is not Role.ADMIN:
-            raise Forbidden("only administrators read the outbox")
+        _permit(reader, Action.SMS_OUTBOX_READ)
         now = self.clock()
         async with self.uow.write() as repos:
             await repos.staff.audit(reader.id, "sms_outbox.read", "sms_outbox", "all", now)
             return await repos.outbox.since(datetime.min.replace(tzinfo=now.tzinfo), min(max(limit, 1), 500))
 
     async def held_conversations(self, user: StaffUser) -> list[Conversation]:
-        _require_booking_role(user)
+        """The conversations the user may offer times in."""
+        _permit(user, Action.SLOTS_OFFER_LIST)
+        return await self._held(user)
+
+    async def _held(self, user: StaffUser) -> list[Conversation]:
         return [conversation for conversation, _unread in await self.conversations.held_by(user.id)]
 
     async def offer_slots(
@@ -446,19 +456,41 @@ class BookingService:
         message_for: Callable[[str], str],
     ) -> None:
         """Offer times inside a chat the counsellor holds; the relative books one from their page."""
-        held = {c.id: c for c in await self.held_conversations(actor)}
-        conversation = held.get(conversation_id)
-        if conversation is None or conversation.state is not State.ACTIVE:
-            raise Forbidden("you do not hold this conversation", code="not_holder")
-        rules.require_kind(self.policy.kinds, kind)
+        _permit_role(actor, Action.SLOTS_OFFER)
+        held = {c.id: c for c in await self._held(actor)}
+        holding = conversation_id in held and held[conversation_id].state is State.ACTIVE
+        _permit(
+            actor,
+            Action.SLOTS_OFFER,
+            Ownership.OWN if holding else Ownership.OTHER,
+            not_yours=("you do not hold this conversation", "not_holder"),
+        )
+        kinds.require_kind(self.policy.kinds, kind)
         if not starts or len(starts) > MAX_OFFERED_SLOTS:
             raise InvalidInput(f"offer 1 to {MAX_OFFERED_SLOTS} times", code="invalid_request")
         now = self.clock()
         async with self.uow.write() as repos:
             await repos.booking.add_offer(conversation_id, actor.id, kind, starts, now)
-        await self.conversations.post_bot_message(conversation_id, message_for(conversation.language))
+        language = held[conversation_id].language
+        await self.conversations.post_bot_message(conversation_id, message_for(language))
 
 
-def _require_booking_role(user: StaffUser) -> None:
-    if not user.can_chat:
-        raise Forbidden("this role does not take appointments")
+def _permit_role(user: StaffUser, action: Action) -> None:
+    """Refuse a role that may never perform ``action``, whatever it is about."""
+    if user.role not in permissions.roles_allowed(action):
+        raise Forbidden(f"{user.role.value} may not {action.value}")
+
+
+def _permit(
+    user: StaffUser,
+    action: Action,
+    ownership: Ownership = Ownership.NONE,
+    not_yours: tuple[str, str] = ("not allowed", "forbidden"),
+) -> None:
+    """The permission table decides; a refusal that owning the object would have lifted is told
+    with ``not_yours`` (message, code)."""
+    if permissions.allowed(user.role, action, ownership):
+        return
+    if ownership is Ownership.OTHER and permissions.allowed(user.role, action, Ownership.OWN):
+        raise Forbidden(*not_yours)
+    raise Forbidden(f"{user.role.value} may not {action.value}")

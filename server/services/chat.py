@@ -23,7 +23,7 @@ from server.domain.errors import (
 )
 from server.domain.hours import OpeningHours
 from server.domain.permissions import Action, Ownership
-from server.domain.staff import StaffUser
+from server.domain.staff import CHAT_ROLES, StaffUser
 from server.domain.text import check_client_id
 from server.domain.tokens import new_resume_code, new_token, normalise_resume_code, secret_hash
 from server.services.addresses import AddressBook
@@ -241,7 +241,7 @@ class ChatService:
     async def _read_wait_basis(self, repos: Repositories) -> WaitBasis:
         """Recent waits, and how many chat staff have been active within the session idle time."""
         now = self.clock()
-        online = await repos.staff.count_active(permissions.CHAT_ROLES, now - self.policy.online_window)
+        online = await repos.staff.count_active(CHAT_ROLES, now - self.policy.online_window)
         basis = WaitBasis(await repos.chat.recent_waits(), online)
         self._wait_basis_cache = (now, basis)
         return basis
@@ -461,12 +461,10 @@ class ChatService:
         shared = key is not None and self.addresses.priority_holder(key) != conversation_id
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            unchanged = conversation.priority_reason is not None or conversation.state is State.CLOSED
-            raised = conversation
-            if not unchanged:
-                raised = (rules.flag_danger if shared else rules.raise_priority)(conversation, reason)
-                unchanged = not await repos.chat.save_state(conversation, raised)
-        if unchanged:
+            raised = rules.mark_danger(conversation, reason, keeps_place=shared)
+            if raised is not None and not await repos.chat.save_state(conversation, raised):
+                raised = None
+        if raised is None:
             if took and key is not None:
                 self.addresses.release_priority(key, conversation_id)
             return None

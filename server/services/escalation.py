@@ -214,6 +214,13 @@ class EscalationService:
         permissions.require(user.role, Action.ESCALATION_LIST, Ownership.NONE)
         return self.config
 
+    def is_overdue(self, escalation: Escalation) -> bool:
+        """Overdue by this service's clock, the one its deadlines are swept by."""
+        return escalation.is_overdue(self.clock())
+
+    def emergency_steps(self, escalation: Escalation) -> dict[str, tuple[str, ...]] | None:
+        return rules.emergency_steps(escalation.kind, self.config)
+
     def actions_for(self, user: StaffUser, escalation: Escalation) -> list[Action]:
         """What the user can do with this escalation now: possible in its state and allowed."""
         return sorted(a for a in rules.possible_actions(escalation) if self._may(user, a, escalation))

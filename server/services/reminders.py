@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from server.domain.booking import KindRules
+from server.domain.booking.kinds import KindRules
 from server.domain.reminders import (
     OPTED_OUT_ERRORS,
     THROTTLED_ERROR,

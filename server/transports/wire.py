@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from server.domain.booking.appointments import Appointment
+from server.domain.booking.slots import Slot
 from server.domain.conversations import Conversation, Message, Note
+from server.domain.escalation import AGE_BANDS, Escalation, EscalationConfig, requires_approval
+from server.domain.reminders import sms_problem
 from server.domain.staff import StaffUser
+from server.services.booking import StaffAppointment
 
 
 def iso(value: datetime | None) -> str | None:
@@ -69,4 +74,139 @@ def status(state: str, queue_position: int | None, estimated_wait_seconds: int |
         "state": state,
         "queue_position": queue_position,
         "estimated_wait_seconds": estimated_wait_seconds,
+    }
+
+
+# ---- booking
+
+
+def slot(s: Slot) -> dict[str, Any]:
+    return {"start": iso(s.start), "end": iso(s.end), "kind": s.kind, "seats_left": s.seats_left}
+
+
+def _appointment(a: Appointment) -> dict[str, Any]:
+    return {
+        "appointment_id": a.id,
+        "reference": a.reference,
+        "kind": a.kind,
+        "language": a.language,
+        "start": iso(a.start),
+        "end": iso(a.end),
+        "state": a.state.value,
+    }
+
+
+def relative_appointment(a: Appointment, address: str) -> dict[str, Any]:
+    """What the manage code shows the relative: never who the counsellor is."""
+    return {**_appointment(a), "address": address}
+
+
+def staff_appointment(view: StaffAppointment) -> dict[str, Any]:
+    a = view.appointment
+    return {
+        **_appointment(a),
+        "counsellor_id": a.counsellor_id,
+        "counsellor_name": view.counsellor_name,
+        "conversation_id": a.conversation_id,
+        "created_at": iso(a.created_at),
+        "cancelled_at": iso(a.cancelled_at),
+        "cancelled_by": a.cancelled_by.value if a.cancelled_by else None,
+        "has_phone": a.has_phone,
+        "sms_problem": sms_problem(text.state for text in view.texts),
+        "texts": [
+            {
+                "id": text.id,
+                "purpose": text.purpose.value,
+                "offset_seconds": text.offset_seconds,
+                "due_at": iso(text.due_at),
+                "state": text.state.value,
+                "attempts": text.attempts,
+                "error_code": text.error_code,
+                "updated_at": iso(text.updated_at),
+            }
+            for text in view.texts
+        ],
+    }
+
+
+# ---- escalations
+
+
+def escalation_summary(escalation: Escalation, overdue: bool) -> dict[str, Any]:
+    """A list item: where it is and when it is due; no content."""
+    return {
+        "escalation_id": escalation.id,
+        "kind": escalation.kind.value,
+        "route": escalation.route,
+        "backup_route": escalation.backup_route,
+        "state": escalation.state.value,
+        "drafter_id": escalation.drafter_id,
+        "created_at": iso(escalation.created_at),
+        "sent_at": iso(escalation.sent_at),
+        "deadline": iso(escalation.deadline),
+        "overdue": overdue,
+        "deadline_missed": escalation.deadline_missed_at is not None,
+    }
+
+
+def escalation_detail(escalation: Escalation, overdue: bool, actions: list[str]) -> dict[str, Any]:
+    """The escalation's own fields (never the transcript) and what the caller may do next."""
+    draft = escalation.draft
+    return {
+        **escalation_summary(escalation, overdue),
+        "conversation_id": escalation.conversation_id,
+        "language": escalation.language,
+        "summary": draft.summary,
+        "indicators": list(draft.indicators),
+        "consent": draft.consent,
+        "share_transcript": draft.share_transcript,
+        "subject": {"age_band": draft.subject.age_band, "relation": draft.subject.relation},
+        "contact": draft.contact.as_dict() if draft.contact else None,
+        "submitted_at": iso(escalation.submitted_at),
+        "approved_by": escalation.approved_by,
+        "sent_back_reason": escalation.sent_back_reason,
+        "ack_deadline": iso(escalation.ack_deadline),
+        "acknowledged_by": escalation.acknowledged_by,
+        "acknowledged_at": iso(escalation.acknowledged_at),
+        "backup_deadline": iso(escalation.backup_deadline),
+        "outcome_at": iso(escalation.outcome_at),
+        "feedback": escalation.feedback,
+        "actions": actions,
+    }
+
+
+def escalation_form_config(config: EscalationConfig) -> dict[str, Any]:
+    return {
+        "age_bands": list(AGE_BANDS),
+        "routes": [
+            {
+                "id": route.id,
+                "name": route.name,
+                "kinds": sorted(kind.value for kind in route.kinds),
+                "ack_deadline_seconds": int(route.ack_deadline.total_seconds()),
+                "backup_route": route.backup_route,
+            }
+            for route in config.routes.values()
+        ],
+        "kinds": [
+            {
+                "id": rule.kind.value,
+                "requires_approval": requires_approval(rule.kind),
+                "requires_consent": rule.requires_consent,
+                "required": sorted(rule.required),
+                "age_bands": list(rule.age_bands),
+                "texts": {
+                    language: {
+                        "title": text.title,
+                        "guidance": text.guidance,
+                        "law": text.law,
+                        "emergency_steps": list(text.emergency_steps),
+                    }
+                    for language, text in rule.texts.items()
+                    if text.title
+                },
+            }
+            for rule in config.kinds.values()
+        ],
+        "indicators": [{"id": i.id, "labels": dict(i.labels)} for i in config.indicators],
     }

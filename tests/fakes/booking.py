@@ -8,7 +8,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from server.adapters.db.booking_store import ClaimedText, OutboxEntry, SlotOffer, TextView, UnresolvedText
-from server.domain.booking import Appointment, AppointmentState, Availability, Busy, Counsellor, GroupSession
+from server.domain.booking.appointments import Appointment, AppointmentState
+from server.domain.booking.availability import Availability
+from server.domain.booking.slots import Busy, Counsellor, GroupSession
 from server.domain.errors import NotFound
 from server.domain.reminders import DueText, Outcome, TextPurpose, TextState
 from server.domain.staff import CHAT_ROLES

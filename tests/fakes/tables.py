@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from server.domain.booking import Appointment, Availability
+from server.domain.booking.appointments import Appointment
+from server.domain.booking.availability import Availability
 from server.domain.conversations import Conversation, Message
 from server.domain.escalation import Escalation
 from server.domain.reminders import TextPurpose, TextState

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from server.adapters.crypto import FieldCipher
 from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
 from server.adapters.db.engine import Database
-from server.domain.booking import GroupSchedule, KindRules, build_availability
+from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.staff import Role, StaffUser
 from server.i18n import Catalogs
 from server.services.auth import AuthService
@@ -181,7 +181,7 @@ async def add_counsellor(
     async with auth.uow.read() as repos:
         user = await repos.staff.get_user(user_id)
     assert user is not None
-    await world.booking.set_availability(user, build_availability(languages, weekly, [], LANGUAGES))
+    await world.booking.set_availability(user, languages, weekly, [])
     return user
 
 

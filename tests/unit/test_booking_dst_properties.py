@@ -15,16 +15,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.booking import (
-    Availability,
-    BusyIndex,
-    Counsellor,
-    KindRules,
-    SlotQuery,
-    WeeklyWindow,
-    available_slots,
-    window_instants,
-)
+from server.domain.booking.availability import Availability, WeeklyWindow
+from server.domain.booking.kinds import KindRules
+from server.domain.booking.slots import BusyIndex, Counsellor, SlotQuery, available_slots, window_instants
 
 ZONE = ZoneInfo("Europe/Stockholm")
 #: Sundays of the changes: spring forward (02:00 -> 03:00) and fall back (03:00 -> 02:00).

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.domain.booking import (
+from server.domain.booking.appointments import (
     Appointment,
     AppointmentState,
     CancelledBy,

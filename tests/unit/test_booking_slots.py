@@ -8,24 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.domain.booking import (
-    Availability,
+from server.domain.booking.availability import Availability, DateException, WeeklyWindow, build_availability
+from server.domain.booking.kinds import GroupSchedule, KindRules
+from server.domain.booking.local_time import local_instant
+from server.domain.booking.phones import normalise_phone
+from server.domain.booking.slots import (
     Busy,
     BusyIndex,
     Counsellor,
-    DateException,
-    GroupSchedule,
     GroupSession,
-    KindRules,
     SlotQuery,
-    WeeklyWindow,
     available_slots,
-    build_availability,
     check_bookable,
     check_query_window,
     free_counsellors,
-    local_instant,
-    normalise_phone,
     pick_counsellor,
 )
 from server.domain.errors import Conflict, InvalidInput

@@ -219,3 +219,20 @@ def test_conversations_are_immutable_values() -> None:
     with pytest.raises(AttributeError):
         conversation.state = State.ACTIVE  # type: ignore[misc]
     assert replace(conversation, priority=3).priority == 3
+
+
+class TestDangerMarksOnce:
+    def test_the_first_mark_raises_priority(self) -> None:
+        marked = rules.mark_danger(waiting(), "danger_words", keeps_place=False)
+        assert marked is not None and marked.priority == rules.DANGER_PRIORITY
+        assert marked.priority_reason == "danger_words"
+
+    def test_a_second_address_conversation_is_only_flagged(self) -> None:
+        marked = rules.mark_danger(waiting(), "danger_words", keeps_place=True)
+        assert marked is not None and marked.priority == 0 and marked.priority_reason == "danger_words"
+
+    def test_a_marked_or_closed_conversation_is_left_alone(self) -> None:
+        marked = rules.mark_danger(waiting(), "danger_words", keeps_place=False)
+        assert marked is not None
+        assert rules.mark_danger(marked, "danger_words", keeps_place=False) is None
+        assert rules.mark_danger(closed(), "danger_words", keeps_place=False) is None

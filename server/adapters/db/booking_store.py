@@ -44,17 +44,9 @@ from server.adapters.db.tables import (
     sms_outbox,
     staff_users,
 )
-from server.domain.booking import (
-    Appointment,
-    AppointmentState,
-    Availability,
-    Busy,
-    CancelledBy,
-    Counsellor,
-    GroupSession,
-    availability_from_plain,
-    availability_to_plain,
-)
+from server.domain.booking.appointments import Appointment, AppointmentState, CancelledBy
+from server.domain.booking.availability import Availability, availability_from_plain, availability_to_plain
+from server.domain.booking.slots import Busy, Counsellor, GroupSession
 from server.domain.reminders import DueText, Outcome, TextPurpose, TextState
 from server.domain.staff import CHAT_ROLES
 

@@ -6,11 +6,12 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
+from server.adapters.db.queue_order import order_by, served_before
 from server.adapters.db.tables import (
     conversations,
     messages,
@@ -79,21 +80,13 @@ class ChatStore:
         return RelativeView(conversation, position, await self.messages_after(conversation.id, after_seq))
 
     async def queue_position(self, conversation: Conversation) -> int:
-        """1 + how many waiting conversations are served before this one: the SQL form of
-        domain.conversations.queue_order_key, with the id breaking ties as ``waiting()`` does."""
-        c = conversations.c
-        same_priority = c.priority == conversation.priority
+        """1 + how many waiting conversations are served before this one (domain QUEUE_ORDER)."""
         ahead = (
             await self.connection.execute(
                 select(func.count())
                 .select_from(conversations)
                 .where(
-                    c.state == State.WAITING.value,
-                    or_(
-                        c.priority > conversation.priority,
-                        and_(same_priority, c.created_at < conversation.created_at),
-                        and_(same_priority, c.created_at == conversation.created_at, c.id < conversation.id),
-                    ),
+                    conversations.c.state == State.WAITING.value, served_before(conversations, conversation)
                 )
             )
         ).scalar_one()
@@ -353,7 +346,7 @@ class ChatStore:
             await self.connection.execute(
                 select(conversations)
                 .where(conversations.c.state == State.WAITING.value)
-                .order_by(conversations.c.priority.desc(), conversations.c.created_at, conversations.c.id)
+                .order_by(*order_by(conversations))
             )
         ).all()
         return [conversation_from_row(row) for row in rows]

@@ -17,6 +17,7 @@ from typing import Any
 
 from server.adapters.crypto import FieldCipher
 from server.adapters.db.chat_store import conversation_from_row
+from server.adapters.db.queue_order import RAW_ORDER_BY, RAW_SERVED_BEFORE, raw_served_before
 from server.adapters.db.tables import parse_utc, sqlite_utc_text
 from server.domain.conversations import Conversation, Message, Sender, State
 from server.domain.errors import NotFound
@@ -163,9 +164,8 @@ def relative_view(
         position: int | None = None
         if conversation.state is State.WAITING:
             (ahead,) = cursor.execute(
-                "SELECT COUNT(*) FROM conversations WHERE state = ? AND (priority > ? OR (priority = ? "
-                "AND (created_at < ? OR (created_at = ? AND id < ?))))",
-                _ahead_parameters(conversation),
+                f"SELECT COUNT(*) FROM conversations WHERE state = ? AND {RAW_SERVED_BEFORE}",  # noqa: S608 - the order's field names, no input
+                (State.WAITING.value, *raw_served_before(conversation, _sql_value)),
             ).fetchone()
             position = ahead + 1
         rows = cursor.execute(
@@ -184,7 +184,7 @@ def waiting(db: sqlite3.Connection) -> list[Conversation]:
     cursor.execute("BEGIN")
     try:
         rows = cursor.execute(
-            "SELECT * FROM conversations WHERE state = ? ORDER BY priority DESC, created_at, id",
+            f"SELECT * FROM conversations WHERE state = ? ORDER BY {RAW_ORDER_BY}",  # noqa: S608 - the order's field names, no input
             (State.WAITING.value,),
         ).fetchall()
     finally:
@@ -192,7 +192,5 @@ def waiting(db: sqlite3.Connection) -> list[Conversation]:
     return [_conversation(row) for row in rows]
 
 
-def _ahead_parameters(conversation: Conversation) -> tuple[Any, ...]:
-    created = sqlite_utc_text(conversation.created_at)
-    priority = conversation.priority
-    return (State.WAITING.value, priority, priority, created, created, conversation.id)
+def _sql_value(value: Any) -> Any:
+    return sqlite_utc_text(value) if isinstance(value, datetime) else value

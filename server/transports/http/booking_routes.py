@@ -9,10 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from server import app_keys
-from server.domain.booking import Appointment, Slot, availability_to_plain, build_availability
+from server.domain.booking.appointments import Appointment
+from server.domain.booking.availability import availability_to_plain
 from server.domain.errors import InvalidInput
-from server.domain.reminders import PROBLEM_STATES
-from server.services.booking import StaffAppointment
 from server.transports import wire
 from server.transports.http.middlewares import parse_body, query_limit, rate_limit_key
 from server.transports.http.staff_auth import require_staff
@@ -72,57 +71,9 @@ class SlotOfferBody(BaseModel):
 # ---- shapes ----
 
 
-def slot(s: Slot) -> dict[str, Any]:
-    return {"start": wire.iso(s.start), "end": wire.iso(s.end), "kind": s.kind, "seats_left": s.seats_left}
-
-
-def relative_appointment(request: web.Request, a: Appointment) -> dict[str, Any]:
-    """What the manage code shows the relative: never who the counsellor is."""
+def _relative_appointment(request: web.Request, a: Appointment) -> dict[str, Any]:
     kind = request.app[app_keys.BOOKING].policy.kinds.get(a.kind)
-    return {
-        "appointment_id": a.id,
-        "reference": a.reference,
-        "kind": a.kind,
-        "language": a.language,
-        "start": wire.iso(a.start),
-        "end": wire.iso(a.end),
-        "state": a.state.value,
-        "address": kind.address if kind else "",
-    }
-
-
-def staff_appointment(view: StaffAppointment) -> dict[str, Any]:
-    a = view.appointment
-    return {
-        "appointment_id": a.id,
-        "reference": a.reference,
-        "kind": a.kind,
-        "language": a.language,
-        "start": wire.iso(a.start),
-        "end": wire.iso(a.end),
-        "state": a.state.value,
-        "counsellor_id": a.counsellor_id,
-        "counsellor_name": view.counsellor_name,
-        "conversation_id": a.conversation_id,
-        "created_at": wire.iso(a.created_at),
-        "cancelled_at": wire.iso(a.cancelled_at),
-        "cancelled_by": a.cancelled_by.value if a.cancelled_by else None,
-        "has_phone": a.has_phone,
-        "sms_problem": any(text.state in PROBLEM_STATES for text in view.texts),
-        "texts": [
-            {
-                "id": text.id,
-                "purpose": text.purpose.value,
-                "offset_seconds": text.offset_seconds,
-                "due_at": wire.iso(text.due_at),
-                "state": text.state.value,
-                "attempts": text.attempts,
-                "error_code": text.error_code,
-                "updated_at": wire.iso(text.updated_at),
-            }
-            for text in view.texts
-        ],
-    }
+    return wire.relative_appointment(a, kind.address if kind else "")
 
 
 def _time(request: web.Request, name: str, default: datetime | None = None) -> datetime:
@@ -206,7 +157,7 @@ async def list_slots(request: web.Request) -> web.Response:
     end = _time(request, "to")
     request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
     found = await request.app[app_keys.BOOKING].slots(kind, language, start, end)
-    return web.json_response({"slots": [slot(s) for s in found]})
+    return web.json_response({"slots": [wire.slot(s) for s in found]})
 
 
 async def book(request: web.Request) -> web.Response:
@@ -232,14 +183,14 @@ async def lookup(request: web.Request) -> web.Response:
     body = await parse_body(request, ManageCode)
     request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
     appointment = await request.app[app_keys.BOOKING].lookup(body.manage_code)
-    return web.json_response({"appointment": relative_appointment(request, appointment)})
+    return web.json_response({"appointment": _relative_appointment(request, appointment)})
 
 
 async def cancel(request: web.Request) -> web.Response:
     body = await parse_body(request, ManageCode)
     request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
     cancelled = await request.app[app_keys.BOOKING].cancel_with_code(body.manage_code)
-    return web.json_response({"appointment": relative_appointment(request, cancelled)})
+    return web.json_response({"appointment": _relative_appointment(request, cancelled)})
 
 
 async def rebook(request: web.Request) -> web.Response:
@@ -247,7 +198,7 @@ async def rebook(request: web.Request) -> web.Response:
     request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
     booked = await request.app[app_keys.BOOKING].rebook(body.manage_code, body.start)
     return web.json_response(
-        {"appointment": relative_appointment(request, booked.appointment), "manage_code": booked.manage_code}
+        {"appointment": _relative_appointment(request, booked.appointment), "manage_code": booked.manage_code}
     )
 
 
@@ -267,7 +218,7 @@ async def chat_offer(request: web.Request) -> web.Response:
     offer = await request.app[app_keys.BOOKING].offer(body.conversation_token)
     if offer is None:
         return web.json_response({"offer": None})
-    return web.json_response({"offer": {"kind": offer.kind, "slots": [slot(s) for s in offer.slots]}})
+    return web.json_response({"offer": {"kind": offer.kind, "slots": [wire.slot(s) for s in offer.slots]}})
 
 
 # ---- staff ----
@@ -282,14 +233,12 @@ async def get_availability(request: web.Request) -> web.Response:
 async def put_availability(request: web.Request) -> web.Response:
     user = await require_staff(request)
     body = await parse_body(request, AvailabilityBody)
-    service = request.app[app_keys.BOOKING]
-    availability = build_availability(
+    stored = await request.app[app_keys.BOOKING].set_availability(
+        user,
         body.languages,
         [(w.weekday, w.start, w.end) for w in body.weekly],
         [(e.date, e.available, e.start, e.end) for e in body.exceptions],
-        service.policy.languages,
     )
-    stored = await service.set_availability(user, availability)
     return web.json_response(availability_to_plain(stored))
 
 
@@ -298,7 +247,7 @@ async def staff_appointments(request: web.Request) -> web.Response:
     start = _time(request, "from", datetime.now().astimezone())
     end = _time(request, "to", start + DEFAULT_STAFF_SPAN)
     views = await request.app[app_keys.BOOKING].staff_appointments(user, start, end)
-    return web.json_response({"appointments": [staff_appointment(v) for v in views]})
+    return web.json_response({"appointments": [wire.staff_appointment(v) for v in views]})
 
 
 async def staff_cancel(request: web.Request) -> web.Response:
@@ -306,7 +255,7 @@ async def staff_cancel(request: web.Request) -> web.Response:
     service = request.app[app_keys.BOOKING]
     cancelled = await service.staff_cancel(request.match_info["appointment_id"], user)
     (view,) = await service.staff_appointments_by_id([cancelled.id])
-    return web.json_response({"appointment": staff_appointment(view)})
+    return web.json_response({"appointment": wire.staff_appointment(view)})
 
 
 async def staff_outcome(request: web.Request) -> web.Response:
@@ -315,7 +264,7 @@ async def staff_outcome(request: web.Request) -> web.Response:
     service = request.app[app_keys.BOOKING]
     closed = await service.record_outcome(request.match_info["appointment_id"], user, body.outcome)
     (view,) = await service.staff_appointments_by_id([closed.id])
-    return web.json_response({"appointment": staff_appointment(view)})
+    return web.json_response({"appointment": wire.staff_appointment(view)})
 
 
 async def staff_phone(request: web.Request) -> web.Response:

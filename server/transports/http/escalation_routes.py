@@ -3,28 +3,26 @@ answer. The permission rules live in server/domain/permissions.py, not here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import app_keys
 from server.domain.escalation import (
-    AGE_BANDS,
     MAX_CONTACT_FIELD,
     MAX_FEEDBACK,
     MAX_REASON,
     MAX_RELATION,
     MAX_SUMMARY,
+    AgeBand,
     Contact,
     Draft,
     Escalation,
-    EscalationConfig,
     Kind,
+    OutcomeStateName,
     State,
     Subject,
-    requires_approval,
 )
 from server.domain.staff import StaffUser
 from server.services.escalation import EscalationService
@@ -41,7 +39,7 @@ class _Body(BaseModel):
 
 
 class SubjectIn(_Body):
-    age_band: Literal["0-12", "13-17", "18-25", "26+"]
+    age_band: AgeBand
     relation: str = Field(max_length=MAX_RELATION)
 
 
@@ -84,7 +82,7 @@ class SendBack(_Body):
 
 
 class RecordOutcome(_Body):
-    state: Literal["received", "under_assessment", "closed_with_feedback"]
+    state: OutcomeStateName
     feedback: str | None = Field(default=None, max_length=MAX_FEEDBACK)
 
 
@@ -96,100 +94,21 @@ def _service(request: web.Request) -> EscalationService:
     return request.app[app_keys.ESCALATIONS]
 
 
-def summary(escalation: Escalation, now: datetime) -> dict[str, Any]:
-    """A list item: where it is and when it is due; no content."""
-    return {
-        "escalation_id": escalation.id,
-        "kind": escalation.kind.value,
-        "route": escalation.route,
-        "backup_route": escalation.backup_route,
-        "state": escalation.state.value,
-        "drafter_id": escalation.drafter_id,
-        "created_at": wire.iso(escalation.created_at),
-        "sent_at": wire.iso(escalation.sent_at),
-        "deadline": wire.iso(escalation.deadline),
-        "overdue": escalation.is_overdue(now),
-        "deadline_missed": escalation.deadline_missed_at is not None,
-    }
-
-
-def detail(escalation: Escalation, now: datetime, actions: list[str]) -> dict[str, Any]:
-    """The escalation's own fields (never the transcript) and what the caller may do next."""
-    draft = escalation.draft
-    return {
-        **summary(escalation, now),
-        "conversation_id": escalation.conversation_id,
-        "language": escalation.language,
-        "summary": draft.summary,
-        "indicators": list(draft.indicators),
-        "consent": draft.consent,
-        "share_transcript": draft.share_transcript,
-        "subject": {"age_band": draft.subject.age_band, "relation": draft.subject.relation},
-        "contact": draft.contact.as_dict() if draft.contact else None,
-        "submitted_at": wire.iso(escalation.submitted_at),
-        "approved_by": escalation.approved_by,
-        "sent_back_reason": escalation.sent_back_reason,
-        "ack_deadline": wire.iso(escalation.ack_deadline),
-        "acknowledged_by": escalation.acknowledged_by,
-        "acknowledged_at": wire.iso(escalation.acknowledged_at),
-        "backup_deadline": wire.iso(escalation.backup_deadline),
-        "outcome_at": wire.iso(escalation.outcome_at),
-        "feedback": escalation.feedback,
-        "actions": actions,
-    }
-
-
-def form_config(config: EscalationConfig) -> dict[str, Any]:
-    return {
-        "age_bands": list(AGE_BANDS),
-        "routes": [
-            {
-                "id": route.id,
-                "name": route.name,
-                "kinds": sorted(kind.value for kind in route.kinds),
-                "ack_deadline_seconds": int(route.ack_deadline.total_seconds()),
-                "backup_route": route.backup_route,
-            }
-            for route in config.routes.values()
-        ],
-        "kinds": [
-            {
-                "id": rule.kind.value,
-                "requires_approval": requires_approval(rule.kind),
-                "requires_consent": rule.requires_consent,
-                "required": sorted(rule.required),
-                "age_bands": list(rule.age_bands),
-                "texts": {
-                    language: {
-                        "title": text.title,
-                        "guidance": text.guidance,
-                        "law": text.law,
-                        "emergency_steps": list(text.emergency_steps),
-                    }
-                    for language, text in rule.texts.items()
-                    if text.title
-                },
-            }
-            for rule in config.kinds.values()
-        ],
-        "indicators": [{"id": i.id, "labels": dict(i.labels)} for i in config.indicators],
-    }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def _detail_response(request: web.Request, user: StaffUser, escalation: Escalation) -> web.Response:
-    actions = [a.value for a in _service(request).actions_for(user, escalation)]
-    return web.json_response({"escalation": detail(escalation, _now(), actions)})
+    service = _service(request)
+    actions = [a.value for a in service.actions_for(user, escalation)]
+    return web.json_response(
+        {"escalation": wire.escalation_detail(escalation, service.is_overdue(escalation), actions)}
+    )
 
 
 async def list_escalations(request: web.Request) -> web.Response:
     user = await require_staff(request)
-    found = await _service(request).visible_to(user)
-    now = _now()
-    return web.json_response({"escalations": [summary(e, now) for e in found]})
+    service = _service(request)
+    found = await service.visible_to(user)
+    return web.json_response(
+        {"escalations": [wire.escalation_summary(e, service.is_overdue(e)) for e in found]}
+    )
 
 
 async def create_escalation(request: web.Request) -> web.Response:
@@ -198,17 +117,15 @@ async def create_escalation(request: web.Request) -> web.Response:
     service = _service(request)
     escalation = await service.draft(user, body.conversation_id, body.to_draft())
     answer: dict[str, Any] = {"escalation_id": escalation.id, "state": escalation.state.value}
-    if escalation.kind is Kind.IMMINENT_DANGER:
-        texts = service.config.kinds[Kind.IMMINENT_DANGER].texts
-        answer["emergency_steps"] = {
-            language: list(text.emergency_steps) for language, text in texts.items() if text.emergency_steps
-        }
+    steps = service.emergency_steps(escalation)
+    if steps is not None:
+        answer["emergency_steps"] = {language: list(texts) for language, texts in steps.items()}
     return web.json_response(answer, status=201)
 
 
 async def escalation_config(request: web.Request) -> web.Response:
     user = await require_staff(request)
-    return web.json_response(form_config(_service(request).form_config(user)))
+    return web.json_response(wire.escalation_form_config(_service(request).form_config(user)))
 
 
 async def audit_trail(request: web.Request) -> web.Response:

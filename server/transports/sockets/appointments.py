@@ -7,9 +7,9 @@ import socketio
 
 from server.services.booking import BookingService
 from server.services.events import AppointmentsChanged, Event
-from server.transports.http.booking_routes import staff_appointment
 from server.transports.sockets.counsellor import NAMESPACE
 from server.transports.sockets.rooms import STAFF_ROOM
+from server.transports.wire import staff_appointment
 
 
 class AppointmentPush:

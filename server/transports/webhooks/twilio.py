@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from server import app_keys
-from server.domain.booking import normalise_phone
+from server.domain.booking.phones import normalise_phone
 from server.domain.errors import DomainError, Forbidden
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from server.adapters.db.booking_store import TextView
-from server.domain.booking import AppointmentState, build_availability
+from server.domain.booking.appointments import AppointmentState
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from server.domain.reminders import TextPurpose, TextState
 from server.domain.staff import Role
@@ -272,9 +272,6 @@ async def test_availability_round_trips_and_replaces(world: World, auth: AuthSer
     stored = await world.booking.availability(alice)
     assert stored.languages == ("sv", "en") and len(stored.weekly) == 1
     replaced = await world.booking.set_availability(
-        alice,
-        build_availability(
-            ["ar"], [(1, "10:00", "11:00")], [("2026-12-24", False, None, None)], ("sv", "en", "ar")
-        ),
+        alice, ["ar"], [(1, "10:00", "11:00")], [("2026-12-24", False, None, None)]
     )
     assert replaced.languages == ("ar",) and replaced.weekly[0].weekday == 1 and len(replaced.exceptions) == 1
