@@ -18,9 +18,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
-from server.adapters.db.escalation_store import SqlEscalationUnitOfWork
 from server.adapters.db.migrate import alembic_config
 from server.adapters.db.tables import escalation_notifications, escalations, metadata
 from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -32,7 +31,7 @@ from server.escalation_routes import load_escalation_config
 from server.paths import config_dir
 from server.services.chat import ChatService
 from server.services.escalation import EscalationPolicy, EscalationService
-from server.services.ports import SmsOutcome
+from server.services.ports.sms import SmsOutcome
 from server.services.retention import RetentionService
 from tests.integration.wiring import ManualClock, sqlite_url
 
@@ -124,7 +123,7 @@ def make_service(
     notifier: FakeNotifier,
 ) -> EscalationService:
     return EscalationService(
-        SqlEscalationUnitOfWork(database, FieldCipher(key)),
+        SqlUnitOfWork(database, DataCiphers.from_key(key)),
         chat,
         notifier,
         clock,

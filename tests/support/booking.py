@@ -14,17 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from server.adapters.crypto import FieldCipher
-from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
+from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.booking import GroupSchedule, KindRules, build_availability
 from server.domain.staff import Role, StaffUser
 from server.i18n import Catalogs
 from server.services.auth import AuthService
 from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatService
-from server.services.ports import SmsOutcome
-from server.services.reminders import ProviderReport, SendReceipt, TextPolicy, TextService
+from server.services.ports.sms import ProviderReport, SendReceipt, SmsOutcome
+from server.services.reminders import TextPolicy, TextService
 
 ZONE = ZoneInfo("Europe/Stockholm")
 LANGUAGES = ("sv", "en", "ar", "so", "fa", "ti")
@@ -105,7 +105,7 @@ class World:
     booking: BookingService
     texts: TextService
     gateway: ScriptedGateway
-    uow: BookingUnitOfWork
+    uow: SqlUnitOfWork
     changed: list[str]
 
 
@@ -133,7 +133,7 @@ def build_world(
     offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2)),
     **policy: object,
 ) -> World:
-    uow = BookingUnitOfWork(database, FieldCipher(data_key), PhoneIndex(data_key))
+    uow = SqlUnitOfWork(database, DataCiphers.from_key(data_key))
     gateway = gateway or ScriptedGateway()
     changed: list[str] = []
 

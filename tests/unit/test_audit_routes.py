@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from server.adapters.db.staff_store import AuditEntry
 from server.app import create_app
+from server.services.ports.audit import AuditEntry
 from server.settings import load_settings
 from server.transports.http.audit_routes import audit_entry
 from server.transports.http.openapi import document

@@ -6,10 +6,7 @@ what lookups by number use. Texts are claimed with one conditional UPDATE before
 from __future__ import annotations
 
 import hashlib
-import hmac
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,9 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.adapters.crypto import FieldCipher
-from server.adapters.db.engine import Database
-from server.adapters.db.staff_store import StaffStore
+from server.adapters.crypto import FieldCipher, PhoneIndex
 from server.adapters.db.tables import (
     appointment_texts,
     appointments,
@@ -57,16 +52,8 @@ from server.domain.booking import (
 )
 from server.domain.reminders import DueText, Outcome, TextPurpose, TextState
 from server.domain.staff import CHAT_ROLES
-
-
-class PhoneIndex:
-    """A keyed hash of an E.164 number under a sub-key of the data key, for lookups and opt-outs."""
-
-    def __init__(self, data_key: bytes) -> None:
-        self._key = hmac.new(data_key, b"kinline phone index v1", hashlib.sha256).digest()
-
-    def __call__(self, e164: str) -> str:
-        return hmac.new(self._key, e164.encode(), hashlib.sha256).hexdigest()
+from server.services.ports.booking import SlotOffer
+from server.services.ports.texts import ClaimedText, OutboxEntry, TextView, UnresolvedText
 
 
 def _insert_ignoring_conflicts(connection: AsyncConnection, table: Table, **values: Any) -> Insert:
@@ -95,67 +82,6 @@ def _appointment(row: Any) -> Appointment:
         version=row.version,
         has_phone=row.phone is not None,
     )
-
-
-@dataclass(frozen=True)
-class ClaimedText:
-    id: int
-    appointment_id: str
-    purpose: TextPurpose
-    kind: str
-    language: str
-    start: datetime
-    phone: str | None
-    opted_out: bool
-    attempts: int
-    throttled: int = 0
-
-
-@dataclass(frozen=True)
-class UnresolvedText:
-    id: int
-    appointment_id: str
-    state: TextState
-    purpose: TextPurpose
-    claim_id: str | None
-    claimed_at: datetime
-    attempts: int
-    provider_id: str | None
-    phone: str | None
-    body: str | None
-    appointment_start: datetime
-
-
-@dataclass(frozen=True)
-class TextView:
-    id: int
-    appointment_id: str
-    purpose: TextPurpose
-    offset_seconds: int | None
-    due_at: datetime
-    state: TextState
-    attempts: int
-    error_code: str | None
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    id: int
-    provider_id: str
-    to: str
-    body: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class SlotOffer:
-    id: int
-    conversation_id: str
-    counsellor_id: int
-    kind: str
-    starts: list[str]
-    created_at: datetime
 
 
 class BookingStore:
@@ -991,38 +917,3 @@ class OutboxStore:
             self.cipher.decrypt(row.body),
             row.created_at,
         )
-
-
-@dataclass
-class BookingRepositories:
-    connection: AsyncConnection
-    booking: BookingStore
-    outbox: OutboxStore
-    staff: StaffStore
-
-
-class BookingUnitOfWork:
-    """One short transaction per use-case, as for the chat; ``write()`` commits on exit."""
-
-    def __init__(self, database: Database, cipher: FieldCipher, phone_index: PhoneIndex) -> None:
-        self.database = database
-        self.cipher = cipher
-        self.phone_index = phone_index
-
-    def _repositories(self, connection: AsyncConnection) -> BookingRepositories:
-        return BookingRepositories(
-            connection,
-            BookingStore(connection, self.cipher, self.phone_index),
-            OutboxStore(connection, self.cipher),
-            StaffStore(connection),
-        )
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[BookingRepositories]:
-        async with self.database.write() as connection:
-            yield self._repositories(connection)
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[BookingRepositories]:
-        async with self.database.read() as connection:
-            yield self._repositories(connection)

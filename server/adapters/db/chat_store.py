@@ -20,7 +20,7 @@ from server.adapters.db.tables import (
 )
 from server.domain.conversations import Conversation, Message, Note, Sender, State
 from server.domain.errors import NotFound
-from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 
 
 def conversation_from_row(row: Any) -> Conversation:

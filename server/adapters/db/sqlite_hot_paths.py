@@ -20,7 +20,7 @@ from server.adapters.db.chat_store import conversation_from_row
 from server.adapters.db.tables import parse_utc, sqlite_utc_text
 from server.domain.conversations import Conversation, Message, Sender, State
 from server.domain.errors import NotFound
-from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 
 TIMESTAMP_COLUMNS = ("created_at", "claimed_at", "closed_at", "last_bot_update_at", "relative_gone_since")
 
