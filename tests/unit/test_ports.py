@@ -7,7 +7,8 @@ import inspect
 
 import pytest
 
-from server.adapters.db.booking_store import BookingStore, OutboxStore
+from server.adapters.db.booking.outbox import OutboxStore
+from server.adapters.db.booking_store import BookingStore
 from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.escalation_store import EscalationStore
 from server.adapters.db.staff_store import StaffStore

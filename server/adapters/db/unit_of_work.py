@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import DataCiphers
 from server.adapters.db import sqlite_hot_paths
-from server.adapters.db.booking_store import BookingStore, OutboxStore
+from server.adapters.db.booking.outbox import OutboxStore
+from server.adapters.db.booking_store import BookingStore
 from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import EscalationStore
