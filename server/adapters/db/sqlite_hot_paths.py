@@ -5,8 +5,8 @@ database thread; on a 2-core machine those hops, not SQLite, were the cost of a 
 writes here (``append``, ``start``) run inside aiosqlite's own thread, a whole commit group in one
 hop; the reads (``relative_view``, ``waiting``) run on the event loop itself
 (``Database.quick_read``). They are the SQLite twins of the ChatStore methods of the same names
-(used on PostgreSQL) and keep the same statements and rules; the integration tests run both against the
-same expectations."""
+(used on PostgreSQL) and run the same statements (``chat_statements``, compiled once to SQLite's
+SQL) with the same rules; the integration tests run both against the same expectations."""
 
 from __future__ import annotations
 
@@ -16,11 +16,22 @@ from types import SimpleNamespace
 from typing import Any
 
 from server.adapters.crypto import FieldCipher
+from server.adapters.db import chat_statements as statements
+from server.adapters.db.chat_statements import sqlite_text
 from server.adapters.db.chat_store import conversation_from_row
 from server.adapters.db.tables import parse_utc, sqlite_utc_text
 from server.domain.conversations import Conversation, Message, Sender, State
 from server.domain.errors import NotFound
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
+
+NEXT_SEQ = sqlite_text(statements.NEXT_SEQ)
+INSERT_MESSAGE = sqlite_text(statements.INSERT_MESSAGE)
+MESSAGE_BY_CLIENT_ID = sqlite_text(statements.MESSAGE_BY_CLIENT_ID)
+CONVERSATION = sqlite_text(statements.CONVERSATION)
+INSERT_CONVERSATION = sqlite_text(statements.INSERT_CONVERSATION)
+INSERT_TOKEN = sqlite_text(statements.INSERT_TOKEN)
+CONVERSATION_FOR_TOKEN = sqlite_text(statements.CONVERSATION_FOR_TOKEN)
+MESSAGES_AFTER = sqlite_text(statements.MESSAGES_AFTER)
 
 TIMESTAMP_COLUMNS = ("created_at", "claimed_at", "closed_at", "last_bot_update_at", "relative_gone_since")
 
@@ -61,22 +72,18 @@ def _insert_next(
     now: datetime,
     author_id: int | None,
 ) -> Message:
-    (seq,) = cursor.execute(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-        (conversation_id,),
-    ).fetchone()
+    (seq,) = cursor.execute(NEXT_SEQ, {"conversation_id": conversation_id}).fetchone()
     (message_id,) = cursor.execute(
-        "INSERT INTO messages (conversation_id, seq, client_id, sender, author_id, body, sent_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            conversation_id,
-            seq,
-            client_id,
-            sender.value,
-            author_id,
-            cipher.encrypt(text),
-            sqlite_utc_text(now),
-        ),
+        INSERT_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "client_id": client_id,
+            "sender": sender.value,
+            "author_id": author_id,
+            "body": cipher.encrypt(text),
+            "sent_at": sqlite_utc_text(now),
+        },
     ).fetchone()
     return Message(message_id, conversation_id, seq, sender, text, now, client_id)
 
@@ -85,13 +92,11 @@ def append(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) 
     """ChatStore.append, inside the open write transaction of a commit group."""
     cursor = _cursor(db)
     existing = cursor.execute(
-        "SELECT id, seq, client_id, sender, body, sent_at FROM messages "
-        "WHERE conversation_id = ? AND client_id = ?",
-        (request.conversation_id, request.client_id),
+        MESSAGE_BY_CLIENT_ID, {"conversation_id": request.conversation_id, "client_id": request.client_id}
     ).fetchone()
     if existing is not None:
         return None, _message(cipher, request.conversation_id, existing)
-    row = cursor.execute("SELECT * FROM conversations WHERE id = ?", (request.conversation_id,)).fetchone()
+    row = cursor.execute(CONVERSATION, {"conversation_id": request.conversation_id}).fetchone()
     if row is None:
         raise NotFound("no such conversation")
     conversation = _conversation(row)
@@ -115,28 +120,26 @@ def start(db: sqlite3.Connection, cipher: FieldCipher, new: NewConversation) -> 
     gone = conversation.relative_gone_since
     cursor = _cursor(db)
     cursor.execute(
-        "INSERT INTO conversations (id, language, topic, state, priority, created_at, last_seq, "
-        "counsellor_read_seq, resume_hash, relative_gone_since) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
-        (
-            conversation.id,
-            conversation.language,
-            conversation.topic,
-            conversation.state.value,
-            conversation.priority,
-            sqlite_utc_text(conversation.created_at),
-            new.resume_hash,
-            None if gone is None else sqlite_utc_text(gone),
-        ),
+        INSERT_CONVERSATION,
+        {
+            "id": conversation.id,
+            "language": conversation.language,
+            "topic": conversation.topic,
+            "state": conversation.state.value,
+            "priority": conversation.priority,
+            "created_at": sqlite_utc_text(conversation.created_at),
+            "resume_hash": new.resume_hash,
+            "relative_gone_since": None if gone is None else sqlite_utc_text(gone),
+        },
     )
     cursor.execute(
-        "INSERT INTO relative_tokens (token_hash, conversation_id, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?)",
-        (
-            new.token_hash,
-            conversation.id,
-            sqlite_utc_text(conversation.created_at),
-            sqlite_utc_text(new.token_expires_at),
-        ),
+        INSERT_TOKEN,
+        {
+            "token_hash": new.token_hash,
+            "conversation_id": conversation.id,
+            "created_at": sqlite_utc_text(conversation.created_at),
+            "expires_at": sqlite_utc_text(new.token_expires_at),
+        },
     )
     for client_id, text in new.opening_messages():
         _insert_next(
@@ -152,10 +155,7 @@ def relative_view(
     cursor.execute("BEGIN")
     try:
         row = cursor.execute(
-            "SELECT conversations.* FROM conversations JOIN relative_tokens "
-            "ON relative_tokens.conversation_id = conversations.id "
-            "WHERE relative_tokens.token_hash = ? AND relative_tokens.expires_at > ?",
-            (token_hash, sqlite_utc_text(now)),
+            CONVERSATION_FOR_TOKEN, {"token_hash": token_hash, "now": sqlite_utc_text(now)}
         ).fetchone()
         if row is None:
             return None
@@ -169,9 +169,7 @@ def relative_view(
             ).fetchone()
             position = ahead + 1
         rows = cursor.execute(
-            "SELECT id, seq, client_id, sender, body, sent_at FROM messages "
-            "WHERE conversation_id = ? AND seq > ? ORDER BY seq",
-            (conversation.id, after_seq),
+            MESSAGES_AFTER, {"conversation_id": conversation.id, "after_seq": after_seq}
         ).fetchall()
         return RelativeView(conversation, position, [_message(cipher, conversation.id, r) for r in rows])
     finally:
