@@ -137,9 +137,9 @@ class Database:
 
         It runs right here on the event loop, on a read-only connection with no busy wait: in WAL
         mode a reader does not wait for the writer, and reading a few rows costs less than the hop
-        to aiosqlite's thread and back with the GIL hand-offs that go with it. In the rare moment
-        the file is locked anyway, the read goes to a pooled reader's thread instead of blocking
-        the loop."""
+        to a database thread and back with the GIL hand-offs that go with it. In the rare moment
+        the file is locked anyway, the read waits in a thread of its own (on a connection of its
+        own, with the busy timeout) instead of blocking the loop."""
         try:
             return function(self._loop_reader())
         except sqlite3.OperationalError as error:

@@ -2,11 +2,12 @@
 
 Through SQLAlchemy's async layer every statement is a round trip between the event loop and the
 database thread; on a 2-core machine those hops, not SQLite, were the cost of a message. The
-writes here (``append``, ``start``) run inside aiosqlite's own thread, a whole commit group in one
-hop; the reads (``relative_view``, ``waiting``) run on the event loop itself
-(``Database.quick_read``). They are the SQLite twins of the ChatStore methods of the same names
-(used on PostgreSQL) and run the same statements (``chat_statements``, compiled once to SQLite's
-SQL) with the same rules; the integration tests run both against the same expectations."""
+writes here (``append``, ``start``) run on the writer's own sqlite3 connection in its own thread
+(``Database.run_on_writer``), a whole commit group in one hop; the reads (``relative_view``,
+``waiting``) run on the event loop itself (``Database.quick_read``). They are the SQLite twins of
+the ChatStore methods of the same names (used on PostgreSQL) and run the same statements
+(``chat_statements``, compiled once to SQLite's SQL) with the same rules; the integration tests run
+both against the same expectations."""
 
 from __future__ import annotations
 
