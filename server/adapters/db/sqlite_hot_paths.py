@@ -25,14 +25,28 @@ from server.domain.conversations import Conversation, Message, Sender, State
 from server.domain.errors import NotFound
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 
-NEXT_SEQ = sqlite_text(statements.NEXT_SEQ)
-INSERT_MESSAGE = sqlite_text(statements.INSERT_MESSAGE)
-MESSAGE_BY_CLIENT_ID = sqlite_text(statements.MESSAGE_BY_CLIENT_ID)
-CONVERSATION = sqlite_text(statements.CONVERSATION)
-INSERT_CONVERSATION = sqlite_text(statements.INSERT_CONVERSATION)
-INSERT_TOKEN = sqlite_text(statements.INSERT_TOKEN)
-CONVERSATION_FOR_TOKEN = sqlite_text(statements.CONVERSATION_FOR_TOKEN)
-MESSAGES_AFTER = sqlite_text(statements.MESSAGES_AFTER)
+NEXT_SEQ = sqlite_text(statements.NEXT_SEQ, "conversation_id")
+INSERT_MESSAGE = sqlite_text(
+    statements.INSERT_MESSAGE, "conversation_id", "seq", "client_id", "sender", "author_id", "body", "sent_at"
+)
+MESSAGE_BY_CLIENT_ID = sqlite_text(statements.MESSAGE_BY_CLIENT_ID, "conversation_id", "client_id")
+CONVERSATION = sqlite_text(statements.CONVERSATION, "conversation_id")
+INSERT_CONVERSATION = sqlite_text(
+    statements.INSERT_CONVERSATION,
+    "id",
+    "language",
+    "topic",
+    "state",
+    "priority",
+    "created_at",
+    "resume_hash",
+    "relative_gone_since",
+)
+INSERT_TOKEN = sqlite_text(
+    statements.INSERT_TOKEN, "token_hash", "conversation_id", "created_at", "expires_at"
+)
+CONVERSATION_FOR_TOKEN = sqlite_text(statements.CONVERSATION_FOR_TOKEN, "token_hash", "now")
+MESSAGES_AFTER = sqlite_text(statements.MESSAGES_AFTER, "conversation_id", "after_seq")
 
 TIMESTAMP_COLUMNS = ("created_at", "claimed_at", "closed_at", "last_bot_update_at", "relative_gone_since")
 
@@ -73,18 +87,18 @@ def _insert_next(
     now: datetime,
     author_id: int | None,
 ) -> Message:
-    (seq,) = cursor.execute(NEXT_SEQ, {"conversation_id": conversation_id}).fetchone()
+    (seq,) = cursor.execute(NEXT_SEQ, (conversation_id,)).fetchone()
     (message_id,) = cursor.execute(
         INSERT_MESSAGE,
-        {
-            "conversation_id": conversation_id,
-            "seq": seq,
-            "client_id": client_id,
-            "sender": sender.value,
-            "author_id": author_id,
-            "body": cipher.encrypt(text),
-            "sent_at": sqlite_utc_text(now),
-        },
+        (
+            conversation_id,
+            seq,
+            client_id,
+            sender.value,
+            author_id,
+            cipher.encrypt(text),
+            sqlite_utc_text(now),
+        ),
     ).fetchone()
     return Message(message_id, conversation_id, seq, sender, text, now, client_id)
 
@@ -92,12 +106,10 @@ def _insert_next(
 def append(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) -> Appended:
     """ChatStore.append, inside the open write transaction of a commit group."""
     cursor = _cursor(db)
-    existing = cursor.execute(
-        MESSAGE_BY_CLIENT_ID, {"conversation_id": request.conversation_id, "client_id": request.client_id}
-    ).fetchone()
+    existing = cursor.execute(MESSAGE_BY_CLIENT_ID, (request.conversation_id, request.client_id)).fetchone()
     if existing is not None:
         return None, _message(cipher, request.conversation_id, existing)
-    row = cursor.execute(CONVERSATION, {"conversation_id": request.conversation_id}).fetchone()
+    row = cursor.execute(CONVERSATION, (request.conversation_id,)).fetchone()
     if row is None:
         raise NotFound("no such conversation")
     conversation = _conversation(row)
@@ -122,25 +134,25 @@ def start(db: sqlite3.Connection, cipher: FieldCipher, new: NewConversation) -> 
     cursor = _cursor(db)
     cursor.execute(
         INSERT_CONVERSATION,
-        {
-            "id": conversation.id,
-            "language": conversation.language,
-            "topic": conversation.topic,
-            "state": conversation.state.value,
-            "priority": conversation.priority,
-            "created_at": sqlite_utc_text(conversation.created_at),
-            "resume_hash": new.resume_hash,
-            "relative_gone_since": None if gone is None else sqlite_utc_text(gone),
-        },
+        (
+            conversation.id,
+            conversation.language,
+            conversation.topic,
+            conversation.state.value,
+            conversation.priority,
+            sqlite_utc_text(conversation.created_at),
+            new.resume_hash,
+            None if gone is None else sqlite_utc_text(gone),
+        ),
     )
     cursor.execute(
         INSERT_TOKEN,
-        {
-            "token_hash": new.token_hash,
-            "conversation_id": conversation.id,
-            "created_at": sqlite_utc_text(conversation.created_at),
-            "expires_at": sqlite_utc_text(new.token_expires_at),
-        },
+        (
+            new.token_hash,
+            conversation.id,
+            sqlite_utc_text(conversation.created_at),
+            sqlite_utc_text(new.token_expires_at),
+        ),
     )
     for client_id, text in new.opening_messages():
         _insert_next(
@@ -155,9 +167,7 @@ def relative_view(
     cursor = _cursor(db)
     cursor.execute("BEGIN")
     try:
-        row = cursor.execute(
-            CONVERSATION_FOR_TOKEN, {"token_hash": token_hash, "now": sqlite_utc_text(now)}
-        ).fetchone()
+        row = cursor.execute(CONVERSATION_FOR_TOKEN, (token_hash, sqlite_utc_text(now))).fetchone()
         if row is None:
             return None
         conversation = _conversation(row)
@@ -169,9 +179,7 @@ def relative_view(
                 _ahead_parameters(conversation),
             ).fetchone()
             position = ahead + 1
-        rows = cursor.execute(
-            MESSAGES_AFTER, {"conversation_id": conversation.id, "after_seq": after_seq}
-        ).fetchall()
+        rows = cursor.execute(MESSAGES_AFTER, (conversation.id, after_seq)).fetchall()
         return RelativeView(conversation, position, [_message(cipher, conversation.id, r) for r in rows])
     finally:
         cursor.execute("COMMIT")
