@@ -16,7 +16,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -24,7 +24,7 @@ from server.domain.conversations import Sender
 from server.domain.hours import OpeningHours
 from server.services.chat import ChatPolicy, ChatService
 from server.services.events import EventBus
-from server.services.ports import system_clock
+from server.services.ports.clock import system_clock
 
 
 async def measure(messages: int, conversations: int) -> None:
@@ -32,7 +32,7 @@ async def measure(messages: int, conversations: int) -> None:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
         await asyncio.to_thread(upgrade, url)
         database = Database(url)
-        uow = SqlUnitOfWork(database, FieldCipher(os.urandom(32)))
+        uow = SqlUnitOfWork(database, DataCiphers.from_key(os.urandom(32)))
         policy = ChatPolicy(
             hours=OpeningHours("Europe/Stockholm", always_open=True),
             languages=("sv",),

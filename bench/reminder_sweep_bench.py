@@ -35,11 +35,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.adapters.crypto import FieldCipher
-from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
+from server.adapters.crypto import DataCiphers, FieldCipher, PhoneIndex
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.tables import appointment_texts, appointments, staff_users
+from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.domain.booking.kinds import KindRules
 from server.i18n import Catalogs
@@ -175,7 +175,7 @@ async def run(count: int, concurrency: int, in_process: bool) -> None:
             phone_retention=timedelta(days=30),
         )
         texts = TextService(
-            BookingUnitOfWork(database, cipher, index),
+            SqlUnitOfWork(database, DataCiphers.from_key(key)),
             sender,
             lambda: datetime.now(UTC),
             policy,

@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.adapters.crypto import FieldCipher
-from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.tables import appointments, booking_profiles, staff_users
+from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.booking.availability import (
     Availability,
     DateException,
@@ -109,7 +109,7 @@ async def service_rounds(
         await asyncio.to_thread(upgrade, url)
         database = Database(url)
         key = os.urandom(32)
-        uow = BookingUnitOfWork(database, FieldCipher(key), PhoneIndex(key))
+        uow = SqlUnitOfWork(database, DataCiphers.from_key(key))
         async with database.write() as connection:
             for counsellor in counsellors:
                 plain = availability_to_plain(counsellor.availability)

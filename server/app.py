@@ -15,10 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bots.intake import IntakeBot, greetings
 from bots.sms import SmsBot
 from server import app_keys
-from server.adapters.crypto import FieldCipher, load_or_create_key
-from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
-from server.adapters.db.escalation_store import SqlEscalationUnitOfWork
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.adapters.sms.outbox import OutboxSmsSender
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
@@ -37,7 +35,7 @@ from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatPolicy, ChatService
 from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
-from server.services.ports import system_clock
+from server.services.ports.clock import system_clock
 from server.services.rate_limit import RateLimiter
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
@@ -121,12 +119,12 @@ def _socket_server(settings: Settings) -> socketio.AsyncServer:
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[app_keys.SETTINGS]
     database = Database(settings.resolved_database_url())
-    key = load_or_create_key(
-        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
-    )
-    uow = SqlUnitOfWork(database, FieldCipher(key))
+    security = settings.security
+    ciphers = DataCiphers.load(security.data_key, settings.resolved_path(security.data_key_file))
+    uow = SqlUnitOfWork(database, ciphers)
     events = app[app_keys.EVENTS]
     app[app_keys.DATABASE] = database
+    app[app_keys.UNIT_OF_WORK] = uow
     app[app_keys.CHAT] = ChatService(uow, events, system_clock, chat_policy(settings, app[app_keys.CATALOGS]))
     app[app_keys.AUTH] = AuthService(
         uow,
@@ -143,7 +141,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
             settings.auth.totp_lockout_after,
             settings.auth.totp_lockout_for,
         ),
-        FieldCipher(key),
+        ciphers.totp,
     )
     app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
@@ -214,10 +212,7 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
     """Booking and SMS: the SMS backend (the Twilio client is built here, inside the loop), the
     text sender, the booking service, the SMS reply bot and the console push."""
     settings = app[app_keys.SETTINGS]
-    key = load_or_create_key(
-        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
-    )
-    uow = BookingUnitOfWork(app[app_keys.DATABASE], FieldCipher(key), PhoneIndex(key))
+    uow = app[app_keys.UNIT_OF_WORK]
     sms = settings.sms
     twilio = None
     if sms.backend == "twilio":
@@ -284,14 +279,11 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     """Escalations: their store, the on-call SMS through the booking context's SMS backend, the webhook
     client (closed on shutdown), the /escalations sockets."""
     settings = app[app_keys.SETTINGS]
-    key = load_or_create_key(
-        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
-    )
     events = app[app_keys.EVENTS]
     events.subscribe(EscalationPush(app[app_keys.SIO]).on_event)
     async with new_session(settings.escalation.webhook_timeout) as http:
         service = EscalationService(
-            SqlEscalationUnitOfWork(app[app_keys.DATABASE], FieldCipher(key)),
+            app[app_keys.UNIT_OF_WORK],
             app[app_keys.CHAT],
             events,
             system_clock,

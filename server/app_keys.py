@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from bots.intake import IntakeBot
     from bots.sms import SmsBot
     from server.adapters.db.engine import Database
+    from server.adapters.db.unit_of_work import SqlUnitOfWork
     from server.domain.escalation import EscalationConfig
     from server.domain.tokens import EphemeralKeyedHash
     from server.i18n import Catalogs
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
     from server.services.chat import ChatService
     from server.services.escalation import EscalationService
     from server.services.events import EventBus
+    from server.services.ports.sms import SmsGateway
     from server.services.rate_limit import RateLimiter
-    from server.services.reminders import SmsGateway, TextService
+    from server.services.reminders import TextService
     from server.services.retention import RetentionService
     from server.settings import Settings
     from server.transports.client_address import TrustedProxies
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
+UNIT_OF_WORK: web.AppKey[SqlUnitOfWork] = web.AppKey("unit_of_work")
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")

@@ -140,21 +140,19 @@ def _read_password(prompt: str) -> str:
 
 
 async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
-    from server.adapters.crypto import FieldCipher, load_or_create_key
+    from server.adapters.crypto import DataCiphers
     from server.adapters.db.engine import Database
     from server.adapters.db.unit_of_work import SqlUnitOfWork
     from server.domain.errors import DomainError, NotFound
     from server.services.auth import AuthService, SessionPolicy
     from server.services.events import EventBus
-    from server.services.ports import system_clock
+    from server.services.ports.clock import system_clock
 
     database = Database(settings.resolved_database_url())
-    key = load_or_create_key(
-        settings.security.data_key, settings.resolved_path(settings.security.data_key_file)
-    )
-    cipher = FieldCipher(key)
+    security = settings.security
+    ciphers = DataCiphers.load(security.data_key, settings.resolved_path(security.data_key_file))
     auth = AuthService(
-        SqlUnitOfWork(database, cipher),
+        SqlUnitOfWork(database, ciphers),
         EventBus(),
         system_clock,
         SessionPolicy(
@@ -164,7 +162,7 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
             settings.auth.require_totp,
             settings.auth.totp_issuer,
         ),
-        cipher,
+        ciphers.totp,
     )
     try:
         if args.user_command == "add":

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from server.services.ports import SmsOutcome
+from server.services.ports.sms import SmsOutcome
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,14 @@ with their own permission (``escalation.audit``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from server.domain import permissions
 from server.domain.errors import InvalidInput
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
-from server.services.ports import Clock, UnitOfWork
-
-if TYPE_CHECKING:
-    from server.adapters.db.staff_store import AuditEntry
+from server.services.ports.audit import AuditEntry
+from server.services.ports.clock import Clock
+from server.services.ports.unit_of_work import UnitOfWork
 
 AUDITED_TYPES = ("conversation",)
 ALL_OBJECTS = "*"

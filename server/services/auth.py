@@ -27,7 +27,8 @@ from server.domain.totp import (
     recovery_code_hash,
 )
 from server.services.events import EventBus, SessionEnded, StaffDisabled, StaffSessionsEnded
-from server.services.ports import Clock, Repositories, UnitOfWork
+from server.services.ports.clock import Clock
+from server.services.ports.unit_of_work import Repositories, UnitOfWork
 
 GENERIC_LOGIN_ERROR = "wrong username or password"
 ENROLLMENT_REQUIRED = "totp_enrollment_required"

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from server.domain import permissions
@@ -24,17 +24,11 @@ from server.domain.reminders import TextPurpose, plan_reminders
 from server.domain.staff import StaffUser
 from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
 from server.services.events import AppointmentsChanged, EventBus
-from server.services.ports import Clock
+from server.services.ports.booking import SlotOffer
+from server.services.ports.clock import Clock
+from server.services.ports.texts import OutboxEntry, TextView
+from server.services.ports.unit_of_work import Repositories, Transactions
 from server.services.reminders import TextService
-
-if TYPE_CHECKING:
-    from server.adapters.db.booking_store import (
-        BookingRepositories,
-        BookingUnitOfWork,
-        OutboxEntry,
-        SlotOffer,
-        TextView,
-    )
 
 REFERENCE_LENGTH = 6
 MAX_OFFERED_SLOTS = 6
@@ -90,7 +84,7 @@ def manage_hash(code: str) -> str:
 class BookingService:
     def __init__(
         self,
-        uow: BookingUnitOfWork,
+        uow: Transactions,
         clock: Clock,
         policy: BookingPolicy,
         texts: TextService,
@@ -170,7 +164,7 @@ class BookingService:
 
     async def _take(
         self,
-        repos: BookingRepositories,
+        repos: Repositories,
         query: SlotQuery,
         start: datetime,
         preferred: int | None,
@@ -203,14 +197,14 @@ class BookingService:
             raise Conflict("this time has just been taken", code="slot_taken")
         return chosen.id
 
-    async def _unique_reference(self, repos: BookingRepositories) -> str:
+    async def _unique_reference(self, repos: Repositories) -> str:
         while True:
             reference = new_reference()
             if not await repos.booking.reference_taken(reference):
                 return reference
 
     async def _plan_texts(
-        self, repos: BookingRepositories, appointment: Appointment, first: TextPurpose, now: datetime
+        self, repos: Repositories, appointment: Appointment, first: TextPurpose, now: datetime
     ) -> list[int]:
         """The text that goes out now, and one row per reminder still ahead. Returns the ids to
         send at once."""
@@ -243,7 +237,7 @@ class BookingService:
         return cancelled
 
     async def _cancel(
-        self, repos: BookingRepositories, appointment: Appointment, by: CancelledBy, now: datetime
+        self, repos: Repositories, appointment: Appointment, by: CancelledBy, now: datetime
     ) -> tuple[Appointment, list[int]]:
         cancelled = appointments.cancel(appointment, now, by)
         if not await repos.booking.save(appointment, cancelled):
@@ -379,15 +373,13 @@ class BookingService:
         async with self.uow.read() as repos:
             return await self._views(repos, await repos.booking.many(ids))
 
-    async def _views(
-        self, repos: BookingRepositories, found: Sequence[Appointment]
-    ) -> list[StaffAppointment]:
+    async def _views(self, repos: Repositories, found: Sequence[Appointment]) -> list[StaffAppointment]:
         names = {user.id: user.display_name for user in await repos.staff.list_users()}
         texts = await repos.booking.texts_for([a.id for a in found])
         return [StaffAppointment(a, names.get(a.counsellor_id, ""), texts.get(a.id, [])) for a in found]
 
     async def _staff_get(
-        self, repos: BookingRepositories, appointment_id: str, actor: StaffUser, action: Action
+        self, repos: Repositories, appointment_id: str, actor: StaffUser, action: Action
     ) -> Appointment:
         """The appointment ``action`` is about, once the table allows it. A role that never may
         is refused before the id is looked up."""

@@ -37,7 +37,9 @@ from server.services.events import (
     RelativeAccessEnded,
     Typing,
 )
-from server.services.ports import AppendRequest, Clock, NewConversation, Repositories, UnitOfWork
+from server.services.ports.chat import AppendRequest, NewConversation
+from server.services.ports.clock import Clock
+from server.services.ports.unit_of_work import Repositories, UnitOfWork
 
 # Which conversation a relative's token opens, remembered so a reconnecting socket can join its
 # room before the read that also checks the token; bounded, and only ever a hint.

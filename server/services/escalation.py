@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from server.domain import escalation as rules
 from server.domain import permissions
@@ -24,12 +23,11 @@ from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
 from server.domain.tokens import normalise_resume_code, secret_hash
 from server.services.events import EscalationAlert, EscalationChanged, EventBus
-from server.services.ports import Clock, SmsOutcome, SmsSender
-
-if TYPE_CHECKING:
-    from server.adapters.db.chat_store import ChatStore
-    from server.adapters.db.escalation_store import EscalationStore, Notification
-    from server.adapters.db.staff_store import AuditEntry, StaffStore
+from server.services.ports.audit import AuditEntry
+from server.services.ports.clock import Clock
+from server.services.ports.escalation import Notification, RelativeMessenger, WebhookPoster
+from server.services.ports.sms import SmsGateway, SmsOutcome
+from server.services.ports.unit_of_work import Repositories, Transactions
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +38,6 @@ NOTIFIED = "escalation.notified"
 SMS, WEBHOOK = "sms", "webhook"
 PURPOSE_SENT, PURPOSE_BACKUP = "sent", "backup"
 ALERT_DEADLINE_MISSED, ALERT_IMMINENT_DANGER = "deadline_missed", "imminent_danger"
-
-
-class EscalationRepositories(Protocol):
-    escalations: EscalationStore
-    chat: ChatStore
-    staff: StaffStore
-
-
-class EscalationUnitOfWork(Protocol):
-    def write(self) -> AbstractAsyncContextManager[EscalationRepositories]: ...
-
-    def read(self) -> AbstractAsyncContextManager[EscalationRepositories]: ...
-
-
-class WebhookPoster(Protocol):
-    async def post(self, url: str, secret: bytes, payload: Mapping[str, Any]) -> str:
-        """Returns an SmsOutcome-style outcome: accepted, failed or unknown."""
-        ...
-
-
-class RelativeMessenger(Protocol):
-    async def post_message(
-        self, conversation_id: str, client_id: str, text: str, sender: Sender
-    ) -> Message: ...
 
 
 @dataclass(frozen=True)
@@ -78,12 +52,12 @@ class EscalationPolicy:
 class EscalationService:
     def __init__(
         self,
-        uow: EscalationUnitOfWork,
+        uow: Transactions,
         messenger: RelativeMessenger,
         events: EventBus,
         clock: Clock,
         policy: EscalationPolicy,
-        sms: SmsSender | None = None,
+        sms: SmsGateway | None = None,
         webhooks: WebhookPoster | None = None,
     ) -> None:
         self.uow = uow
@@ -313,7 +287,7 @@ class EscalationService:
         return user.id, [user.route] if user.route else []
 
     async def _authorised(
-        self, repos: EscalationRepositories, user: StaffUser, escalation_id: str, action: Action
+        self, repos: Repositories, user: StaffUser, escalation_id: str, action: Action
     ) -> Escalation:
         """404 for anyone who may not read it (its existence is not revealed); 403 for a reader who
         may not do this action."""
@@ -346,7 +320,7 @@ class EscalationService:
 
     async def _audit(
         self,
-        repos: EscalationRepositories,
+        repos: Repositories,
         user: StaffUser,
         action: Action,
         escalation_id: str,
@@ -355,7 +329,7 @@ class EscalationService:
         await repos.staff.audit(user.id, action.value, OBJECT_TYPE, escalation_id, now)
 
     async def _queue_notifications(
-        self, repos: EscalationRepositories, escalation: Escalation, route: Route, purpose: str, now: datetime
+        self, repos: Repositories, escalation: Escalation, route: Route, purpose: str, now: datetime
     ) -> None:
         if route.on_call_sms:
             if self.sms is None:

@@ -7,7 +7,7 @@ from collections import deque
 from datetime import timedelta
 
 from server.domain.errors import RateLimited
-from server.services.ports import Clock
+from server.services.ports.clock import Clock
 
 WINDOW = timedelta(minutes=1)
 MAX_TRACKED_KEYS = 100_000

@@ -23,7 +23,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from server.domain.booking.kinds import KindRules
@@ -45,10 +44,10 @@ from server.domain.reminders import (
     triage,
 )
 from server.services.events import AppointmentsChanged, EventBus
-from server.services.ports import Clock, SmsOutcome
-
-if TYPE_CHECKING:
-    from server.adapters.db.booking_store import BookingUnitOfWork, ClaimedText, UnresolvedText
+from server.services.ports.clock import Clock
+from server.services.ports.sms import SmsGateway, SmsOutcome
+from server.services.ports.texts import ClaimedText, UnresolvedText
+from server.services.ports.unit_of_work import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -57,35 +56,6 @@ SEARCH_SKEW = timedelta(minutes=5)
 UNKNOWN_BATCH = 100
 REPORT_POLL_BATCH = 50
 DEFAULT_THROTTLE = ThrottlePolicy(retries=8, backoff=timedelta(seconds=2), backoff_max=timedelta(minutes=5))
-
-
-@dataclass(frozen=True)
-class SendReceipt:
-    """What a send attempt returned (the ports' SmsReceipt), with the provider's message status
-    when it gave one."""
-
-    outcome: str
-    provider_id: str | None = None
-    error: str | None = None
-    status: str | None = None
-    retry_after: timedelta | None = None
-
-
-@dataclass(frozen=True)
-class ProviderReport:
-    provider_id: str
-    status: str
-    error: str | None = None
-
-
-class SmsGateway(Protocol):
-    """The SmsSender port plus the two questions reconciliation asks the provider."""
-
-    async def send(self, to_e164: str, body: str, *, status_ref: str | None = None) -> SendReceipt: ...
-
-    async def status(self, provider_id: str) -> ProviderReport | None: ...
-
-    async def find(self, to_e164: str, body: str, since: datetime) -> ProviderReport | None: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +91,7 @@ class SweepReport:
 class TextService:
     def __init__(
         self,
-        uow: BookingUnitOfWork,
+        uow: Transactions,
         gateway: SmsGateway,
         clock: Clock,
         policy: TextPolicy,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from server.services.ports import Clock, UnitOfWork
+from server.services.ports.clock import Clock
+from server.services.ports.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from server.adapters.db.booking_store import ClaimedText, OutboxEntry, SlotOffer, TextView, UnresolvedText
 from server.domain.booking.appointments import Appointment, AppointmentState
 from server.domain.booking.availability import Availability
 from server.domain.booking.slots import Busy, Counsellor, GroupSession
 from server.domain.errors import NotFound
 from server.domain.reminders import DueText, Outcome, TextPurpose, TextState
 from server.domain.staff import CHAT_ROLES
+from server.services.ports.booking import SlotOffer
+from server.services.ports.texts import ClaimedText, OutboxEntry, TextView, UnresolvedText
 from tests.fakes.tables import (
     AppointmentRow,
     BookingProfileRow,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from server.domain.conversations import Conversation, Message, Note, Sender, State, queue_order_key
 from server.domain.errors import NotFound
-from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 from tests.fakes.tables import (
     ConversationRow,
     MessageRow,

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from server.adapters.db.escalation_store import Notification, NotificationState
 from server.domain.errors import NotFound
 from server.domain.escalation import Escalation, State
+from server.services.ports.escalation import Notification, NotificationState
 from tests.fakes.tables import EscalationRow, NotificationRow, Tables, UniqueViolation
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.services.events import EscalationAlert, EscalationChanged, Event
-from server.services.ports import SmsOutcome
+from server.services.ports.sms import SmsOutcome
 
 
 @dataclass(frozen=True)

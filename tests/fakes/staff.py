@@ -6,9 +6,10 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from server.adapters.db.staff_store import AuditEntry, StoredTotp
 from server.domain.errors import NotFound
 from server.domain.staff import Role, StaffUser
+from server.services.ports.audit import AuditEntry
+from server.services.ports.staff import StoredTotp
 from tests.fakes.tables import AuditRow, RecoveryCodeRow, SessionRow, StaffRow, Tables, UniqueViolation
 
 

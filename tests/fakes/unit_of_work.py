@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from server.domain.conversations import Conversation
 from server.domain.staff import Role, StaffUser
-from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 from tests.fakes.booking import FakeBookingRepository, FakeOutboxRepository
 from tests.fakes.chat import FakeChatRepository
 from tests.fakes.escalation import FakeEscalationRepository

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -65,7 +65,7 @@ def events() -> RecordingBus:
 @pytest.fixture
 async def uow(database: Database, data_key: bytes) -> AsyncIterator[SqlUnitOfWork]:
     """Closed before the engine is disposed, as create_app's cleanup does."""
-    uow = SqlUnitOfWork(database, FieldCipher(data_key))
+    uow = SqlUnitOfWork(database, DataCiphers.from_key(data_key))
     yield uow
     await uow.close()
 
@@ -82,7 +82,7 @@ def auth(uow: SqlUnitOfWork, events: RecordingBus, clock: ManualClock, data_key:
         events,
         clock,
         SessionPolicy(IDLE_TIMEOUT, ABSOLUTE_TIMEOUT, FAILURES_BEFORE_DELAY),
-        FieldCipher(data_key),
+        uow.ciphers.totp,
     )
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -55,14 +55,14 @@ def key() -> bytes:
 async def pg(postgres_url: str, key: bytes) -> AsyncIterator[Postgres]:
     database = Database(postgres_url)
     clock = ManualClock(T0)
-    uow = SqlUnitOfWork(database, FieldCipher(key))
+    uow = SqlUnitOfWork(database, DataCiphers.from_key(key))
     policy = SessionPolicy(timedelta(minutes=30), timedelta(hours=10), 3)
     yield Postgres(
         database,
         key,
         clock,
         ChatService(uow, RecordingBus(), clock, chat_policy()),
-        AuthService(uow, RecordingBus(), clock, policy, FieldCipher(key)),
+        AuthService(uow, RecordingBus(), clock, policy, uow.ciphers.totp),
     )
     await uow.close()
     await database.dispose()

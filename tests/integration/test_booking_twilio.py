@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.adapters.sms.twilio import RebasedHttpClient, TwilioConfig, TwilioSmsSender, retry_after
-from server.services.ports import SmsOutcome
+from server.services.ports.sms import SmsOutcome
 from tests.support.fake_twilio import FakeTwilio
 
 TO = "+46701740605"

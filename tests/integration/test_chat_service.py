@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers, FieldCipher
 from server.adapters.db.engine import Database
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.conversations import Sender, State
@@ -60,7 +60,7 @@ async def second_chat(
 ) -> AsyncIterator[ChatService]:
     """A second service on its own engine, as a second server process on the same file would be."""
     database = Database(sqlite_url(migrated))
-    uow = SqlUnitOfWork(database, FieldCipher(data_key))
+    uow = SqlUnitOfWork(database, DataCiphers.from_key(data_key))
     yield ChatService(uow, events, clock, chat_policy())
     await uow.close()
     await database.dispose()

@@ -17,9 +17,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
-from server.adapters.db.escalation_store import SqlEscalationUnitOfWork
 from server.adapters.db.migrate import alembic_config
 from server.adapters.db.tables import escalation_notifications, escalations, metadata
 from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -65,7 +64,7 @@ def make_service(
     events = EventBus()
     events.subscribe(notifier.on_event)
     return EscalationService(
-        SqlEscalationUnitOfWork(database, FieldCipher(key)),
+        SqlUnitOfWork(database, DataCiphers.from_key(key)),
         chat,
         events,
         clock,

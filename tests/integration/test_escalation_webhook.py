@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from server.adapters.webhook import SIGNATURE_HEADER, WebhookClient, new_session, verify
-from server.services.ports import SmsOutcome
+from server.services.ports.sms import SmsOutcome
 
 SECRET = b"shared-route-secret"
 

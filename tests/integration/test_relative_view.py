@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -46,7 +46,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def chat(database_url: str) -> AsyncIterator[ChatService]:
     database = Database(database_url)
-    uow = SqlUnitOfWork(database, FieldCipher(os.urandom(32)))
+    uow = SqlUnitOfWork(database, DataCiphers.from_key(os.urandom(32)))
     async with uow.write() as repos:
         await repos.connection.exec_driver_sql("DELETE FROM conversations")
     yield ChatService(uow, RecordingBus(), ManualClock(T0), replace(chat_policy(), greetings=GREETINGS))

@@ -349,7 +349,7 @@ class TestRequired:
         self, uow: SqlUnitOfWork, events: RecordingBus, clock: ManualClock, data_key: bytes
     ) -> AuthService:
         policy = SessionPolicy(IDLE_TIMEOUT, ABSOLUTE_TIMEOUT, FAILURES_BEFORE_DELAY, require_totp=True)
-        return AuthService(uow, events, clock, policy, FieldCipher(data_key))
+        return AuthService(uow, events, clock, policy, uow.ciphers.totp)
 
     async def test_without_totp_the_session_is_limited_to_enrolling_until_enrolled(
         self, strict: AuthService, clock: ManualClock

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from server.adapters.crypto import FieldCipher
-from server.adapters.db.booking_store import BookingUnitOfWork, PhoneIndex
+from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
+from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.staff import Role, StaffUser
 from server.i18n import Catalogs
@@ -24,8 +24,8 @@ from server.services.auth import AuthService
 from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatService
 from server.services.events import AppointmentsChanged, Event, EventBus
-from server.services.ports import SmsOutcome
-from server.services.reminders import ProviderReport, SendReceipt, TextPolicy, TextService
+from server.services.ports.sms import ProviderReport, SendReceipt, SmsOutcome
+from server.services.reminders import TextPolicy, TextService
 
 ZONE = ZoneInfo("Europe/Stockholm")
 LANGUAGES = ("sv", "en", "ar", "so", "fa", "ti")
@@ -106,7 +106,7 @@ class World:
     booking: BookingService
     texts: TextService
     gateway: ScriptedGateway
-    uow: BookingUnitOfWork
+    uow: SqlUnitOfWork
     changed: list[str]
 
 
@@ -134,7 +134,7 @@ def build_world(
     offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2)),
     **policy: object,
 ) -> World:
-    uow = BookingUnitOfWork(database, FieldCipher(data_key), PhoneIndex(data_key))
+    uow = SqlUnitOfWork(database, DataCiphers.from_key(data_key))
     return services_on(uow, clock, chat, gateway, offsets, **policy)
 
 

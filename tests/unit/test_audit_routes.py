@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from server.adapters.db.staff_store import AuditEntry
+from server.services.ports.audit import AuditEntry
 from server.transports.http.audit_routes import audit_entry
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
+from server.adapters.db import chat_statements as statements
 from server.adapters.db.queue_order import order_by, served_before
 from server.adapters.db.tables import (
     conversations,
@@ -21,7 +22,7 @@ from server.adapters.db.tables import (
 )
 from server.domain.conversations import Conversation, Message, Note, Sender, State
 from server.domain.errors import NotFound
-from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 
 
 def conversation_from_row(row: Any) -> Conversation:
@@ -50,18 +51,17 @@ class ChatStore:
 
     async def insert_conversation(self, conversation: Conversation, resume_hash: str) -> None:
         await self.connection.execute(
-            insert(conversations).values(
-                id=conversation.id,
-                language=conversation.language,
-                topic=conversation.topic,
-                state=conversation.state.value,
-                priority=conversation.priority,
-                created_at=conversation.created_at,
-                last_seq=0,
-                counsellor_read_seq=0,
-                resume_hash=resume_hash,
-                relative_gone_since=conversation.relative_gone_since,
-            )
+            statements.INSERT_CONVERSATION,
+            {
+                "id": conversation.id,
+                "language": conversation.language,
+                "topic": conversation.topic,
+                "state": conversation.state.value,
+                "priority": conversation.priority,
+                "created_at": conversation.created_at,
+                "resume_hash": resume_hash,
+                "relative_gone_since": conversation.relative_gone_since,
+            },
         )
 
     async def start(self, new: NewConversation) -> None:
@@ -94,7 +94,7 @@ class ChatStore:
 
     async def get(self, conversation_id: str) -> Conversation | None:
         row = (
-            await self.connection.execute(select(conversations).where(conversations.c.id == conversation_id))
+            await self.connection.execute(statements.CONVERSATION, {"conversation_id": conversation_id})
         ).first()
         return conversation_from_row(row) if row else None
 
@@ -208,20 +208,19 @@ class ChatStore:
         self, token_hash: str, conversation_id: str, now: datetime, expires_at: datetime
     ) -> None:
         await self.connection.execute(
-            insert(relative_tokens).values(
-                token_hash=token_hash,
-                conversation_id=conversation_id,
-                created_at=now,
-                expires_at=expires_at,
-            )
+            statements.INSERT_TOKEN,
+            {
+                "token_hash": token_hash,
+                "conversation_id": conversation_id,
+                "created_at": now,
+                "expires_at": expires_at,
+            },
         )
 
     async def conversation_for_token(self, token_hash: str, now: datetime) -> Conversation | None:
         row = (
             await self.connection.execute(
-                select(conversations)
-                .join(relative_tokens, relative_tokens.c.conversation_id == conversations.c.id)
-                .where(relative_tokens.c.token_hash == token_hash, relative_tokens.c.expires_at > now)
+                statements.CONVERSATION_FOR_TOKEN, {"token_hash": token_hash, "now": now}
             )
         ).first()
         return conversation_from_row(row) if row else None
@@ -229,10 +228,7 @@ class ChatStore:
     async def message_by_client_id(self, conversation_id: str, client_id: str) -> Message | None:
         row = (
             await self.connection.execute(
-                select(messages).where(
-                    messages.c.conversation_id == conversation_id,
-                    messages.c.client_id == client_id,
-                )
+                statements.MESSAGE_BY_CLIENT_ID, {"conversation_id": conversation_id, "client_id": client_id}
             )
         ).first()
         return self._message(row) if row else None
@@ -293,26 +289,20 @@ class ChatStore:
         author_id: int | None,
     ) -> tuple[int, int]:
         seq = (
-            await self.connection.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(last_seq=conversations.c.last_seq + 1)
-                .returning(conversations.c.last_seq)
-            )
+            await self.connection.execute(statements.NEXT_SEQ, {"conversation_id": conversation_id})
         ).scalar_one()
         message_id = (
             await self.connection.execute(
-                insert(messages)
-                .values(
-                    conversation_id=conversation_id,
-                    seq=seq,
-                    client_id=client_id,
-                    sender=sender.value,
-                    author_id=author_id,
-                    body=self.cipher.encrypt(text),
-                    sent_at=now,
-                )
-                .returning(messages.c.id)
+                statements.INSERT_MESSAGE,
+                {
+                    "conversation_id": conversation_id,
+                    "seq": seq,
+                    "client_id": client_id,
+                    "sender": sender.value,
+                    "author_id": author_id,
+                    "body": self.cipher.encrypt(text),
+                    "sent_at": now,
+                },
             )
         ).scalar_one()
         return int(seq), int(message_id)
@@ -320,14 +310,10 @@ class ChatStore:
     async def messages_after(
         self, conversation_id: str, after_seq: int, limit: int | None = None
     ) -> list[Message]:
-        query = (
-            select(messages)
-            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
-            .order_by(messages.c.seq)
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        rows = (await self.connection.execute(query)).all()
+        query = statements.MESSAGES_AFTER if limit is None else statements.MESSAGES_AFTER.limit(limit)
+        rows = (
+            await self.connection.execute(query, {"conversation_id": conversation_id, "after_seq": after_seq})
+        ).all()
         return [self._message(row) for row in rows]
 
     def _message(self, row: Any) -> Message:

@@ -3,9 +3,11 @@ BEGIN IMMEDIATE on the one writer connection, so concurrent writers queue instea
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -50,6 +52,18 @@ def make_private_sqlite_file(url: str) -> None:
             file.chmod(0o600)
 
 
+def _announcing_connection(announce: Callable[[sqlite3.Connection], None]) -> type[sqlite3.Connection]:
+    """A sqlite3 connection class (for ``sqlite3.connect(factory=...)``) that hands each new
+    connection to ``announce``: how the database learns the plain connection under aiosqlite's."""
+
+    class Announcing(sqlite3.Connection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            announce(self)
+
+    return Announcing
+
+
 class Database:
     """Two doors to one database: ``write()`` for short transactions that change state,
     ``read()`` for queries. On SQLite writes go through a single connection."""
@@ -58,10 +72,20 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._loop_connection: sqlite3.Connection | None = None
+        self._writer_connection: sqlite3.Connection | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             make_private_sqlite_file(url)
             self._writer = create_async_engine(
-                url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
+                url,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=60,
+                pool_reset_on_return=None,
+                connect_args={
+                    "factory": _announcing_connection(self._remember_writer),
+                    "check_same_thread": False,
+                },
             )
             # read() commits or rolls back itself and quick_read()'s functions commit, so a connection
             # going back to the pool needs no extra rollback (one thread hop less per read).
@@ -84,7 +108,24 @@ class Database:
         (BEGIN IMMEDIATE, ``function``, COMMIT, or ROLLBACK if it raises), in a single hop from
         the event loop instead of one per statement of SQLAlchemy's begin and commit."""
         async with self._writer.connect() as connection:
-            return await run_in_driver_thread(connection, partial(_in_write_transaction, function))
+            return await self.run_on_writer(connection, partial(_in_write_transaction, function))
+
+    async def run_on_writer(
+        self, connection: AsyncConnection, function: Callable[[sqlite3.Connection], Result]
+    ) -> Result:
+        """SQLite only: call ``function`` with the sqlite3 connection under ``connection``, the
+        writer engine's one pooled connection (checked out by the caller, so SQLAlchemy and
+        aiosqlite leave it alone meanwhile), in the writer's own thread: one hop from the event loop
+        for any number of statements."""
+        assert not connection.closed and self._writer_connection is not None
+        if self._writer_thread is None:
+            self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer_thread, function, self._writer_connection
+        )
+
+    def _remember_writer(self, connection: sqlite3.Connection) -> None:
+        self._writer_connection = connection
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -96,20 +137,23 @@ class Database:
 
         It runs right here on the event loop, on a read-only connection with no busy wait: in WAL
         mode a reader does not wait for the writer, and reading a few rows costs less than the hop
-        to aiosqlite's thread and back with the GIL hand-offs that go with it. In the rare moment
-        the file is locked anyway, the read goes to a pooled reader's thread instead of blocking
-        the loop."""
+        to a database thread and back with the GIL hand-offs that go with it. In the rare moment
+        the file is locked anyway, the read waits in a thread of its own (on a connection of its
+        own, with the busy timeout) instead of blocking the loop."""
         try:
             return function(self._loop_reader())
         except sqlite3.OperationalError as error:
             if not _is_busy(error):
                 raise
-        async with self._reader.connect() as connection:
-            return await run_in_driver_thread(connection, function)
+        return await asyncio.to_thread(_read_on_own_connection, self._path, function)
+
+    @property
+    def _path(self) -> str:
+        return make_url(self.url).database or ""
 
     def _loop_reader(self) -> sqlite3.Connection:
         if self._loop_connection is None:
-            connection = sqlite3.connect(make_url(self.url).database or "", isolation_level=None)
+            connection = sqlite3.connect(self._path, isolation_level=None)
             connection.execute("PRAGMA query_only=ON")
             connection.execute("PRAGMA busy_timeout=0")
             self._loop_connection = connection
@@ -122,17 +166,20 @@ class Database:
         await self._writer.dispose()
         if self._reader is not self._writer:
             await self._reader.dispose()
+        if self._writer_thread is not None:
+            self._writer_thread.shutdown(wait=True)
+            self._writer_thread = None
 
 
-async def run_in_driver_thread(
-    connection: AsyncConnection, function: Callable[[sqlite3.Connection], Result]
-) -> Result:
-    """Call ``function`` with aiosqlite's sqlite3 connection, on the thread that owns it."""
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    result: Result = await driver._execute(function, driver._conn)
-    return result
+def _read_on_own_connection(path: str, function: Callable[[sqlite3.Connection], Result]) -> Result:
+    """A quick read that found the file locked, waiting for it off the event loop."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA query_only=ON")
+        connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        return function(connection)
+    finally:
+        connection.close()
 
 
 def _in_write_transaction(

@@ -4,9 +4,7 @@ details, feedback, the reason for sending back) is encrypted before it reaches a
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,33 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
-from server.adapters.db.chat_store import ChatStore
-from server.adapters.db.engine import Database
-from server.adapters.db.staff_store import StaffStore
 from server.adapters.db.tables import (
     conversations,
     escalation_notifications,
     escalations,
 )
 from server.domain.escalation import Contact, Draft, Escalation, Kind, State, Subject
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One outgoing SMS or webhook call about one escalation. Phone numbers and URLs stay in the
-    routes file; the row only says which route and channel."""
-
-    id: int
-    escalation_id: str
-    route: str
-    channel: str
-    purpose: str
-    state: str
-
-
-class NotificationState:
-    PENDING = "pending"
-    SENDING = "sending"
+from server.services.ports.escalation import Notification, NotificationState
 
 
 class EscalationStore:
@@ -280,38 +258,3 @@ class EscalationStore:
             )
         ).all()
         return [Notification(r.id, r.escalation_id, r.route, r.channel, r.purpose, r.state) for r in rows]
-
-
-@dataclass
-class SqlEscalationRepositories:
-    connection: AsyncConnection
-    escalations: EscalationStore
-    chat: ChatStore
-    staff: StaffStore
-
-
-class SqlEscalationUnitOfWork:
-    """The escalation service's UnitOfWork: escalations, with the chat and staff stores (for the
-    conversation it starts from and for audit rows) in the same transaction."""
-
-    def __init__(self, database: Database, cipher: FieldCipher) -> None:
-        self.database = database
-        self.cipher = cipher
-
-    def _repositories(self, connection: AsyncConnection) -> SqlEscalationRepositories:
-        return SqlEscalationRepositories(
-            connection,
-            EscalationStore(connection, self.cipher),
-            ChatStore(connection, self.cipher),
-            StaffStore(connection),
-        )
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[SqlEscalationRepositories]:
-        async with self.database.write() as connection:
-            yield self._repositories(connection)
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlEscalationRepositories]:
-        async with self.database.read() as connection:
-            yield self._repositories(connection)

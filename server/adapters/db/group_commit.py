@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.adapters.db.engine import Database, run_in_driver_thread
+from server.adapters.db.engine import Database
 from server.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -110,14 +110,20 @@ class GroupCommitter(Generic[Repos]):
                 if isinstance(work, InThread):
                     in_thread.append(work)
                     continue
-                outcomes.extend(await _run_in_thread(connection, in_thread))
+                outcomes.extend(await self._run_in_thread(connection, in_thread))
                 in_thread = []
                 try:
                     outcomes.append((None, await work(repositories)))
                 except DomainError as error:
                     outcomes.append((error, None))
-            outcomes.extend(await _run_in_thread(connection, in_thread))
+            outcomes.extend(await self._run_in_thread(connection, in_thread))
         return outcomes
+
+    async def _run_in_thread(self, connection: AsyncConnection, units: list[InThread]) -> list[Outcome]:
+        """One trip to the writer's thread for all units, inside the transaction already begun."""
+        if not units:
+            return []
+        return await self.database.run_on_writer(connection, partial(_run_all, units=units))
 
 
 def _run_all(database: sqlite3.Connection, *, units: list[InThread]) -> list[Outcome]:
@@ -128,10 +134,3 @@ def _run_all(database: sqlite3.Connection, *, units: list[InThread]) -> list[Out
         except DomainError as error:
             outcomes.append((error, None))
     return outcomes
-
-
-async def _run_in_thread(connection: AsyncConnection, units: list[InThread]) -> list[Outcome]:
-    """One trip to aiosqlite's thread for all units, inside the transaction already begun."""
-    if not units:
-        return []
-    return await run_in_driver_thread(connection, partial(_run_all, units=units))

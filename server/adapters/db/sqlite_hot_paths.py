@@ -2,11 +2,12 @@
 
 Through SQLAlchemy's async layer every statement is a round trip between the event loop and the
 database thread; on a 2-core machine those hops, not SQLite, were the cost of a message. The
-writes here (``append``, ``start``) run inside aiosqlite's own thread, a whole commit group in one
-hop; the reads (``relative_view``, ``waiting``) run on the event loop itself
-(``Database.quick_read``). They are the SQLite twins of the ChatStore methods of the same names
-(used on PostgreSQL) and keep the same statements and rules; the integration tests run both against the
-same expectations."""
+writes here (``append``, ``start``) run on the writer's own sqlite3 connection in its own thread
+(``Database.run_on_writer``), a whole commit group in one hop; the reads (``relative_view``,
+``waiting``) run on the event loop itself (``Database.quick_read``). They are the SQLite twins of
+the ChatStore methods of the same names (used on PostgreSQL) and run the same statements
+(``chat_statements``, compiled once to SQLite's SQL) with the same rules; the integration tests run
+both against the same expectations."""
 
 from __future__ import annotations
 
@@ -16,12 +17,37 @@ from types import SimpleNamespace
 from typing import Any
 
 from server.adapters.crypto import FieldCipher
+from server.adapters.db import chat_statements as statements
+from server.adapters.db.chat_statements import sqlite_text
 from server.adapters.db.chat_store import conversation_from_row
 from server.adapters.db.queue_order import RAW_ORDER_BY, RAW_SERVED_BEFORE, raw_served_before
 from server.adapters.db.tables import parse_utc, sqlite_utc_text
 from server.domain.conversations import Conversation, Message, Sender, State
 from server.domain.errors import NotFound
-from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
+
+NEXT_SEQ = sqlite_text(statements.NEXT_SEQ, "conversation_id")
+INSERT_MESSAGE = sqlite_text(
+    statements.INSERT_MESSAGE, "conversation_id", "seq", "client_id", "sender", "author_id", "body", "sent_at"
+)
+MESSAGE_BY_CLIENT_ID = sqlite_text(statements.MESSAGE_BY_CLIENT_ID, "conversation_id", "client_id")
+CONVERSATION = sqlite_text(statements.CONVERSATION, "conversation_id")
+INSERT_CONVERSATION = sqlite_text(
+    statements.INSERT_CONVERSATION,
+    "id",
+    "language",
+    "topic",
+    "state",
+    "priority",
+    "created_at",
+    "resume_hash",
+    "relative_gone_since",
+)
+INSERT_TOKEN = sqlite_text(
+    statements.INSERT_TOKEN, "token_hash", "conversation_id", "created_at", "expires_at"
+)
+CONVERSATION_FOR_TOKEN = sqlite_text(statements.CONVERSATION_FOR_TOKEN, "token_hash", "now")
+MESSAGES_AFTER = sqlite_text(statements.MESSAGES_AFTER, "conversation_id", "after_seq")
 
 TIMESTAMP_COLUMNS = ("created_at", "claimed_at", "closed_at", "last_bot_update_at", "relative_gone_since")
 
@@ -62,13 +88,9 @@ def _insert_next(
     now: datetime,
     author_id: int | None,
 ) -> Message:
-    (seq,) = cursor.execute(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-        (conversation_id,),
-    ).fetchone()
+    (seq,) = cursor.execute(NEXT_SEQ, (conversation_id,)).fetchone()
     (message_id,) = cursor.execute(
-        "INSERT INTO messages (conversation_id, seq, client_id, sender, author_id, body, sent_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        INSERT_MESSAGE,
         (
             conversation_id,
             seq,
@@ -85,14 +107,10 @@ def _insert_next(
 def append(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) -> Appended:
     """ChatStore.append, inside the open write transaction of a commit group."""
     cursor = _cursor(db)
-    existing = cursor.execute(
-        "SELECT id, seq, client_id, sender, body, sent_at FROM messages "
-        "WHERE conversation_id = ? AND client_id = ?",
-        (request.conversation_id, request.client_id),
-    ).fetchone()
+    existing = cursor.execute(MESSAGE_BY_CLIENT_ID, (request.conversation_id, request.client_id)).fetchone()
     if existing is not None:
         return None, _message(cipher, request.conversation_id, existing)
-    row = cursor.execute("SELECT * FROM conversations WHERE id = ?", (request.conversation_id,)).fetchone()
+    row = cursor.execute(CONVERSATION, (request.conversation_id,)).fetchone()
     if row is None:
         raise NotFound("no such conversation")
     conversation = _conversation(row)
@@ -116,8 +134,7 @@ def start(db: sqlite3.Connection, cipher: FieldCipher, new: NewConversation) -> 
     gone = conversation.relative_gone_since
     cursor = _cursor(db)
     cursor.execute(
-        "INSERT INTO conversations (id, language, topic, state, priority, created_at, last_seq, "
-        "counsellor_read_seq, resume_hash, relative_gone_since) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
+        INSERT_CONVERSATION,
         (
             conversation.id,
             conversation.language,
@@ -130,8 +147,7 @@ def start(db: sqlite3.Connection, cipher: FieldCipher, new: NewConversation) -> 
         ),
     )
     cursor.execute(
-        "INSERT INTO relative_tokens (token_hash, conversation_id, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?)",
+        INSERT_TOKEN,
         (
             new.token_hash,
             conversation.id,
@@ -152,12 +168,7 @@ def relative_view(
     cursor = _cursor(db)
     cursor.execute("BEGIN")
     try:
-        row = cursor.execute(
-            "SELECT conversations.* FROM conversations JOIN relative_tokens "
-            "ON relative_tokens.conversation_id = conversations.id "
-            "WHERE relative_tokens.token_hash = ? AND relative_tokens.expires_at > ?",
-            (token_hash, sqlite_utc_text(now)),
-        ).fetchone()
+        row = cursor.execute(CONVERSATION_FOR_TOKEN, (token_hash, sqlite_utc_text(now))).fetchone()
         if row is None:
             return None
         conversation = _conversation(row)
@@ -168,11 +179,7 @@ def relative_view(
                 (State.WAITING.value, *raw_served_before(conversation, _sql_value)),
             ).fetchone()
             position = ahead + 1
-        rows = cursor.execute(
-            "SELECT id, seq, client_id, sender, body, sent_at FROM messages "
-            "WHERE conversation_id = ? AND seq > ? ORDER BY seq",
-            (conversation.id, after_seq),
-        ).fetchall()
+        rows = cursor.execute(MESSAGES_AFTER, (conversation.id, after_seq)).fetchall()
         return RelativeView(conversation, position, [_message(cipher, conversation.id, r) for r in rows])
     finally:
         cursor.execute("COMMIT")

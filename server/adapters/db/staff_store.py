@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,29 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.db.tables import audit_log, staff_recovery_codes, staff_sessions, staff_users
 from server.domain.staff import Role, StaffUser
-
-
-@dataclass(frozen=True)
-class StoredTotp:
-    """A staff member's TOTP as stored: the secret still encrypted; ``enabled`` once confirmed."""
-
-    encrypted_secret: bytes | None
-    enabled: bool
-    last_step: int | None
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """Who did what to which object, and when; ``actor`` is a display name, None for the system.
-    Never content."""
-
-    id: int
-    at: datetime
-    actor_id: int | None
-    actor: str | None
-    action: str
-    object_type: str
-    object_id: str
+from server.services.ports.audit import AuditEntry
+from server.services.ports.staff import StoredTotp
 
 
 def _user(row: Any) -> StaffUser:

@@ -1,4 +1,5 @@
-"""The SQL implementation of the services' UnitOfWork port."""
+"""The SQL implementation of the services' UnitOfWork port: every repository on one connection,
+one short transaction per use case, and the chat's hot paths the cheapest way the database allows."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.adapters.crypto import FieldCipher
+from server.adapters.crypto import DataCiphers
 from server.adapters.db import sqlite_hot_paths
+from server.adapters.db.booking.outbox import OutboxStore
+from server.adapters.db.booking_store import BookingStore
 from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
+from server.adapters.db.escalation_store import EscalationStore
 from server.adapters.db.group_commit import GroupCommitter, InThread
 from server.adapters.db.staff_store import StaffStore
 from server.domain.conversations import Conversation
-from server.services.ports import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.unit_of_work import Repositories, UnitOfWork
 
 
 @dataclass
@@ -25,24 +30,29 @@ class SqlRepositories:
     connection: AsyncConnection
     chat: ChatStore
     staff: StaffStore
+    booking: BookingStore
+    outbox: OutboxStore
+    escalations: EscalationStore
 
 
 class SqlUnitOfWork:
-    def __init__(self, database: Database, cipher: FieldCipher) -> None:
+    def __init__(self, database: Database, ciphers: DataCiphers) -> None:
         self.database = database
-        self.cipher = cipher
+        self.ciphers = ciphers
         self._group = GroupCommitter(database, self._repositories)
 
     async def append_message(self, request: AppendRequest) -> Appended | None:
         if self.database.is_sqlite:
             return await self._group.run(
-                InThread(partial(sqlite_hot_paths.append, cipher=self.cipher, request=request))
+                InThread(partial(sqlite_hot_paths.append, cipher=self.ciphers.chat, request=request))
             )
         return await self._group.run(lambda repositories: repositories.chat.append(request))
 
     async def start_conversation(self, new: NewConversation) -> None:
         if self.database.is_sqlite:
-            await self._group.run(InThread(partial(sqlite_hot_paths.start, cipher=self.cipher, new=new)))
+            await self._group.run(
+                InThread(partial(sqlite_hot_paths.start, cipher=self.ciphers.chat, new=new))
+            )
         else:
             await self._group.run(lambda repositories: repositories.chat.start(new))
 
@@ -51,7 +61,7 @@ class SqlUnitOfWork:
             return await self.database.quick_read(
                 partial(
                     sqlite_hot_paths.relative_view,
-                    cipher=self.cipher,
+                    cipher=self.ciphers.chat,
                     token_hash=token_hash,
                     now=now,
                     after_seq=after_seq,
@@ -70,7 +80,15 @@ class SqlUnitOfWork:
         await self._group.close()
 
     def _repositories(self, connection: AsyncConnection) -> SqlRepositories:
-        return SqlRepositories(connection, ChatStore(connection, self.cipher), StaffStore(connection))
+        ciphers = self.ciphers
+        return SqlRepositories(
+            connection,
+            chat=ChatStore(connection, ciphers.chat),
+            staff=StaffStore(connection),
+            booking=BookingStore(connection, ciphers.booking, ciphers.phone_index),
+            outbox=OutboxStore(connection, ciphers.booking),
+            escalations=EscalationStore(connection, ciphers.escalations),
+        )
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[SqlRepositories]:
@@ -81,3 +99,10 @@ class SqlUnitOfWork:
     async def read(self) -> AsyncIterator[SqlRepositories]:
         async with self.database.read() as connection:
             yield self._repositories(connection)
+
+
+def _implements_the_port(
+    uow: SqlUnitOfWork, repositories: SqlRepositories
+) -> tuple[UnitOfWork, Repositories]:
+    """Never called: mypy checks here that the SQL unit of work and every store implement their port."""
+    return uow, repositories

@@ -1,5 +1,5 @@
 """The embedded SMS backend: every text is stored (encrypted) for administrators to read in the
-console instead of being sent, so the service runs with no account. It is the SmsSender port
+console instead of being sent, so the service runs with no account. It is the SmsGateway port
 and answers reconciliation's questions from its own table."""
 
 from __future__ import annotations
@@ -7,16 +7,16 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from server.adapters.db.booking_store import BookingUnitOfWork
-from server.services.ports import Clock, SmsOutcome
-from server.services.reminders import ProviderReport, SendReceipt
+from server.services.ports.clock import Clock
+from server.services.ports.sms import ProviderReport, SendReceipt, SmsOutcome
+from server.services.ports.unit_of_work import Transactions
 
 #: The outbox is where the text ends up, so it counts as delivered there.
 OUTBOX_STATUS = "delivered"
 
 
 class OutboxSmsSender:
-    def __init__(self, uow: BookingUnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: Transactions, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
 

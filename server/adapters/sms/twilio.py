@@ -23,8 +23,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from server.domain.reminders import OPTED_OUT_ERRORS
-from server.services.ports import SmsOutcome
-from server.services.reminders import ProviderReport, SendReceipt
+from server.services.ports.sms import ProviderReport, SendReceipt, SmsOutcome
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from server.adapters.db.booking_store import TextView
 from server.domain.booking.appointments import AppointmentState
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from server.domain.reminders import TextPurpose, TextState
 from server.domain.staff import Role
 from server.services.auth import AuthService
 from server.services.chat import ChatService
+from server.services.ports.texts import TextView
 from tests.fakes.unit_of_work import FakeUnitOfWork
 from tests.support.assertions import raises_code
 from tests.support.booking import OTHER_PHONE, PHONE, World, add_counsellor, local, services_on

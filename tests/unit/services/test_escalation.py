@@ -18,7 +18,7 @@ from server.domain.staff import Role, StaffUser
 from server.services.chat import ChatService
 from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
-from server.services.ports import SmsOutcome
+from server.services.ports.sms import SmsOutcome
 from server.services.retention import RetentionService
 from tests.fakes.outbound import Announced, FakeSms, FakeWebhooks
 from tests.fakes.unit_of_work import FakeUnitOfWork

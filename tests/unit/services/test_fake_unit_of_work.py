@@ -11,7 +11,7 @@ from server.domain import escalation as rules
 from server.domain.conversations import Conversation, Sender, State
 from server.domain.errors import Conflict
 from server.domain.escalation import State as EscalationState
-from server.services.ports import NewConversation
+from server.services.ports.chat import NewConversation
 from tests.fakes.tables import UniqueViolation
 from tests.fakes.unit_of_work import FakeUnitOfWork, ReadOnlyViolation
 from tests.integration.wiring import T0

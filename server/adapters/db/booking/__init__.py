@@ -1,0 +1,1 @@
+"""The booking store, one module per concept; ``booking_store.BookingStore`` joins them."""
