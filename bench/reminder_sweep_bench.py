@@ -41,8 +41,8 @@ from server.adapters.db.migrate import upgrade
 from server.adapters.db.tables import appointment_texts, appointments, staff_users
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
+from server.config.i18n import Catalogs
 from server.domain.booking.kinds import KindRules
-from server.i18n import Catalogs
 from server.services.events import EventBus
 from server.services.reminders import TextPolicy, TextService
 from tests.support.fake_twilio import FakeTwilio

@@ -21,14 +21,15 @@ from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.adapters.sms.outbox import OutboxSmsSender
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
+from server.config.escalation_file import load_escalation_config
+from server.config.i18n import Catalogs
+from server.config.knowledge import Knowledge
+from server.config.paths import config_dir, web_dir
+from server.config.settings import Settings
 from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.hours import OpeningHours
 from server.domain.reminders import ThrottlePolicy
 from server.domain.tokens import EphemeralKeyedHash
-from server.escalation_routes import load_escalation_config
-from server.i18n import Catalogs
-from server.knowledge import Knowledge
-from server.paths import config_dir, web_dir
 from server.services.audit import AuditService
 from server.services.auth import AuthService, SessionPolicy
 from server.services.booking import BookingPolicy, BookingService
@@ -39,7 +40,6 @@ from server.services.ports.clock import system_clock
 from server.services.rate_limit import RateLimiter
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
-from server.settings import Settings
 from server.transports.client_address import parse_trusted
 from server.transports.http.all_routes import add_http_routes
 from server.transports.http.hardening import body_limits, hide_server_version, security_headers

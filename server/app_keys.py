@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from bots.sms import SmsBot
     from server.adapters.db.engine import Database
     from server.adapters.db.unit_of_work import SqlUnitOfWork
+    from server.config.i18n import Catalogs
+    from server.config.knowledge import Knowledge
+    from server.config.settings import Settings
     from server.domain.escalation import EscalationConfig
     from server.domain.tokens import EphemeralKeyedHash
-    from server.i18n import Catalogs
-    from server.knowledge import Knowledge
     from server.services.audit import AuditService
     from server.services.auth import AuthService
     from server.services.booking import BookingService
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from server.services.rate_limit import RateLimiter
     from server.services.reminders import TextService
     from server.services.retention import RetentionService
-    from server.settings import Settings
     from server.transports.client_address import TrustedProxies
     from server.transports.sockets.relative import RelativeNamespace
     from server.transports.sockets.session_watch import SessionWatch

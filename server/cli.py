@@ -13,8 +13,8 @@ import threading
 from collections.abc import Sequence
 
 from server import log_privacy
+from server.config.settings import Settings, SettingsError, load_settings
 from server.domain.staff import Role
-from server.settings import Settings, SettingsError, load_settings
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -193,7 +193,7 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
 
 def _check_route(settings: Settings, role: Role, route: str | None) -> None:
     """social_services users are bound to one route of the routes file; nobody else has one."""
-    from server.escalation_routes import load_escalation_config
+    from server.config.escalation_file import load_escalation_config
 
     if role is not Role.SOCIAL_SERVICES:
         if route:

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from server.adapters.webhook import SIGNATURE_HEADER, verify
-from server.paths import config_dir
+from server.config.paths import config_dir
 from tests.support.clients import SESSION_COOKIE, Api, Harness, HttpResult, SocketClient
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess, free_port
 

@@ -20,9 +20,9 @@ import pytest_asyncio
 import socketio
 
 from server.app import create_app
+from server.config.settings import load_settings
 from server.domain.permissions import CHAT_ACTIONS, SCOPES, Action, Ownership, allowed, reads_conversations
 from server.domain.staff import Role
-from server.settings import load_settings
 from server.transports.sockets.base import LIFECYCLE_EVENTS
 from server.transports.sockets.counsellor import CounsellorNamespace
 from tests.e2e.escalation_helpers import execute, query

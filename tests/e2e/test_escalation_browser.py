@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from server.config.escalation_file import load_escalation_config
+from server.config.paths import config_dir
 from server.domain.escalation import Kind
-from server.escalation_routes import load_escalation_config
-from server.paths import config_dir
 from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
 from tests.e2e.escalation_helpers import assert_audit_has_no_content, audit_rows, query
 from tests.support.server import DEFAULT_PASSWORD, ROOT, ServerProcess

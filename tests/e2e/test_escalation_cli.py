@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.paths import config_dir
+from server.config.paths import config_dir
 from tests.e2e.escalation_helpers import query
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess
 

@@ -9,8 +9,8 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from server.escalation_routes import load_escalation_config
-from server.paths import config_dir
+from server.config.escalation_file import load_escalation_config
+from server.config.paths import config_dir
 from tests.e2e.escalation_helpers import (
     Team,
     WebhookReceiver,

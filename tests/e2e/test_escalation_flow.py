@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from server.config.escalation_file import load_escalation_config
+from server.config.paths import config_dir
 from server.domain.escalation import Kind
-from server.escalation_routes import load_escalation_config
-from server.paths import config_dir
 from tests.e2e.escalation_helpers import (
     CANARIES,
     FEEDBACK_CANARY,

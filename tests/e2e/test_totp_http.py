@@ -14,9 +14,9 @@ import pytest
 import socketio
 
 from server.app import create_app
+from server.config.settings import load_settings
 from server.domain.permissions import SCOPES, Action, Ownership, allowed
 from server.domain.staff import Role
-from server.settings import load_settings
 from tests.e2e.test_chat_http import assert_error
 from tests.support.clients import Api, Harness, SocketClient, connect_error_code, query_database
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess

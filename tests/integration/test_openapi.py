@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from server.app import create_app
-from server.paths import web_dir
-from server.settings import load_settings
+from server.config.paths import web_dir
+from server.config.settings import load_settings
 from server.transports.http.static import add_static_routes
 
 SOCKET_IO = "/socket.io/"

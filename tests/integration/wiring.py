@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from server.config.settings import LANGUAGE_CODES
 from server.domain.hours import OpeningHours
 from server.domain.staff import Role, StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatPolicy
-from server.settings import LANGUAGE_CODES
 from tests.support.clock import ManualClock as ManualClock
 from tests.support.event_bus import RecordingBus as RecordingBus
 

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.unit_of_work import SqlUnitOfWork
+from server.config.i18n import Catalogs
 from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.staff import Role, StaffUser
-from server.i18n import Catalogs
 from server.services.auth import AuthService
 from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatService

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from server.config.escalation_file import load_escalation_config
+from server.config.paths import config_dir
 from server.domain.escalation import Contact, Draft, EscalationConfig, Kind, Subject, Webhook
-from server.escalation_routes import load_escalation_config
-from server.paths import config_dir
 
 SHIPPED = load_escalation_config(config_dir() / "escalation.toml", environ={})
 RETENTION = timedelta(days=730)

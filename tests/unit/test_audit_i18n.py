@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from server.config.paths import project_root, web_dir
 from server.domain.permissions import Action
-from server.paths import project_root, web_dir
 
 TABLE_WORDS = ("when", "who", "action", "system", "all", "empty")
 VIEW_KEY = re.compile(r"""['"`](console\.audit\.[a-z_.]+[a-z_])['"`]""")

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from server.config.i18n import Catalogs
 from server.domain.booking.appointments import (
     Appointment,
     AppointmentState,
@@ -36,7 +37,6 @@ from server.domain.reminders import (
     state_for_provider_status,
     triage,
 )
-from server.i18n import Catalogs
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Europe/Stockholm")

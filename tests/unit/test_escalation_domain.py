@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server.config.escalation_file import load_escalation_config
+from server.config.paths import config_dir
 from server.domain import escalation as rules
 from server.domain.errors import Forbidden, InvalidInput, InvalidTransition
 from server.domain.escalation import (
@@ -22,8 +24,6 @@ from server.domain.escalation import (
 )
 from server.domain.permissions import Action, Fact, Ownership
 from server.domain.staff import Role, StaffUser
-from server.escalation_routes import load_escalation_config
-from server.paths import config_dir
 from tests.support.assertions import raises_code
 
 CONFIG = load_escalation_config(config_dir() / "escalation.toml", environ={})

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from server.config.paths import web_dir
 from server.domain.escalation import CONTACT_FIELDS, State
 from server.domain.permissions import ESCALATION_ACTIONS, Action
-from server.paths import web_dir
 from server.services import escalation as service
 
 KEY = re.compile(r"""['"`](escalation\.(?:console|relative)\.[a-z_.]+[a-z_])['"`]""")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from server.config.escalation_file import RoutesFileError, load_escalation_config
+from server.config.paths import config_dir
 from server.domain.escalation import Kind
-from server.escalation_routes import RoutesFileError, load_escalation_config
-from server.paths import config_dir
 
 SHIPPED = config_dir() / "escalation.toml"
 SHIPPED_TEXT = SHIPPED.read_text(encoding="utf-8")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from server.paths import config_dir
-from server.settings import Settings, SettingsError, load_settings
+from server.config.paths import config_dir
+from server.config.settings import Settings, SettingsError, load_settings
 
 Overlay = Callable[[str], Path]
 DEFAULT_TOML = tomllib.loads((config_dir() / "default.toml").read_text(encoding="utf-8"))

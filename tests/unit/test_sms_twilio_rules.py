@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from server.config.settings import SettingsError, load_settings
 from server.domain.reminders import (
     PROVIDER_STATUSES,
     PROVIDER_STOP_WORDS,
@@ -17,7 +18,6 @@ from server.domain.reminders import (
     read_reply,
     state_for_provider_status,
 )
-from server.settings import SettingsError, load_settings
 
 CANCEL_WORDS = frozenset({"avboka", "cancel"})
 #: The Message resource's status enum in Twilio's OpenAPI description (twilio_api_v2010).

@@ -8,17 +8,19 @@ from pathlib import Path
 from aiohttp import web
 
 from server.transports.http.audit_routes import add_audit_routes
+from server.transports.http.auth_routes import add_auth_routes
 from server.transports.http.booking_routes import add_booking_routes
+from server.transports.http.chat_routes import add_chat_routes
 from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.openapi import add_openapi_route
-from server.transports.http.routes import add_routes
 from server.transports.http.static import add_static_routes
 from server.transports.http.totp_routes import add_totp_routes
 from server.transports.webhooks.twilio import add_twilio_webhooks
 
 
 def add_http_routes(app: web.Application, web_root: Path) -> None:
-    add_routes(app)
+    add_chat_routes(app)
+    add_auth_routes(app)
     add_totp_routes(app)
     add_audit_routes(app)
     add_escalation_routes(app)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from server.domain.conversations import Sender
 from server.domain.staff import Role
+from server.transports.http.auth_routes import Login
 from server.transports.http.booking_routes import (
     AvailabilityBody,
     BookAppointment,
@@ -18,6 +19,7 @@ from server.transports.http.booking_routes import (
     Rebook,
     SlotOfferBody,
 )
+from server.transports.http.chat_routes import LeaveConversation, ResumeConversation, StartConversation
 from server.transports.http.escalation_routes import (
     CreateEscalation,
     DraftIn,
@@ -25,7 +27,6 @@ from server.transports.http.escalation_routes import (
     SendBack,
     StatusLookup,
 )
-from server.transports.http.routes import LeaveConversation, Login, ResumeConversation, StartConversation
 from server.transports.http.totp_routes import ConfirmTotp
 
 _ERROR = {

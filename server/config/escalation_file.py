@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from server.config.settings import SettingsError
 from server.domain.durations import parse_duration
 from server.domain.escalation import (
     AGE_BANDS,
@@ -24,7 +25,6 @@ from server.domain.escalation import (
     Route,
     Webhook,
 )
-from server.settings import SettingsError
 
 STAFF_LANGUAGES = ("sv", "en")
 _ROUTE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")

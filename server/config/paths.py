@@ -7,7 +7,7 @@ from pathlib import Path
 def project_root() -> Path:
     """KINLINE_HOME if set, else the checkout this package was installed from."""
     home = os.environ.get("KINLINE_HOME")
-    return Path(home).resolve() if home else Path(__file__).resolve().parent.parent
+    return Path(home).resolve() if home else Path(__file__).resolve().parents[2]
 
 
 def config_dir() -> Path:

@@ -29,9 +29,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from server.config.paths import config_dir, project_root
 from server.domain.durations import format_duration, parse_duration
 from server.domain.hours import WEEKDAYS, parse_interval
-from server.paths import config_dir, project_root
 
 Duration = Annotated[
     timedelta,
