@@ -9,10 +9,10 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
+from server.config.i18n import Catalogs
+from server.config.knowledge import Knowledge
 from server.domain.conversations import Sender
 from server.domain.risk import DANGER_REASON, signals_danger
-from server.i18n import Catalogs
-from server.knowledge import Knowledge
 from server.services.chat import ChatService
 from server.services.events import Event, MessagePosted
 

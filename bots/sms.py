@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from server.config.i18n import Catalogs
 from server.domain.reminders import normalise_word, read_reply
-from server.i18n import Catalogs
 from server.services.booking import BookingService
 
 log = logging.getLogger(__name__)
