@@ -9,7 +9,6 @@ import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,20 +27,13 @@ from server.domain.totp import (
 )
 from server.services.events import EventBus, SessionEnded, StaffDisabled, StaffSessionsEnded
 from server.services.ports.clock import Clock
+from server.services.ports.staff import SecretBox
 from server.services.ports.unit_of_work import Repositories, UnitOfWork
 
 GENERIC_LOGIN_ERROR = "wrong username or password"
 ENROLLMENT_REQUIRED = "totp_enrollment_required"
 ENROLLMENT_REQUIRED_MESSAGE = "set up two-factor sign-in first"
 SESSION_TOUCH_INTERVAL = timedelta(seconds=30)
-
-
-class SecretBox(Protocol):
-    """Encryption at rest for the TOTP secret (the FieldCipher of the other sensitive fields)."""
-
-    def encrypt(self, plaintext: str) -> bytes: ...
-
-    def decrypt(self, stored: bytes) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -76,14 +68,21 @@ class TotpStatus:
 
 class AuthService:
     def __init__(
-        self, uow: UnitOfWork, events: EventBus, clock: Clock, policy: SessionPolicy, secrets: SecretBox
+        self,
+        uow: UnitOfWork,
+        events: EventBus,
+        clock: Clock,
+        policy: SessionPolicy,
+        secrets: SecretBox,
+        hasher: PasswordHasher | None = None,
     ) -> None:
+        """``hasher``: argon2id with the library's defaults unless given (tests pass a cheap one)."""
         self.uow = uow
         self.events = events
         self.clock = clock
         self.policy = policy
         self.secrets = secrets
-        self.hasher = PasswordHasher()
+        self.hasher = hasher or PasswordHasher()
         self.throttle = LoginThrottle(
             policy.failures_before_delay, policy.login_delay_base, policy.login_delay_max
         )

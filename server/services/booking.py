@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from server.domain import permissions
@@ -24,7 +23,7 @@ from server.domain.reminders import TextPurpose, plan_reminders
 from server.domain.staff import StaffUser
 from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
 from server.services.events import AppointmentsChanged, EventBus
-from server.services.ports.booking import SlotOffer
+from server.services.ports.booking import Conversations, SlotOffer
 from server.services.ports.clock import Clock
 from server.services.ports.texts import OutboxEntry, TextView
 from server.services.ports.unit_of_work import Repositories, Transactions
@@ -33,16 +32,6 @@ from server.services.reminders import TextService
 REFERENCE_LENGTH = 6
 MAX_OFFERED_SLOTS = 6
 STAFF_RANGE = timedelta(days=62)
-
-
-class Conversations(Protocol):
-    """What booking needs from the chat: who holds a token, and a way to speak into a chat."""
-
-    async def authenticate_relative(self, token: str) -> Conversation: ...
-
-    async def post_bot_message(self, conversation_id: str, text: str) -> object: ...
-
-    async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]: ...
 
 
 @dataclass(frozen=True)

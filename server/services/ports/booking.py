@@ -11,6 +11,7 @@ from typing import Protocol
 from server.domain.booking.appointments import Appointment
 from server.domain.booking.availability import Availability
 from server.domain.booking.slots import Busy, Counsellor, GroupSession
+from server.domain.conversations import Conversation
 from server.services.ports.texts import TextRepository
 
 
@@ -89,3 +90,13 @@ class BookingRepository(TextRepository, Protocol):
     ) -> None: ...
 
     async def latest_offer(self, conversation_id: str) -> SlotOffer | None: ...
+
+
+class Conversations(Protocol):
+    """What booking needs from the chat: who holds a token, and a way to speak into a chat."""
+
+    async def authenticate_relative(self, token: str) -> Conversation: ...
+
+    async def post_bot_message(self, conversation_id: str, text: str) -> object: ...
+
+    async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]: ...

@@ -42,16 +42,14 @@ def cheapest_hasher() -> PasswordHasher:
 
 
 @pytest.fixture
-def auth(
-    uow: FakeUnitOfWork, events: RecordingBus, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
-) -> AuthService:
-    monkeypatch.setattr("server.services.auth.PasswordHasher", cheapest_hasher)
+def auth(uow: FakeUnitOfWork, events: RecordingBus, clock: ManualClock) -> AuthService:
     return AuthService(
         uow,
         events,
         clock,
         SessionPolicy(IDLE_TIMEOUT, ABSOLUTE_TIMEOUT, FAILURES_BEFORE_DELAY),
         MarkingSecretBox(),
+        cheapest_hasher(),
     )
 
 
