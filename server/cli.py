@@ -1,4 +1,4 @@
-"""The `kinline` command: serve, migrate, and staff accounts."""
+"""The `kinline` command: serve, migrate, staff accounts, and the translations' coverage."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import threading
 from collections.abc import Sequence
 
 from server import log_privacy
+from server.config import i18n_coverage
+from server.config.paths import config_dir, web_dir
 from server.config.settings import Settings, SettingsError, load_settings
 from server.domain.staff import Role
 
@@ -234,11 +236,30 @@ def build_parser() -> argparse.ArgumentParser:
         "unlock", help="end a lockout of a staff member's two-factor sign-in after wrong codes; audited"
     )
     unlock.add_argument("name")
+    i18n = commands.add_parser("i18n", help="translations")
+    i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
+    i18n_check = i18n_commands.add_parser(
+        "check",
+        help="coverage of the relative-facing texts, canned answers and danger words per language; "
+        "exits 1 on a gap",
+    )
+    i18n_check.add_argument("--limit", type=int, default=25, help="missing keys listed per language (25)")
     return parser
+
+
+def _i18n_check(limit: int) -> None:
+    coverage = i18n_coverage.check(web_dir() / "i18n", config_dir() / "knowledge")
+    print(i18n_coverage.format_report(coverage, limit))
+    if not coverage.complete:
+        raise SystemExit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "i18n":
+        # Reads only files: no settings, database or logging needed.
+        _i18n_check(args.limit)
+        return
     try:
         settings = load_settings()
     except SettingsError as error:
