@@ -18,6 +18,7 @@ REFERENCE = "sv"
 LANGUAGES = ("sv", "en", "ar", "so", "fa", "ti")
 # Sections split one level further, so a gap in booking.errors is not hidden by booking's size.
 SPLIT_SECTIONS = ("booking", "escalation")
+PLURAL_EXACT = ("zero", "one", "two")
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 
 
@@ -47,6 +48,15 @@ def section(key: str) -> str:
 
 def placeholders(text: str) -> frozenset[str]:
     return frozenset(PLACEHOLDER.findall(text))
+
+
+def placeholders_match(key: str, expected: frozenset[str], found: frozenset[str]) -> bool:
+    """The same names; a plural form for an exact number (`_zero`, `_one`, `_two`) may spell the
+    number out and leave `{count}` out ("دقيقة واحدة"), as plural rules allow."""
+    if found == expected:
+        return True
+    exact_number = key.rsplit("_", 1)[-1] in PLURAL_EXACT
+    return exact_number and found == expected - {"count"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,7 @@ def catalog_coverage(reference: dict[str, Any], catalog: dict[str, Any], languag
             result.missing.append(key)
             continue
         count[0] += 1
-        if isinstance(source, str) and placeholders(source) != placeholders(value):
+        if isinstance(source, str) and not placeholders_match(key, placeholders(source), placeholders(value)):
             result.placeholders.append(PlaceholderMismatch(key, placeholders(source), placeholders(value)))
     result.sections = {name: (present, total) for name, (present, total) in counts.items()}
     return result
