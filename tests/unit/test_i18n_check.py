@@ -100,3 +100,15 @@ def test_a_missing_canned_answer_and_no_danger_words_are_gaps(complete: Path) ->
     assert not found.complete
     report = i18n_coverage.format_report(check(complete))
     assert "canned answers missing: book" in report and "no danger words" in report
+
+
+@pytest.mark.parametrize("language", i18n_copy.LANGUAGES)
+def test_every_relative_facing_text_exists_in_every_language(language: str) -> None:
+    """Everything a relative sees or receives exists in all six languages: a missing key, a changed
+    placeholder, a missing canned answer or no danger words fails here, never an English fallback."""
+    home = project_root()
+    assert i18n_copy.missing_keys(home, language) == set()
+    assert i18n_copy.wrong_names(home, language) == set()
+    assert i18n_copy.missing_canned(home, language) == set()
+    assert i18n_copy.knowledge(home, language).get("danger_words")
+    assert check(home).language(language).complete
