@@ -4,13 +4,14 @@ only: never stored, never logged.
 Behind a TLS proxy every request comes from the proxy. A forwarded header is believed only when
 the direct peer is one of ``security.trusted_proxies``; the client is then the rightmost
 ``X-Forwarded-For`` hop that is not itself a trusted proxy (hops further left can be written by
-anyone). Every per-address limit, HTTP and socket handshakes alike, goes through here."""
+anyone). Every per-address limit goes through here (via ``rate_limit_key``); the socket
+namespaces need none, since the per-address state is keyed when a conversation is started over
+HTTP."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 TrustedProxies = tuple[Network, ...]
@@ -62,11 +63,3 @@ def client_scheme(peer: str | None, forwarded_proto: str | None, scheme: str, tr
         if proto in ("http", "https"):
             return proto
     return scheme
-
-
-def socket_client_address(environ: Mapping[str, Any], trusted: TrustedProxies) -> str:
-    """The same for a Socket.IO handshake. The aiohttp driver puts a fixed REMOTE_ADDR in the
-    environ, so the peer is read from the request it carries."""
-    request = environ.get("aiohttp.request")
-    peer = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
-    return client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"), trusted)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from server.transports.client_address import (
     client_address,
     client_scheme,
     parse_trusted,
-    socket_client_address,
 )
 
 LOOPBACK = parse_trusted(["127.0.0.1"])
@@ -44,18 +41,6 @@ def test_the_scheme_is_believed_only_from_a_trusted_proxy() -> None:
     assert client_scheme("192.0.2.4", "https", "http", LOOPBACK) == "http"
     assert client_scheme("127.0.0.1", "gopher", "http", LOOPBACK) == "http"
     assert client_scheme("127.0.0.1", "http, https", "http", LOOPBACK) == "https"
-
-
-def test_a_socket_handshake_reads_the_peer_from_the_request() -> None:
-    """The aiohttp driver of engine.io puts a fixed 127.0.0.1 in REMOTE_ADDR."""
-    environ = {
-        "REMOTE_ADDR": "127.0.0.1",
-        "aiohttp.request": SimpleNamespace(remote="192.0.2.4"),
-        "HTTP_X_FORWARDED_FOR": "203.0.113.5",
-    }
-    assert socket_client_address(environ, LOOPBACK) == "192.0.2.4"
-    environ["aiohttp.request"] = SimpleNamespace(remote="127.0.0.1")
-    assert socket_client_address(environ, LOOPBACK) == "203.0.113.5"
 
 
 def test_bad_entries_are_refused() -> None:
