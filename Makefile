@@ -4,19 +4,31 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.run-installed-stamp
+STAMP := $(VENV)/.test-installed-stamp
 SYSTEM_PACKAGES := chromium fonts-noto-core postgresql redis-server
 
-.PHONY: run test unit lint bench system-deps clean
+.PHONY: run demo test unit lint bench system-deps clean
 
-$(STAMP): pyproject.toml
+# What running needs, and nothing more: no test tools, no PostgreSQL or Redis clients.
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# The rest, for lint and tests: the dev tools and the scale-out clients (asyncpg, redis).
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,scale]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/kinline serve
+# Serves on http://127.0.0.1:8080 by default; another port: `make run PORT=8081` (or KINLINE_PORT=8081).
+run: $(RUN_STAMP)
+	$(BIN)/kinline serve $(if $(PORT),--port $(PORT))
+
+# A demonstration on its own database (var/demo.db) with demo staff and a counsellor's schedule.
+demo: $(RUN_STAMP)
+	$(BIN)/kinline demo $(if $(PORT),--port $(PORT))
 
 # Debian packages the browser tests need; installed when missing and we are root.
 system-deps:
@@ -51,4 +63,4 @@ bench: $(STAMP)
 	@echo "see bench/README.md"
 
 clean:
-	rm -rf $(VENV) node_modules var/*.db var/*.db-wal var/*.db-shm test-artifacts
+	rm -rf $(VENV) node_modules var/*.db var/*.db-wal var/*.db-shm var/demo-data.key test-artifacts

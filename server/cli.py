@@ -10,13 +10,20 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from server import log_privacy
 from server.config import i18n_coverage
 from server.config.paths import config_dir, web_dir
 from server.config.settings import Settings, SettingsError, load_settings
 from server.domain.staff import Role
+from server.listening import PortInUse, listening_socket, url_of
+
+if TYPE_CHECKING:
+    from server.adapters.db.unit_of_work import SqlUnitOfWork
+    from server.services.auth import AuthService
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -96,29 +103,39 @@ async def _freeze_startup_objects(_app: object) -> None:
     gc.freeze()
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+def _serve(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    before: Callable[[Settings], Coroutine[Any, Any, str]] | None = None,
+) -> None:
+    """Binds the port first, then migrates, runs ``before`` (and prints what it says), and serves."""
     from aiohttp import web
 
     from server.app import create_app
 
+    try:
+        listener = listening_socket(host or settings.host, port or settings.port, LISTEN_BACKLOG)
+    except PortInUse as error:
+        raise SystemExit(f"kinline: {error}") from None
     _migrate(settings)
-    host = host or settings.host
-    port = port or settings.port
-    logging.getLogger("kinline").info("serving on port %d", port)
+    if before is not None:
+        print(asyncio.run(before(settings)), flush=True)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     app.on_shutdown.insert(0, _start_shutdown_watchdog)
     gc.set_threshold(*GC_THRESHOLDS)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    url = url_of(listener)
+    logging.getLogger("kinline").info("serving on port %d", listener.getsockname()[1])
+    print(f"Kinline serves {url} (the counsellors' console: {url}console/); Ctrl+C stops it", flush=True)
     web.run_app(
         app,
-        host=host,
-        port=port,
+        sock=listener,
         access_log=None,
         print=None,
         loop=_new_event_loop(),
         handle_signals=True,
-        backlog=LISTEN_BACKLOG,
         shutdown_timeout=HANDLER_SHUTDOWN_TIMEOUT_S,
     )
 
@@ -141,11 +158,12 @@ def _read_password(prompt: str) -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
-async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
+@asynccontextmanager
+async def _staff_accounts(settings: Settings) -> AsyncIterator[tuple[AuthService, SqlUnitOfWork]]:
+    """The accounts service on the configured database, outside the server, as the CLI uses it."""
     from server.adapters.crypto import DataCiphers
     from server.adapters.db.engine import Database
     from server.adapters.db.unit_of_work import SqlUnitOfWork
-    from server.domain.errors import DomainError, NotFound
     from server.services.auth import AuthService, SessionPolicy
     from server.services.events import EventBus
     from server.services.ports.clock import system_clock
@@ -153,8 +171,9 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
     database = Database(settings.resolved_database_url())
     security = settings.security
     ciphers = DataCiphers.load(security.data_key, settings.resolved_path(security.data_key_file))
+    uow = SqlUnitOfWork(database, ciphers)
     auth = AuthService(
-        SqlUnitOfWork(database, ciphers),
+        uow,
         EventBus(),
         system_clock,
         SessionPolicy(
@@ -166,6 +185,28 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
         ),
         ciphers.totp,
     )
+    try:
+        yield auth, uow
+    finally:
+        await database.dispose()
+
+
+async def _seed_demo(settings: Settings) -> str:
+    from server import demo
+    from server.services.ports.clock import system_clock
+
+    async with _staff_accounts(settings) as (auth, uow):
+        return demo.describe(await demo.seed_demo(settings, auth, uow, system_clock))
+
+
+async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
+    async with _staff_accounts(settings) as (auth, _):
+        return await _account_change(settings, auth, args)
+
+
+async def _account_change(settings: Settings, auth: AuthService, args: argparse.Namespace) -> str:
+    from server.domain.errors import DomainError, NotFound
+
     try:
         if args.user_command == "add":
             role = Role(args.role)
@@ -189,8 +230,6 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
         return f"{args.name} is now {'enabled' if user.active else 'disabled'}"
     except DomainError as error:
         raise SystemExit(f"error: {error.message}") from None
-    finally:
-        await database.dispose()
 
 
 def _check_route(settings: Settings, role: Role, route: str | None) -> None:
@@ -216,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     commands.add_parser("migrate", help="apply database migrations")
+    demo = commands.add_parser(
+        "demo",
+        help="serve a demonstration on its own database (var/demo.db) with demo staff and a schedule",
+    )
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
     user = commands.add_parser("user", help="staff accounts")
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="add a staff account; the password is read from stdin")
@@ -268,6 +313,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "serve":
             _serve(settings, args.host, args.port)
+        elif args.command == "demo":
+            from server.demo import demo_settings
+
+            settings = demo_settings(settings)
+            _serve(settings, args.host, args.port, before=_seed_demo)
         elif args.command == "migrate":
             _migrate(settings)
             print("migrations applied")
