@@ -24,6 +24,14 @@ def clean_optional(text: str | None) -> str | None:
     return None if text is None else clean_text(text)
 
 
+def ascii_integer(text: str, max_digits: int = 18) -> int | None:
+    """A non-negative integer written in ASCII digits only, or None. ``str.isdigit`` alone also accepts
+    "²" (which ``int`` refuses) and Arabic-Indic digits (which it takes), and any length."""
+    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def check_client_id(client_id: str) -> str:
     """A sender's message id is a UUID in its 36-character form (any case), kept as sent so a
     retry matches it."""

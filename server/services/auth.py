@@ -17,6 +17,7 @@ from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthentic
 from server.domain.login_throttle import LoginThrottle
 from server.domain.permissions import Action, Ownership, require, roles_allowed
 from server.domain.staff import Role, StaffUser, check_password_strength, check_username
+from server.domain.text import clean_text
 from server.domain.tokens import new_token, secret_hash
 from server.domain.totp import (
     Enrollment,
@@ -106,7 +107,7 @@ class AuthService:
             if await repos.staff.credentials(username) is not None:
                 raise InvalidInput(f"user {username} exists", code="user_exists")
             return await repos.staff.add_user(
-                username, display_name or username, password_hash, role, self.clock(), route
+                username, clean_text(display_name or username), password_hash, role, self.clock(), route
             )
 
     async def set_active(self, username: str, active: bool) -> StaffUser:

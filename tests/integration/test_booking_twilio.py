@@ -97,6 +97,11 @@ def test_retry_after_as_an_http_date():
     assert retry_after("Wed, 02 Dec 2026 07:00:00 GMT", now) == timedelta(0)
 
 
+@pytest.mark.parametrize("header", ["²", "١٢", "9" * 12, "soon"])
+def test_an_unreadable_retry_after_is_none_not_a_crash(header):
+    assert retry_after(header) is None
+
+
 async def test_21610_is_an_opt_out_not_just_a_failure(fake, twilio):
     fake.refuse_next(code=21610)
     receipt = await twilio.send(TO, "x")

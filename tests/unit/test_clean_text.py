@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from server.domain.conversations import check_text
 from server.domain.errors import InvalidInput
-from server.domain.text import REMOVED, check_client_id, clean_text
+from server.domain.text import REMOVED, ascii_integer, check_client_id, clean_text
 
 BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
 KEPT_INVISIBLES = ["\u200c", "\u200d", "\u200e", "\u200f"]
@@ -76,3 +76,20 @@ def test_anything_else_is_refused(client_id: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         check_client_id(client_id)
     assert refused.value.code == "invalid_client_id"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("42", 42),
+        ("0", 0),
+        ("", None),
+        ("²", None),
+        ("١٢", None),
+        ("-1", None),
+        (" 1", None),
+        ("9" * 19, None),
+    ],
+)
+def test_ascii_integer_takes_ascii_digits_only(text: str, number: int | None) -> None:
+    assert ascii_integer(text) == number

@@ -23,6 +23,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from server.domain.reminders import OPTED_OUT_ERRORS
+from server.domain.text import ascii_integer
 from server.services.ports.sms import ProviderReport, SendReceipt, SmsOutcome
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ def retry_after(value: str | None, now: datetime | None = None) -> timedelta | N
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        wait = timedelta(seconds=int(value))
+    seconds = ascii_integer(value, max_digits=9)
+    if seconds is not None:
+        wait = timedelta(seconds=seconds)
     else:
         try:
             moment = parsedate_to_datetime(value)

@@ -14,6 +14,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from server import app_keys
 from server.domain.booking.phones import normalise_phone
 from server.domain.errors import DomainError, Forbidden
+from server.domain.text import ascii_integer
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ async def delivery_status(request: web.Request) -> web.Response:
     provider_id = form.get("MessageSid") or form.get("SmsSid") or ""
     status = form.get("MessageStatus") or form.get("SmsStatus") or ""
     reference = request.query.get("text", "")
-    text_id = int(reference) if reference.isdigit() else None
+    text_id = ascii_integer(reference)
     if provider_id and status:
         await request.app[app_keys.TEXTS].on_report(
             provider_id, status, form.get("ErrorCode") or None, text_id

@@ -70,6 +70,12 @@ class TestAccounts:
             await auth.add_user("carol", PASSWORD, Role.ADMIN)
         assert [row.user.username for row in uow.tables.staff.values()] == ["carol"]
 
+    async def test_a_display_name_loses_its_bidi_controls(
+        self, auth: AuthService, uow: FakeUnitOfWork
+    ) -> None:
+        user_id = await auth.add_user("erik", PASSWORD, Role.COUNSELLOR, "Erik\u202e nosnavS")
+        assert uow.tables.staff[user_id].user.display_name == "Erik nosnavS"
+
     async def test_disabling_an_account_ends_its_sessions_and_its_sign_in(
         self, auth: AuthService, carol: StaffUser, events: RecordingBus
     ) -> None:
