@@ -131,3 +131,11 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_for_privacy_scan(self) -> str:
+        """The log without the start-up line that prints the server's own URL (its listening address
+        is configuration, not a client's); every other occurrence of an address still counts."""
+        announcement = f"Kinline serves {self.url}/ "
+        return "".join(
+            line for line in self.log().splitlines(keepends=True) if not line.startswith(announcement)
+        )
