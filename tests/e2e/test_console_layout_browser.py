@@ -379,5 +379,6 @@ def test_a_counsellor_claims_replies_and_uses_a_canned_answer_with_the_keyboard_
         expect(panel.get_by_test_id("message-input")).to_be_focused()
         expect(panel.get_by_test_id("message-input")).to_have_value(first["text"])
         page.keyboard.press("Enter")
-        expect(relative_messages.locator('[data-sender="counsellor"]', has_text=first["text"])).to_have_count(1)
+        sent = relative_messages.locator('[data-sender="counsellor"]', has_text=first["text"])
+        expect(sent).to_have_count(1)
     assert problems.seen == [], problems.seen
