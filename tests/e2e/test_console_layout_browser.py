@@ -331,6 +331,30 @@ def test_every_console_view_of_every_role_at_1280x800(
         assert f"{role} totp-enrolment" in views.seen
 
 
+def test_the_enrolment_only_page_of_every_role_at_1280x800(
+    server_factory: Callable[..., ServerProcess], artifacts_dir: Path
+) -> None:
+    """With two-factor sign-in required, an account without it sees only the enrolment page."""
+    server = server_factory(env={"KINLINE_AUTH__REQUIRE_TOTP": "true"}, name="console-layout-totp")
+    for role, name in ACCOUNTS.items():
+        extra = ("--route", ROUTE) if role == "social_services" else ()
+        server.add_user(name, role, DEFAULT_PASSWORD, *extra)
+    views = Views(artifacts_dir)
+    problems = PageProblems(expected_failures=EXPECTED_FAILED_LOADS)
+    with chromium() as browser:
+        for role, name in ACCOUNTS.items():
+            page = console_page(browser, server, problems, role)
+            sign_in(page, name, views, role)
+            expect(page.get_by_test_id("totp-required-notice")).to_be_visible()
+            expect(page.locator("#view-switch")).to_be_hidden()
+            page.get_by_test_id("totp-start").click()
+            expect(page.get_by_test_id("totp-qr")).to_be_visible()
+            views.check(page, role, "totp-required")
+            page.context.close()
+    assert views.failures == [], "\n\n".join(views.failures)
+    assert problems.seen == [], problems.seen
+
+
 def tab_to(page: Page, target: Locator, limit: int = 80) -> None:
     """Press Tab until ``target`` has the focus, as a keyboard user would."""
     handle = target.element_handle()
