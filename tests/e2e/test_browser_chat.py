@@ -184,6 +184,8 @@ def chat_in_swedish(console: Page, relative: Page, shots: Screenshots) -> str:
     canned = panel.get_by_test_id("canned-select")
     expect(canned.locator("option").nth(1)).to_be_attached()
     canned.select_option(index=1)
+    expect(panel.get_by_test_id("canned-preview")).not_to_be_empty()
+    panel.get_by_test_id("canned-insert").click()
     expect(panel.get_by_test_id("message-input")).not_to_have_value("")
     panel.get_by_test_id("message-input").fill("")
 

@@ -92,7 +92,8 @@ function showView(name) {
   for (const [key, element] of Object.entries(views)) element.hidden = key !== name;
   const loggedIn = name !== 'login';
   viewSwitch.hidden = !loggedIn || Boolean(session?.enrollmentOnly);
-  connection.hidden = !loggedIn;
+  // Only a session with the chat socket has a connection to show (social services and enrollment have none).
+  connection.hidden = !loggedIn || !session?.socket;
   logoutButton.hidden = !loggedIn;
   userName.hidden = !loggedIn;
   for (const button of viewSwitch.querySelectorAll('[data-view]')) {
@@ -178,7 +179,6 @@ async function startSession(user) {
     session = { user, enrollmentOnly: true };
     renderUserName();
     showView('security');
-    connection.hidden = true;
     return;
   }
   escalations.start(user);
@@ -188,7 +188,6 @@ async function startSession(user) {
     session = { user };
     renderUserName();
     showView('escalations');
-    connection.hidden = true;
     return;
   }
   let settings;

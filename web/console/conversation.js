@@ -1,9 +1,9 @@
 // One open conversation: its tab, and its panel with messages, composer, private notes,
 // canned answers, transfer and close.
-import { t, translateDom } from '/shared/i18n.js';
+import { language, t, translateDom } from '/shared/i18n.js';
 import { el, showError } from '/shared/dom.js';
 import { languageLabel, localDateTime, localTime } from '/shared/format.js';
-import { errorText, labelFor, newClientId } from './dom.js';
+import { errorText, labelFor, newClientId, textDirection } from './dom.js';
 import { insertBySeq } from '/shared/messages.js';
 import { renderMessage, renderNote } from './messages.js';
 
@@ -44,11 +44,14 @@ export class ConversationPanel {
     this.update(conversation);
   }
 
+  /** The tab's name is its own text (no aria-label), so what it shows is always what it is called. */
   buildTab() {
     this.tabLabel = el('span', { class: 'tab__label' });
     this.tabTime = el('span', { class: 'tab__time' });
-    this.tabPriority = el('span', { class: 'tab__priority', hidden: true });
-    this.unreadBadge = el('span', { class: 'tab__unread', 'data-testid': 'unread', hidden: true });
+    this.tabPriority = el('span', { class: 'tab__priority', 'aria-hidden': 'true', hidden: true });
+    this.tabDetails = el('span', { class: 'visually-hidden' });
+    this.unreadBadge = el('span', { class: 'tab__unread', 'data-testid': 'unread', 'aria-hidden': 'true', hidden: true });
+    this.unreadText = el('span', { class: 'visually-hidden' });
     this.tab = el(
       'button',
       {
@@ -65,7 +68,9 @@ export class ConversationPanel {
       this.tabPriority,
       this.tabLabel,
       this.tabTime,
+      this.tabDetails,
       this.unreadBadge,
+      this.unreadText,
     );
   }
 
@@ -89,6 +94,10 @@ export class ConversationPanel {
     this.noteInput = find('[data-testid="note-input"]');
     this.noteError = find('.notes__error');
     this.cannedSelect = find('[data-testid="canned-select"]');
+    this.cannedPreview = find('.canned__preview');
+    this.cannedLanguage = find('.canned__language');
+    this.cannedText = find('[data-testid="canned-preview"]');
+    this.cannedInsert = find('[data-testid="canned-insert"]');
     this.transferSelect = find('[data-testid="transfer-select"]');
     this.transferError = find('.transfer__error');
     this.outcomeSelect = find('[data-testid="outcome-select"]');
@@ -121,7 +130,8 @@ export class ConversationPanel {
       }
     });
     find('[data-testid="note-add"]').addEventListener('click', () => this.submitNote());
-    this.cannedSelect.addEventListener('change', () => this.insertCanned());
+    this.cannedSelect.addEventListener('change', () => this.previewCanned());
+    this.cannedInsert.addEventListener('click', () => this.insertCanned());
     find('.transfer__refresh').addEventListener('click', () => this.refreshStaff());
     find('[data-testid="transfer-button"]').addEventListener('click', () => this.submitTransfer());
     find('[data-testid="close-button"]').addEventListener('click', () => this.submitClose());
@@ -169,10 +179,9 @@ export class ConversationPanel {
   renderUnread() {
     this.unreadBadge.hidden = this.unread <= 0;
     this.unreadBadge.textContent = String(this.unread);
-    const c = this.conversation;
-    const parts = [languageLabel(c.language), labelFor('topics', c.topic), this.priorityReason()];
-    if (this.unread > 0) parts.push(t('console.chat.unread', { count: this.unread }));
-    this.tab.setAttribute('aria-label', parts.filter(Boolean).join(', '));
+    this.unreadText.textContent = this.unread > 0 ? `, ${t('console.chat.unread', { count: this.unread })}` : '';
+    const details = [labelFor('topics', this.conversation.topic), this.priorityReason()].filter(Boolean);
+    this.tabDetails.textContent = details.map((part) => `, ${part}`).join('');
   }
 
   setActive(active) {
@@ -371,18 +380,33 @@ export class ConversationPanel {
 
   // ---- canned answers ----
 
+  /**
+   * The answers in the conversation's language, titled in the console's: the ids are the same in
+   * every config/knowledge/<lang>.toml, and a title missing in the console's language stays as it is.
+   */
   async loadCanned() {
-    let answers = [];
-    try {
-      answers = await this.ctx.canned(this.conversation.language);
-    } catch {
-      answers = [];
-    }
-    this.cannedById = new Map(answers.map((answer) => [String(answer.id), answer]));
+    const [answers, titled] = await Promise.all([
+      this.cannedIn(this.conversation.language),
+      this.cannedIn(language()),
+    ]);
+    const titles = new Map(titled.map((answer) => [String(answer.id), answer.title]));
+    this.cannedById = new Map(answers.map((answer) => {
+      const id = String(answer.id);
+      return [id, { ...answer, title: titles.get(id) || answer.title }];
+    }));
     this.fillCanned();
   }
 
+  async cannedIn(code) {
+    try {
+      return await this.ctx.canned(code);
+    } catch {
+      return [];
+    }
+  }
+
   fillCanned() {
+    const selected = this.cannedSelect.value;
     const empty = this.cannedById.size === 0;
     const placeholder = t(empty ? 'console.canned.none' : 'console.canned.choose');
     this.cannedSelect.replaceChildren(
@@ -390,12 +414,27 @@ export class ConversationPanel {
       ...[...this.cannedById].map(([id, answer]) => el('option', { value: id, text: answer.title })),
     );
     this.cannedSelect.disabled = empty;
+    if (this.cannedById.has(selected)) this.cannedSelect.value = selected;
+    this.previewCanned();
+  }
+
+  /** Show the chosen answer as it will be sent: in the conversation's language and direction. */
+  previewCanned() {
+    const answer = this.cannedById.get(this.cannedSelect.value);
+    const code = this.conversation.language;
+    this.cannedPreview.hidden = !answer;
+    this.cannedInsert.disabled = !answer;
+    this.cannedLanguage.textContent = t('console.canned.preview', { language: languageLabel(code) });
+    this.cannedText.lang = code;
+    this.cannedText.dir = textDirection(code);
+    this.cannedText.textContent = answer ? answer.text : '';
   }
 
   insertCanned() {
     const answer = this.cannedById.get(this.cannedSelect.value);
-    this.cannedSelect.value = '';
     if (!answer) return;
+    this.cannedSelect.value = '';
+    this.previewCanned();
     const input = this.input;
     const start = input.selectionStart ?? input.value.length;
     const end = input.selectionEnd ?? start;
@@ -488,7 +527,7 @@ export class ConversationPanel {
     translateDom(this.panel);
     this.update(this.conversation);
     this.updateCounter();
-    this.fillCanned();
+    this.loadCanned();
     this.fillStaff();
     this.fillOutcomes();
     for (const time of this.panel.querySelectorAll('.message__time')) time.textContent = localTime(time.dateTime);

@@ -27,3 +27,17 @@ export function announce(text) {
   region.textContent = '';
   window.setTimeout(() => { region.textContent = text; }, 50);
 }
+
+const RIGHT_TO_LEFT = new Set(['ar', 'fa', 'he', 'ps', 'ur', 'ckb', 'dv', 'yi']);
+
+/** 'rtl' or 'ltr' for a language code, so text in a language other than the console's runs its own way. */
+export function textDirection(code) {
+  try {
+    const locale = new Intl.Locale(code);
+    const info = typeof locale.getTextInfo === 'function' ? locale.getTextInfo() : locale.textInfo;
+    if (info?.direction) return info.direction;
+  } catch {
+    // An unknown code falls through to the list.
+  }
+  return RIGHT_TO_LEFT.has(String(code).split('-')[0]) ? 'rtl' : 'ltr';
+}

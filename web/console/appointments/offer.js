@@ -15,7 +15,7 @@ export class OfferForm {
     this.conversationLabel = el('span');
     this.kindLabel = el('span');
     this.chooseLabel = el('legend');
-    this.slots = el('div', { class: 'offer__slots', 'data-testid': 'offer-slots' });
+    this.slots = el('ul', { class: 'offer__slots', 'data-testid': 'offer-slots' });
     this.none = el('p', { class: 'appointments__empty', hidden: true });
     this.error = el('p', { class: 'form-error', role: 'alert', hidden: true });
     this.status = el('p', { role: 'status' });
@@ -68,8 +68,9 @@ export class OfferForm {
     const query = { kind: this.kind.value, language: option.dataset.language, from: from.toISOString(), to: to.toISOString() };
     try {
       const { slots } = await api.slots(query);
-      this.slots.replaceChildren(...slots.slice(0, 40).map((slot) => el('label', { class: 'offer__slot' },
-        el('input', { type: 'checkbox', value: slot.start, 'data-testid': 'offer-slot' }), ` ${localDateTime(slot.start)}`)));
+      this.slots.replaceChildren(...slots.slice(0, 40).map((slot) => el('li', {}, el('label', { class: 'offer__slot' },
+        el('input', { type: 'checkbox', value: slot.start, 'data-testid': 'offer-slot' }),
+        el('span', { text: localDateTime(slot.start) })))));
     } catch (error) {
       showError(this.error, describe(error));
     }

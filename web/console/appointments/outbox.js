@@ -6,9 +6,10 @@ import { describe, tb } from './words.js';
 
 export class OutboxPanel {
   constructor() {
-    this.heading = el('h3');
+    this.heading = el('h3', { id: 'outbox-heading' });
     this.intro = el('p', { class: 'appointments__hint' });
-    this.list = el('ol', { class: 'outbox__list', 'data-testid': 'outbox-list' });
+    // The list scrolls on its own, so it takes the focus and keyboard users can scroll it too.
+    this.list = el('ol', { class: 'outbox__list', 'data-testid': 'outbox-list', tabindex: '0', 'aria-labelledby': 'outbox-heading' });
     this.empty = el('p', { class: 'appointments__empty', hidden: true });
     this.refresh = el('button', { type: 'button', class: 'button button--quiet', onclick: () => this.load(this.user) });
     this.element = el('section', { class: 'side-card outbox', 'data-testid': 'outbox', hidden: true },

@@ -9,8 +9,9 @@ const OPEN_STATES = new Set(['sent', 'acknowledged', 'received', 'under_assessme
 const OUTCOME_STATES = ['received', 'under_assessment', 'closed_with_feedback'];
 export const CONTACT_FIELDS = ['name', 'phone', 'email', 'preferred_time'];
 
-/** Whether the role sees the view named by a top bar button ('escalations' or one of the chat views). */
+/** Whether the role sees the view named by a top bar button: every role sets up its own two-factor sign-in. */
 export function roleSeesView(role, view) {
+  if (view === 'security') return true;
   return view === 'escalations' ? ESCALATION_ROLES.has(role) : CHAT_ROLES.has(role);
 }
 
