@@ -370,6 +370,7 @@ function isScrolledToLatest() {
 
 function scrollToLatest() {
   ui.scroller.scrollTop = ui.scroller.scrollHeight;
+  state.followLatest = true;
 }
 
 function renderStatus() {
@@ -508,8 +509,15 @@ function dismissResumeCode() {
 
 /** When the list gets shorter (the keyboard opened, the status grew), the newest message stays in view. */
 function keepLatestInView() {
-  ui.scroller.addEventListener('scroll', () => { state.followLatest = isScrolledToLatest(); }, { passive: true });
-  new ResizeObserver(() => { if (state.followLatest) scrollToLatest(); }).observe(ui.scroller);
+  let height = ui.scroller.clientHeight;
+  ui.scroller.addEventListener('scroll', () => {
+    // A scroll that comes with a new height is the browser's (anchoring while resizing), not the relative's.
+    if (ui.scroller.clientHeight === height) state.followLatest = isScrolledToLatest();
+  }, { passive: true });
+  new ResizeObserver(() => {
+    height = ui.scroller.clientHeight;
+    if (state.followLatest) scrollToLatest();
+  }).observe(ui.scroller);
 }
 
 function wireEvents() {
