@@ -101,7 +101,9 @@ VISIBLE_TEXTS = """() => {
   }
   for (const element of document.querySelectorAll('[placeholder], [aria-label]')) {
     if (!element.checkVisibility() || !ownLanguage(element)) continue;
-    for (const name of ['placeholder', 'aria-label']) if (element.getAttribute(name)) texts.push(element.getAttribute(name));
+    for (const name of ['placeholder', 'aria-label']) {
+      if (element.getAttribute(name)) texts.push(element.getAttribute(name));
+    }
   }
   return texts;
 }"""
@@ -257,7 +259,8 @@ class ScreenCheck:
         if not page.locator("dialog[open]").count():
             exit_box = page.get_by_test_id("quick-exit").bounding_box()
             menu_box = page.get_by_test_id("lang-select").bounding_box()
-            assert exit_box and menu_box and not boxes_overlap(exit_box, menu_box), f"{label}: quick exit covers the menu"
+            assert exit_box and menu_box, label
+            assert not boxes_overlap(exit_box, menu_box), f"{label}: quick exit covers the language menu"
         assert_no_english(page, self.language, state)
         page.set_viewport_size({"width": WIDTHS[1], "height": PHONE_HEIGHT})
         page.screenshot(path=self.artifacts / f"relative-360-{self.language}-{state}.png")
@@ -309,7 +312,7 @@ def test_every_screen_fits_a_phone_in_every_language(
 
     conversation = conversation_id(page)
     counsellor.claim(conversation)
-    counsellor.say(conversation, "Hej! 👋")
+    counsellor.say(conversation, "Hej!")
     counsellor.escalate(conversation)
     expect(page.get_by_test_id("conversation-state")).to_have_attribute("data-state", "active")
     expect(page.locator('[data-testid="message"][data-sender="counsellor"]')).to_have_count(1)
@@ -480,7 +483,9 @@ def test_keyboard_alone_starts_sends_books_and_exits(
     page.keyboard.type(LOCAL_NUMBER)
     press_tab_until(page, "booking-submit")
     page.keyboard.press("Enter")
-    expect(page.get_by_test_id("booking-manage-code")).to_have_text(re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$"))
+    expect(page.get_by_test_id("booking-manage-code")).to_have_text(
+        re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
+    )
     assert_accessible(page, "sv, booked, keyboard")
 
     # Esc twice with the dialog open: the first closes it, the second leaves.
