@@ -178,6 +178,10 @@ class PrivacySettings(_Section):
     chat_retention: Duration = timedelta(days=180)
 
 
+class PageSettings(_Section):
+    heading: Literal["neutral", "explicit"] = "neutral"
+
+
 class SmsSettings(_Section):
     backend: Literal["outbox", "twilio"] = "outbox"
     sender_name: str = ""
@@ -295,6 +299,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    page: PageSettings = Field(default_factory=PageSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     booking: BookingSettings = Field(default_factory=BookingSettings)
     log: LogSettings = Field(default_factory=LogSettings)

@@ -9,6 +9,7 @@ import { errorText, formatNumber, tCount } from '/shared/format.js';
 import { show, showError as showText } from '/shared/dom.js';
 import * as storage from './storage.js';
 import { call } from './api.js';
+import { keepQuickExitOverDialogs, trackTopbarHeight, trackVisibleHeight } from './layout.js';
 
 const DEFAULT_MAX_MESSAGE_LENGTH = 4000;
 /** The counter turns to a warning this many characters before the limit. */
@@ -19,6 +20,10 @@ const CLOSED_REFRESH_MS = 60000;
 const REPLAY_QUIET_MS = 3000;
 const DEFAULT_TOPIC = 'worried_about_someone';
 const DEFAULT_LANGUAGE = 'sv';
+/** `/?lang=so` opens the page in that language, over the stored and the browser's choice. */
+const LANGUAGE_PARAMETER = 'lang';
+/** Within this many pixels of the bottom, the relative is reading the newest messages. */
+const LATEST_MARGIN_PX = 80;
 const FALLBACK_EXIT_URL = 'https://www.google.com/';
 
 const $ = (id) => document.getElementById(id);
@@ -32,6 +37,8 @@ const ui = {
   langSelect: $('lang-select'),
   topicSelect: $('topic-select'),
   topicField: $('topic-field'),
+  topbar: $('topbar'),
+  startHeading: $('start-heading'),
   quickExit: $('quick-exit'),
   hours: { now: $('hours-now'), caption: $('hours-caption'), rows: $('hours-rows'), timezone: $('hours-timezone') },
   emergency: $('emergency'),
@@ -77,6 +84,8 @@ const state = {
   typingTimer: null,
   closedRefreshTimer: null,
   lastEscape: 0,
+  /** Whether the newest message was in view at the last scroll: a resize (the keyboard opening) keeps it there. */
+  followLatest: true,
 };
 
 const messageList = new MessageList(ui.messages);
@@ -121,7 +130,13 @@ function onKeydown(event) {
 
 // ---- language -----------------------------------------------------------------------------------------------
 
+function linkedLanguage() {
+  return new URLSearchParams(location.search).get(LANGUAGE_PARAMETER);
+}
+
 function pickInitialLanguage(available) {
+  const linked = linkedLanguage();
+  if (linked && available.includes(linked)) return linked;
   const stored = storage.loadLanguage();
   if (stored && available.includes(stored)) return stored;
   for (const preferred of navigator.languages ?? []) {
@@ -166,7 +181,16 @@ function renderTexts() {
 async function changeLanguage(code) {
   await setLanguage(code);
   storage.saveLanguage(code);
+  followLinkedLanguage(code);
   renderTexts();
+}
+
+/** A page opened with ?lang= keeps the relative's later choice on reload: the address follows the menu. */
+function followLinkedLanguage(code) {
+  if (linkedLanguage() === null) return;
+  const url = new URL(location.href);
+  url.searchParams.set(LANGUAGE_PARAMETER, code);
+  history.replaceState(history.state, '', url);
 }
 
 // ---- start view ---------------------------------------------------------------------------------------------------
@@ -174,6 +198,7 @@ async function changeLanguage(code) {
 function renderPublicInfo() {
   const info = state.publicInfo;
   if (!info) return;
+  ui.startHeading.textContent = t(`widget.heading_${info.heading === 'explicit' ? 'explicit' : 'neutral'}`);
   renderHours(ui.hours, info);
   ui.emergency.textContent = t('widget.emergency', { number: info.emergency_number });
   const canStart = Boolean(info.open || info.always_open);
@@ -340,11 +365,12 @@ function announce(message) {
 /** True when the relative is reading the newest messages, so new ones may scroll into view. */
 function isScrolledToLatest() {
   const { scrollHeight, scrollTop, clientHeight } = ui.scroller;
-  return scrollHeight - scrollTop - clientHeight < 80;
+  return scrollHeight - scrollTop - clientHeight < LATEST_MARGIN_PX;
 }
 
 function scrollToLatest() {
   ui.scroller.scrollTop = ui.scroller.scrollHeight;
+  state.followLatest = true;
 }
 
 function renderStatus() {
@@ -481,8 +507,25 @@ function dismissResumeCode() {
 
 // ---- boot -----------------------------------------------------------------------------------------------------------
 
+/** When the list gets shorter (the keyboard opened, the status grew), the newest message stays in view. */
+function keepLatestInView() {
+  let height = ui.scroller.clientHeight;
+  ui.scroller.addEventListener('scroll', () => {
+    // A scroll that comes with a new height is the browser's (anchoring while resizing), not the relative's.
+    if (ui.scroller.clientHeight === height) state.followLatest = isScrolledToLatest();
+  }, { passive: true });
+  new ResizeObserver(() => {
+    height = ui.scroller.clientHeight;
+    if (state.followLatest) scrollToLatest();
+  }).observe(ui.scroller);
+}
+
 function wireEvents() {
   ui.quickExit.addEventListener('click', quickExit);
+  keepQuickExitOverDialogs(ui.quickExit, quickExit);
+  trackTopbarHeight(ui.topbar);
+  trackVisibleHeight();
+  keepLatestInView();
   document.addEventListener('keydown', onKeydown);
   ui.langSelect.addEventListener('change', () => changeLanguage(ui.langSelect.value));
   ui.startForm.addEventListener('submit', onStart);

@@ -51,6 +51,7 @@ async def public_settings(request: web.Request) -> web.Response:
             "emergency_number": settings.privacy.emergency_number,
             "exit_url": settings.privacy.exit_url,
             "max_text_length": settings.chat.max_text_length,
+            "heading": settings.page.heading,
         }
     )
 
