@@ -203,6 +203,8 @@ def appointment_kinds(settings: Settings) -> dict[str, KindRules]:
             seats=kind.seats,
             address=kind.address,
             schedule=GroupSchedule.parse(kind.sessions, kind.weekly, kind.monthly),
+            interpreter=kind.interpreter,
+            counsellor_languages=tuple(kind.counsellor_languages) if kind.interpreter else (),
         )
         for name, kind in settings.booking.kinds.items()
     }

@@ -209,6 +209,8 @@ class AppointmentKindSettings(_Section):
     sessions: list[str] = Field(default_factory=list)
     weekly: list[str] = Field(default_factory=list)
     monthly: list[str] = Field(default_factory=list)
+    interpreter: bool = False
+    counsellor_languages: list[str] = Field(default_factory=lambda: ["sv", "en"], max_length=16)
 
     @field_validator("duration")
     @classmethod
@@ -222,6 +224,10 @@ class AppointmentKindSettings(_Section):
         from server.domain.booking.kinds import GroupSchedule
 
         GroupSchedule.parse(self.sessions, self.weekly, self.monthly)
+        if self.interpreter and self.seats > 1:
+            raise ValueError("a kind with an interpreter is a single appointment: seats must be 1")
+        if self.interpreter and not self.counsellor_languages:
+            raise ValueError("a kind with an interpreter needs counsellor_languages")
         return self
 
 

@@ -15,7 +15,7 @@ from server.domain.booking import appointments, kinds, phones, slots
 from server.domain.booking.appointments import Appointment, AppointmentState, CancelledBy
 from server.domain.booking.availability import Availability, build_availability
 from server.domain.booking.kinds import KindRules
-from server.domain.booking.slots import BusyIndex, Slot, SlotQuery
+from server.domain.booking.slots import BusyIndex, Counsellor, GroupSession, Slot, SlotQuery
 from server.domain.conversations import Conversation, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.domain.permissions import Action, Ownership
@@ -99,9 +99,26 @@ class BookingService:
     async def slots(self, kind: str, language: str, start: datetime, end: datetime) -> list[Slot]:
         slots.check_query_window(start, end)
         query = self._query(kind, language, start, end)
+        found = await self._free_time(query)
+        return slots.available_slots(query, self.policy.zone, *found) if found else []
+
+    async def languages_with_slots(self, kind: str, start: datetime, end: datetime) -> list[str]:
+        """The booking languages with at least one free slot of ``kind`` between start and end."""
+        slots.check_query_window(start, end)
+        query = self._query(kind, self.policy.languages[0], start, end)
+        found = await self._free_time(query)
+        if not found:
+            return []
+        return slots.languages_with_slots(query, self.policy.languages, self.policy.zone, *found)
+
+    async def _free_time(
+        self, query: SlotQuery
+    ) -> tuple[list[Counsellor], BusyIndex, dict[datetime, GroupSession]] | None:
+        """What slots are computed from, for the query's kind and window; None when notice and
+        horizon leave nothing of the window."""
         first, last = query.bounds()
         if last <= first:
-            return []
+            return None
         async with self.uow.read() as repos:
             counsellors = await repos.booking.counsellors()
             busy = await repos.booking.busy(first - slots.BUSY_MARGIN, last + slots.BUSY_MARGIN)
@@ -110,7 +127,7 @@ class BookingService:
                 if query.kind.is_group
                 else {}
             )
-        return slots.available_slots(query, self.policy.zone, counsellors, BusyIndex(busy), sessions)
+        return counsellors, BusyIndex(busy), sessions
 
     async def book(
         self,
@@ -142,6 +159,7 @@ class BookingService:
                 state=AppointmentState.BOOKED,
                 created_at=now,
                 conversation_id=conversation.id if conversation else None,
+                interpreter_language=language if query.kind.interpreted(language) else None,
             )
             await repos.booking.insert_appointment(
                 appointment, slots.occupied_until(query.kind, start), manage_hash(code), e164

@@ -112,6 +112,7 @@ def staff_appointment(view: StaffAppointment) -> dict[str, Any]:
         "cancelled_at": iso(a.cancelled_at),
         "cancelled_by": a.cancelled_by.value if a.cancelled_by else None,
         "has_phone": a.has_phone,
+        "interpreter_language": a.interpreter_language,
         "sms_problem": sms_problem(text.state for text in view.texts),
         "texts": [
             {

@@ -52,7 +52,8 @@ async def test_options_and_slots_name_no_counsellor(server):
         booking = await open_booking(h)
         options = await booking.public.request("GET", "/api/booking/options")
         assert options.status == 200
-        assert [k["id"] for k in options.body["kinds"]] == ["phone", "visit", "group"]
+        assert [k["id"] for k in options.body["kinds"]] == ["phone", "visit", "interpreter_call", "group"]
+        assert [k["interpreter"] for k in options.body["kinds"]] == [False, False, True, False]
         assert options.body["timezone"] == "Europe/Stockholm"
         slots = await booking.slots()
         assert slots and all(set(s) == {"start", "end", "kind", "seats_left"} for s in slots)

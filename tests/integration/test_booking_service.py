@@ -252,3 +252,15 @@ async def test_availability_round_trips_and_replaces(world, auth):
         alice, ["ar"], [(1, "10:00", "11:00")], [("2026-12-24", False, None, None)]
     )
     assert replaced.languages == ("ar",) and replaced.weekly[0].weekday == 1 and len(replaced.exceptions) == 1
+
+
+async def test_an_interpreter_call_keeps_its_language_to_interpret_in_the_database(world, auth):
+    alice = await add_counsellor(world, auth, "alice", languages=("sv",))
+    booked = await world.booking.book("interpreter_call", local(27, 13), "fa", PHONE)
+    plain = await world.booking.book("phone", local(27, 16), "sv", OTHER_PHONE)
+    found = {
+        view.appointment.id: view.appointment.interpreter_language
+        for view in await world.booking.staff_appointments(alice, local(27, 0), local(28, 0))
+    }
+    assert found == {booked.appointment.id: "fa", plain.appointment.id: None}
+    assert (await world.booking.lookup(booked.manage_code)).interpreter_language == "fa"

@@ -40,6 +40,13 @@ KINDS = {
     "group": KindRules(
         "group", timedelta(hours=2), seats=3, schedule=GroupSchedule.parse([], ["thu 18:00"], [])
     ),
+    "interpreter_call": KindRules(
+        "interpreter_call",
+        timedelta(hours=1),
+        timedelta(minutes=15),
+        interpreter=True,
+        counsellor_languages=("sv", "en"),
+    ),
 }
 
 

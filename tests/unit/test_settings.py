@@ -175,6 +175,22 @@ class TestBadValues:
             load_settings()
         assert "funday" in str(caught.value)
 
+    def test_the_shipped_interpreter_kind_is_held_in_swedish_or_english(self) -> None:
+        kind = load_settings().booking.kinds["interpreter_call"]
+        assert kind.interpreter and kind.seats == 1
+        assert kind.counsellor_languages == ["sv", "en"]
+
+    def test_an_interpreter_kind_with_seats_or_without_counsellor_languages_names_its_key(
+        self, overlay: Overlay
+    ) -> None:
+        overlay("[booking.kinds.interpreter_call]\nseats = 4\n")
+        with pytest.raises(SettingsError, match=r"booking\.kinds\.interpreter_call") as caught:
+            load_settings()
+        assert "seats must be 1" in str(caught.value)
+        overlay("[booking.kinds.interpreter_call]\ncounsellor_languages = []\n")
+        with pytest.raises(SettingsError, match=r"counsellor_languages"):
+            load_settings()
+
     def test_an_unknown_key_in_the_config_file_names_it(self, overlay: Overlay) -> None:
         overlay("[chat]\ncounselor_capacity = 4\n")
         with pytest.raises(SettingsError, match=r"chat\.counselor_capacity"):

@@ -12,6 +12,12 @@ import { call } from './api.js';
 const DAYS_PER_PAGE = 7;
 const MAX_DAYS = 56;
 const DAY_MS = 86400000;
+const LIST_SEPARATOR = ' · ';
+
+/** A name in another script or direction, kept whole inside a sentence (first strong isolate). */
+function isolate(text) {
+  return `\u2068${text}\u2069`;
+}
 
 const state = {
   options: null,
@@ -20,6 +26,9 @@ const state = {
   language: null,
   days: DAYS_PER_PAGE,
   slots: [],
+  slotsLoaded: false,
+  freeLanguages: null, // the languages with free times of the kind in the window; null when unknown
+  names: {},
   offered: [],
   selected: null,
   manageCode: null,
@@ -62,12 +71,16 @@ const ui = {};
 function buildDialog() {
   ui.error = el('p', { class: 'notice notice-error', role: 'alert', 'data-testid': 'booking-error', hidden: true });
   ui.kinds = el('div', { class: 'booking-kinds', role: 'radiogroup', 'aria-labelledby': 'booking-kind-legend' });
-  ui.languageSelect = el('select', { id: 'booking-language', 'data-testid': 'booking-language' });
+  ui.languageSelect = el('select', { id: 'booking-language', 'data-testid': 'booking-language', onchange: onLanguageSelect });
   ui.offered = el('section', { class: 'booking-offered', 'data-testid': 'booking-offered', hidden: true },
     el('h3', { i18n: 'booking.offered_heading' }),
     el('div', { class: 'booking-slot-list' }));
   ui.slotList = el('div', { class: 'booking-days', 'data-testid': 'booking-slots', 'aria-live': 'polite' });
-  ui.slotStatus = el('p', { class: 'hint', role: 'status' });
+  ui.slotStatus = el('p', { class: 'hint', role: 'status', 'data-testid': 'booking-slot-status' });
+  ui.otherLanguages = el('p', { class: 'hint', 'data-testid': 'booking-other-languages', hidden: true });
+  ui.interpreter = el('div', { class: 'booking-interpreter', 'data-testid': 'booking-interpreter', hidden: true },
+    el('p', { i18n: 'booking.interpreter_hint' }),
+    el('button', { type: 'button', class: 'button', 'data-testid': 'booking-interpreter-choose', i18n: 'booking.interpreter_button', onclick: chooseInterpreter }));
   ui.more = el('button', { type: 'button', class: 'button button-quiet', i18n: 'booking.more_days', onclick: loadMore });
   ui.selected = el('p', { class: 'booking-selected', 'data-testid': 'booking-selected', hidden: true });
   ui.phone = el('input', {
@@ -86,7 +99,7 @@ function buildDialog() {
     el('section', { class: 'booking-slots' },
       el('h3', { i18n: 'booking.slots_heading' }),
       el('p', { class: 'hint', 'data-role': 'zone' }),
-      ui.slotStatus, ui.slotList, ui.more),
+      ui.slotStatus, ui.otherLanguages, ui.interpreter, ui.slotList, ui.more),
     ui.selected, ui.phoneField, ui.error, ui.submit);
 
   ui.done = el('section', { class: 'booking-done', 'data-testid': 'booking-done', hidden: true, tabindex: '-1' },
@@ -157,11 +170,17 @@ async function loadOptions() {
   return true;
 }
 
-async function openBooking() {
+/**
+ * Open the booking dialog. `kind` preselects a kind (e.g. the interpreter kind from the waiting screen),
+ * `language` the language of the slots; by default the kind chosen last and the page's language.
+ */
+export async function openBooking({ kind, language: wanted } = {}) {
   if (!(await loadOptions())) return;
   state.mode = 'book';
-  state.kind = state.kind || state.options.kinds[0]?.id;
-  state.language = state.options.languages.includes(language()) ? language() : state.options.languages[0];
+  const kinds = state.options.kinds.map((k) => k.id);
+  state.kind = [kind, state.kind].find((k) => kinds.includes(k)) || kinds[0];
+  const languages = state.options.languages;
+  state.language = [wanted, language()].find((code) => languages.includes(code)) || languages[0];
   showPart('form');
   await renderForm();
   ui.dialog.showModal();
@@ -172,9 +191,7 @@ async function renderForm() {
   ui.title.textContent = t(state.mode === 'rebook' ? 'booking.rebook_heading' : 'booking.dialog_heading');
   ui.kinds.replaceChildren(...state.options.kinds.map((kind) => {
     const id = `booking-kind-${kind.id}`;
-    const hint = kind.address
-      ? t('booking.kind_hint_address', { minutes: kind.duration_minutes, address: kind.address })
-      : t('booking.kind_hint', { minutes: kind.duration_minutes });
+    const hint = kindHint(kind);
     return el('div', { class: 'booking-kind' },
       el('input', {
         type: 'radio', name: 'booking-kind', id, value: kind.id, 'data-testid': id, checked: kind.id === state.kind,
@@ -183,19 +200,55 @@ async function renderForm() {
       el('label', { for: id }, el('span', { class: 'booking-kind-name', text: kindName(kind.id) }),
         el('span', { class: 'hint', text: hint })));
   }));
-  const names = await languageNames(state.options.languages);
-  ui.languageSelect.replaceChildren(...state.options.languages.map((code) => {
-    const option = new Option(names[code], code);
-    option.lang = code;
-    return option;
-  }));
-  ui.languageSelect.value = state.language;
+  state.names = await languageNames(state.options.languages);
+  renderLanguageOptions();
   ui.languageSelect.disabled = state.mode === 'rebook';
   ui.submit.textContent = t(state.mode === 'rebook' ? 'booking.rebook_submit' : 'booking.submit');
   show(ui.phoneField, state.mode === 'book');
   ui.form.querySelector('[data-role="zone"]').textContent = t('booking.zone_note', { zone: zone() });
   translateDom(ui.dialog);
   renderSelected();
+}
+
+function kindHint(kind) {
+  if (kind.interpreter) return t('booking.kind_hint_interpreter', { minutes: kind.duration_minutes });
+  if (kind.address) return t('booking.kind_hint_address', { minutes: kind.duration_minutes, address: kind.address });
+  return t('booking.kind_hint', { minutes: kind.duration_minutes });
+}
+
+function interpreterKind() {
+  return state.options.kinds.find((kind) => kind.interpreter);
+}
+
+/** Each language by its own name; those with free times of the chosen kind say so in the page's language. */
+function renderLanguageOptions() {
+  const free = state.mode === 'book' ? state.freeLanguages : null;
+  ui.languageSelect.replaceChildren(...state.options.languages.map((code) => {
+    const name = state.names[code] || code;
+    const marked = Boolean(free?.includes(code));
+    const option = new Option(marked ? t('booking.language_has_slots', { language: isolate(name) }) : name, code);
+    if (!marked) option.lang = code;
+    option.dataset.hasSlots = String(marked);
+    return option;
+  }));
+  ui.languageSelect.value = state.language;
+}
+
+function onLanguageSelect() {
+  state.language = ui.languageSelect.value;
+  refreshSlots();
+}
+
+function chooseInterpreter() {
+  const kind = interpreterKind();
+  if (!kind) return;
+  state.kind = kind.id;
+  const radio = ui.kinds.querySelector(`input[value="${CSS.escape(kind.id)}"]`);
+  if (radio) {
+    radio.checked = true;
+    radio.focus();
+  }
+  refreshSlots();
 }
 
 async function refreshSlots() {
@@ -205,23 +258,55 @@ async function refreshSlots() {
   await Promise.all([loadSlots(), loadOffer()]);
 }
 
-async function loadSlots() {
-  const token = ++state.loadToken;
-  ui.slotStatus.textContent = t('common.loading');
+function slotWindow() {
   const from = new Date();
   const to = new Date(from.getTime() + state.days * DAY_MS);
-  const query = new URLSearchParams({ kind: state.kind, language: state.language, from: from.toISOString(), to: to.toISOString() });
-  const result = await call('GET', `/api/slots?${query}`);
+  return { from: from.toISOString(), to: to.toISOString() };
+}
+
+async function loadSlots() {
+  const token = ++state.loadToken;
+  state.slotsLoaded = false;
+  state.freeLanguages = null;
+  ui.slotStatus.textContent = t('common.loading');
+  show(ui.otherLanguages, false);
+  show(ui.interpreter, false);
+  const span = slotWindow();
+  const slotQuery = new URLSearchParams({ kind: state.kind, language: state.language, ...span });
+  const languageQuery = new URLSearchParams({ kind: state.kind, ...span });
+  const [result, languages] = await Promise.all([
+    call('GET', `/api/slots?${slotQuery}`),
+    state.mode === 'book' ? call('GET', `/api/slots/languages?${languageQuery}`) : null,
+  ]);
   if (token !== state.loadToken) return;
-  if (!result.ok) {
-    ui.slotStatus.textContent = bookingError(result.code);
-    state.slots = [];
-  } else {
-    state.slots = result.data.slots;
-    ui.slotStatus.textContent = state.slots.length ? '' : t('booking.no_slots');
-  }
+  state.freeLanguages = languages?.ok ? languages.data.languages : null;
+  state.slots = result.ok ? result.data.slots : [];
+  state.slotsLoaded = result.ok;
+  ui.slotStatus.textContent = result.ok ? '' : bookingError(result.code);
   show(ui.more, state.days < MAX_DAYS);
+  renderLanguageOptions();
   renderSlots();
+  renderNoSlots();
+}
+
+/** When the chosen language has no free times: which languages have, and the interpreter kind. */
+function renderNoSlots() {
+  const empty = state.slotsLoaded && state.slots.length === 0;
+  const others = (state.freeLanguages || []).filter((code) => code !== state.language);
+  const interpreter = interpreterKind();
+  show(ui.otherLanguages, empty && others.length > 0);
+  show(ui.interpreter, empty && state.mode === 'book' && Boolean(interpreter) && interpreter.id !== state.kind);
+  if (!empty) return;
+  if (state.mode === 'rebook' || state.freeLanguages?.length === 0) {
+    ui.slotStatus.textContent = t('booking.no_slots_any_language');
+  } else if (state.freeLanguages === null) {
+    ui.slotStatus.textContent = t('booking.no_slots');
+  } else {
+    ui.slotStatus.textContent = t('booking.no_slots_in_language', { language: isolate(state.names[state.language] || state.language) });
+  }
+  ui.otherLanguages.textContent = others.length
+    ? t('booking.languages_with_slots', { languages: others.map((code) => isolate(state.names[code] || code)).join(LIST_SEPARATOR) })
+    : '';
 }
 
 async function loadOffer() {
@@ -431,7 +516,7 @@ function resetFlow() {
 function onLanguageChange() {
   if (!ui.dialog?.open) return;
   if (!ui.form.hidden) {
-    renderForm();
+    renderForm().then(renderNoSlots);
     renderSlots();
     loadOfferButtons();
   }

@@ -226,6 +226,7 @@ appointments = Table(
     Column("cancelled_at", UtcDateTime),
     Column("cancelled_by", String(16)),
     Column("version", Integer, nullable=False, default=1),
+    Column("interpreter_language", String(8)),
     Index("ix_appointments_start_at", "start_at"),
     Index("ix_appointments_counsellor_id_start_at", "counsellor_id", "start_at"),
     Index("ix_appointments_phone_hash", "phone_hash"),

@@ -41,6 +41,8 @@ class Appointment:
     cancelled_by: CancelledBy | None = None
     version: int = 1
     has_phone: bool = True
+    #: The language an interpreter translates from (the relative's), for a kind with an interpreter.
+    interpreter_language: str | None = None
 
 
 def require_manageable(appointment: Appointment | None, now: datetime) -> Appointment:

@@ -83,10 +83,22 @@ class KindRules:
     seats: int = 1
     address: str = ""
     schedule: GroupSchedule = field(default_factory=GroupSchedule)
+    interpreter: bool = False
+    #: For an interpreter kind: the languages the counsellor holds the call in, with an interpreter.
+    counsellor_languages: tuple[str, ...] = ()
 
     @property
     def is_group(self) -> bool:
         return self.seats > 1
+
+    def interpreted(self, language: str) -> bool:
+        """Whether a booking in ``language`` needs an interpreter: an interpreter kind held in one of
+        the counsellors' own languages needs none."""
+        return self.interpreter and language not in self.counsellor_languages
+
+    def held_in(self, language: str) -> tuple[str, ...]:
+        """The languages a counsellor may speak to take a booking in ``language``."""
+        return self.counsellor_languages if self.interpreted(language) else (language,)
 
     @property
     def step(self) -> timedelta:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,11 @@ class Counsellor:
 
     def speaks(self, language: str) -> bool:
         return language in self.availability.languages
+
+    def takes(self, kind: KindRules, language: str) -> bool:
+        """Whether the counsellor can hold a booking of ``kind`` in ``language``: in that language,
+        or, with an interpreter, in one of the kind's counsellor languages."""
+        return any(self.speaks(spoken) for spoken in kind.held_in(language))
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,9 @@ def free_counsellors(
     occupied_end = occupied_until(kind, slot_start)
     free = []
     for counsellor in counsellors:
-        if not counsellor.speaks(query.language) or not busy.is_free(counsellor.id, slot_start, occupied_end):
+        if not counsellor.takes(kind, query.language):
+            continue
+        if not busy.is_free(counsellor.id, slot_start, occupied_end):
             continue
         if kind.is_group:
             if covers(counsellor.availability, zone, slot_start, slot_start + kind.duration):
@@ -203,12 +210,29 @@ def available_slots(
         return _group_slots(query, zone, counsellors, busy, sessions, start, end)
     counts: dict[datetime, int] = {}
     for counsellor in counsellors:
-        if not counsellor.speaks(query.language):
+        if not counsellor.takes(kind, query.language):
             continue
         for moment in counsellor_starts(counsellor.availability, kind, zone, start, end):
             if busy.is_free(counsellor.id, moment, occupied_until(kind, moment)):
                 counts[moment] = counts.get(moment, 0) + 1
     return [Slot(moment, moment + kind.duration, kind.name, counts[moment]) for moment in sorted(counts)]
+
+
+def languages_with_slots(
+    query: SlotQuery,
+    languages: Sequence[str],
+    zone: ZoneInfo,
+    counsellors: Sequence[Counsellor],
+    busy: BusyIndex,
+    sessions: dict[datetime, GroupSession],
+) -> list[str]:
+    """The languages, of ``languages`` and in their order, with at least one free slot of the
+    query's kind in its window (the query's own language is not used)."""
+    return [
+        language
+        for language in languages
+        if available_slots(replace(query, language=language), zone, counsellors, busy, sessions)
+    ]
 
 
 def _group_slots(

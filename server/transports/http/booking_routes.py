@@ -143,6 +143,7 @@ async def booking_options(request: web.Request) -> web.Response:
                     "address": kind.address,
                     "min_notice_seconds": int(kind.min_notice.total_seconds()),
                     "horizon_days": kind.horizon.days,
+                    "interpreter": kind.interpreter,
                 }
                 for kind in policy.kinds.values()
             ],
@@ -158,6 +159,15 @@ async def list_slots(request: web.Request) -> web.Response:
     request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
     found = await request.app[app_keys.BOOKING].slots(kind, language, start, end)
     return web.json_response({"slots": [wire.slot(s) for s in found]})
+
+
+async def slot_languages(request: web.Request) -> web.Response:
+    kind = request.query.get("kind", "")
+    start = _time(request, "from")
+    end = _time(request, "to")
+    request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
+    found = await request.app[app_keys.BOOKING].languages_with_slots(kind, start, end)
+    return web.json_response({"kind": kind, "languages": found})
 
 
 async def book(request: web.Request) -> web.Response:
@@ -322,6 +332,7 @@ async def offer_slots(request: web.Request) -> web.Response:
 def add_booking_routes(app: web.Application) -> None:
     app.router.add_get("/api/booking/options", booking_options)
     app.router.add_get("/api/slots", list_slots)
+    app.router.add_get("/api/slots/languages", slot_languages)
     app.router.add_post("/api/appointments", book)
     app.router.add_post("/api/appointments/lookup", lookup)
     app.router.add_post("/api/appointments/cancel", cancel)

@@ -543,6 +543,29 @@ def _booking_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/slots/languages": {
+            "get": {
+                "summary": "The languages with at least one free slot of a kind in the window",
+                "parameters": [
+                    {"name": "kind", "in": "query", "required": True, "schema": {"type": "string"}},
+                    *time_range,
+                ],
+                "responses": {
+                    "200": _json(
+                        "languages",
+                        {
+                            "type": "object",
+                            "required": ["kind", "languages"],
+                            "properties": {
+                                "kind": {"type": "string"},
+                                "languages": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    ),
+                    **_errors(422, 429),
+                },
+            }
+        },
         "/api/appointments": {
             "post": {
                 "summary": "Book a slot anonymously with a mobile number for texts",

@@ -13,6 +13,9 @@ import { OutboxPanel } from './outbox.js';
 import { AppointmentsState, DAY_MS } from './state.js';
 import { clock, dayTitle, describe, kindName, offsetText, tb } from './words.js';
 
+/** Kinds where the counsellor calls the relative, so the number may be shown (config/default.toml). */
+const CALLED_KINDS = ['phone', 'interpreter_call'];
+
 /** The provider's error code (20429, 21610, 30005...) of a text that did not get through. */
 function textError(text) {
   if (!text.error_code || ['sent', 'delivered'].includes(text.state)) return null;
@@ -150,7 +153,7 @@ export class AppointmentsView {
     const mayAct = this.state.mayAct(item);
     const phone = this.state.revealed.get(item.appointment_id);
     const actions = booked && mayAct ? el('div', { class: 'appointment__actions' },
-      item.kind === 'phone' && item.has_phone && !phone ? el('button', {
+      CALLED_KINDS.includes(item.kind) && item.has_phone && !phone ? el('button', {
         type: 'button', class: 'button', 'data-testid': 'appointment-phone', text: tb('show_phone'),
         onclick: () => this.reveal(item),
       }) : null,
@@ -167,6 +170,10 @@ export class AppointmentsView {
       el('p', { class: 'appointment__title' },
         el('strong', { text: kindName(item.kind) }), ` · ${languageLabel(item.language)} · `,
         el('span', { class: 'appointment__reference', translate: 'no', text: item.reference })),
+      item.interpreter_language ? el('p', {
+        class: 'appointment__interpreter', 'data-testid': 'appointment-interpreter', 'data-language': item.interpreter_language,
+        text: tb('interpreter', { language: languageLabel(item.interpreter_language) }),
+      }) : null,
       el('p', { class: 'appointment__meta' },
         el('span', { class: `badge appointment__state appointment__state--${item.state}`, 'data-testid': 'appointment-state', text: tb(`state_${item.state}`) }),
         ` ${tb('counsellor', { name: item.counsellor_name })}`,

@@ -35,6 +35,7 @@ class AppointmentQueries(BookingTables):
                 conversation_id=appointment.conversation_id,
                 created_at=appointment.created_at,
                 version=appointment.version,
+                interpreter_language=appointment.interpreter_language,
             )
         )
 

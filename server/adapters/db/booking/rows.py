@@ -37,6 +37,7 @@ def appointment_from_row(row: Any) -> Appointment:
         cancelled_by=CancelledBy(row.cancelled_by) if row.cancelled_by else None,
         version=row.version,
         has_phone=row.phone is not None,
+        interpreter_language=row.interpreter_language,
     )
 
 
