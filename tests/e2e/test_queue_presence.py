@@ -126,7 +126,8 @@ async def test_quick_exit_and_leave_take_the_relative_out_of_the_queue_at_once(
 async def test_with_two_processes_away_follows_the_stored_presence(
     server_factory: Callable[..., ServerProcess],
 ) -> None:
-    """A relative on process a, the counsellor on process b: the flag turns and turns back there.
+    """A relative on process a, the counsellor on process b: the flag turns there, and turns back
+    when the relative returns on b with the resume code, first in line as before.
     A second tab on the other process keeps a relative present when the first one closes: by the
     time a conversation started later has turned away, that one has not."""
     with postgres_server() as database_url, redis_server() as redis_url:
@@ -150,8 +151,14 @@ async def test_with_two_processes_away_follows_the_stored_presence(
             await wanderer_socket.close()
             await wait_queue(alice, {**both, wanderer.conversation_id: True}, since=mark)
             mark = alice.socket.log.mark()
-            await b.relative(wanderer.token)
+            resumed = await b.api().request(
+                "POST", "/api/conversations/resume", json={"resume_code": wanderer.resume_code}
+            )
+            assert resumed.status == 200, resumed.body
+            back = await b.relative(resumed.body["token"])
             await wait_queue(alice, both, since=mark)
+            await back.barrier()
+            assert back.log.named("status")[0]["queue_position"] == 1
 
             mark = alice.socket.log.mark()
             await tab_a.close()
