@@ -97,7 +97,7 @@ export class QueueView {
 
   fillAway(item, q) {
     const id = q.conversation_id;
-    item.element.classList.toggle('queue-item--away', q.away);
+    item.element.classList.toggle('queue-item--away', Boolean(q.away));
     item.away.hidden = !q.away;
     item.away.textContent = t('console.queue.away');
     item.claim.setAttribute('aria-describedby', q.away ? `queue-topic-${id} queue-away-${id}` : `queue-topic-${id}`);
