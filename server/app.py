@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import socketio
@@ -59,9 +59,11 @@ from server.transports.sockets.session_watch import SessionWatch
 log = logging.getLogger(__name__)
 
 
-def presence_sweep_seconds(abandon_after: timedelta) -> float:
-    """Often enough that a conversation closes soon after ``abandon_after``, at most every 15 s."""
-    return min(15.0, max(0.5, abandon_after.total_seconds() / 4))
+def presence_sweep_seconds(policy: ChatPolicy) -> float:
+    """Often enough that a conversation turns away soon after ``away_after`` and closes soon
+    after ``abandon_after``, at most every 15 s."""
+    shortest = min(policy.away_after, policy.abandon_after)
+    return min(15.0, max(0.5, shortest.total_seconds() / 4))
 
 
 def opening_hours(settings: Settings) -> OpeningHours:
@@ -88,6 +90,7 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         greetings=greetings(catalogs, chat.languages, settings.privacy.emergency_number),
         waiting_per_address=settings.limits.waiting_per_address,
         abandon_after=chat.abandon_after,
+        away_after=chat.away_after,
     )
 
 
@@ -323,7 +326,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler.add_job(
         app[app_keys.RELATIVES].sweep,
         "interval",
-        seconds=presence_sweep_seconds(app[app_keys.CHAT].policy.abandon_after),
+        seconds=presence_sweep_seconds(app[app_keys.CHAT].policy),
         id="relative-presence",
         max_instances=1,
         coalesce=True,

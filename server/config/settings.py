@@ -92,10 +92,13 @@ class ChatSettings(_Section):
     # A waiting conversation whose relative has had no socket connected this long closes as
     # "abandoned"; a relative back before then keeps their place.
     abandon_after: Duration = timedelta(minutes=15)
+    # A waiting conversation whose relative has had no socket connected this long shows as "away"
+    # in the queue (never, if it is not shorter than abandon_after).
+    away_after: Duration = timedelta(seconds=60)
 
-    @field_validator("abandon_after")
+    @field_validator("abandon_after", "away_after")
     @classmethod
-    def _check_abandon_after(cls, value: timedelta) -> timedelta:
+    def _check_presence_time(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=1):
             raise ValueError("must be at least 1s")
         return value

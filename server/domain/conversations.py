@@ -127,10 +127,11 @@ def mark_danger(conversation: Conversation, reason: str, *, keeps_place: bool) -
     return (flag_danger if keeps_place else raise_priority)(conversation, reason)
 
 
-def is_abandoned(conversation: Conversation, now: datetime, abandon_after: timedelta) -> bool:
-    """A waiting conversation whose relative has been gone for ``abandon_after``."""
+def is_away(conversation: Conversation, now: datetime, away_after: timedelta) -> bool:
+    """A waiting conversation whose relative has had no page open for ``away_after``. The same
+    test at ``abandon_after`` closes it; that one runs in SQL (ChatRepository.gone_waiting)."""
     gone = conversation.relative_gone_since
-    return conversation.state is State.WAITING and gone is not None and now - gone >= abandon_after
+    return conversation.state is State.WAITING and gone is not None and now - gone >= away_after
 
 
 @dataclass(frozen=True)

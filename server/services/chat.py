@@ -28,6 +28,7 @@ from server.domain.text import check_client_id
 from server.domain.tokens import new_resume_code, new_token, normalise_resume_code, secret_hash
 from server.services.addresses import AddressBook
 from server.services.events import (
+    AwayChanged,
     ConversationChanged,
     ConversationStarted,
     EventBus,
@@ -62,6 +63,7 @@ class ChatPolicy:
     # Waiting conversations one client address may hold; 0 means no limit.
     waiting_per_address: int = 0
     abandon_after: timedelta = timedelta(minutes=15)
+    away_after: timedelta = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class ChatService:
         self._wait_basis_cache: tuple[datetime, WaitBasis] | None = None
         self._token_conversations: LRUCache[str, str] = LRUCache(maxsize=TOKEN_HINTS_KEPT)
         self.addresses = AddressBook()
+        self._away: frozenset[str] = frozenset()
 
     # relatives
 
@@ -293,7 +296,9 @@ class ChatService:
         self, present: Collection[str], gone: Mapping[str, datetime] | None = None
     ) -> int:
         """Run by every process: record presence, then close as abandoned the waiting
-        conversations whose relative has been gone ``abandon_after``. Returns how many closed."""
+        conversations whose relative has been gone ``abandon_after``, and announce when the
+        away ones changed (read from the stored presence, so every process sees the same).
+        Returns how many closed."""
         await self.record_presence(present, gone or {})
         now = self.clock()
         cutoff = now - self.policy.abandon_after
@@ -307,8 +312,16 @@ class ChatService:
             if done:
                 abandoned += 1
                 await self.events.publish(ConversationChanged(closed))
-        self.addresses.keep_only({c.id for c in await self.uow.waiting()})
+        waiting = await self.uow.waiting()
+        self.addresses.keep_only({c.id for c in waiting})
+        away = frozenset(c.id for c in waiting if self.is_away(c))
+        if away != self._away:
+            self._away = away
+            await self.events.publish(AwayChanged(away))
         return abandoned
+
+    def is_away(self, conversation: Conversation) -> bool:
+        return rules.is_away(conversation, self.clock(), self.policy.away_after)
 
     # messages
 

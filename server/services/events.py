@@ -28,6 +28,14 @@ class ConversationChanged:
 
 
 @dataclass(frozen=True)
+class AwayChanged:
+    """Which waiting conversations' relatives are away changed (time passed, or a relative came
+    back): the queue is pushed again. Every process sweeps and may announce the same change."""
+
+    away: frozenset[str]
+
+
+@dataclass(frozen=True)
 class MessagePosted:
     conversation: Conversation
     message: Message
@@ -100,6 +108,7 @@ class EscalationAlert:
 Event = (
     ConversationStarted
     | ConversationChanged
+    | AwayChanged
     | MessagePosted
     | Typing
     | ReadMarked

@@ -30,7 +30,11 @@ def message(m: Message) -> dict[str, Any]:
     }
 
 
-def queue_item(c: Conversation) -> dict[str, Any]:
+def queue_item(c: Conversation, away: bool) -> dict[str, Any]:
+    return {**_summary(c), "away": away}
+
+
+def _summary(c: Conversation) -> dict[str, Any]:
     return {
         "conversation_id": c.id,
         "language": c.language,
@@ -43,7 +47,7 @@ def queue_item(c: Conversation) -> dict[str, Any]:
 
 def conversation(c: Conversation, unread: int = 0) -> dict[str, Any]:
     return {
-        **queue_item(c),
+        **_summary(c),
         "state": c.state.value,
         "counsellor_id": c.counsellor_id,
         "created_at": iso(c.created_at),

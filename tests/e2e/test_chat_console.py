@@ -12,7 +12,15 @@ import socketio
 from tests.support.clients import SESSION_COOKIE, Harness, connect_error_code, queue_ids
 from tests.support.server import ServerProcess
 
-QUEUE_ITEM_KEYS = {"conversation_id", "language", "topic", "waiting_since", "priority", "priority_reason"}
+QUEUE_ITEM_KEYS = {
+    "conversation_id",
+    "language",
+    "topic",
+    "waiting_since",
+    "priority",
+    "priority_reason",
+    "away",
+}
 NOTE_KEYS = {"id", "conversation_id", "author", "text", "created_at"}
 
 

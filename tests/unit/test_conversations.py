@@ -236,3 +236,23 @@ class TestDangerMarksOnce:
         assert marked is not None
         assert rules.mark_danger(marked, "danger_words", keeps_place=False) is None
         assert rules.mark_danger(closed(), "danger_words", keeps_place=False) is None
+
+
+class TestAway:
+    AWAY_AFTER = timedelta(seconds=60)
+
+    def gone_since(self, since: datetime | None, conversation: Conversation | None = None) -> Conversation:
+        return replace(conversation or waiting(), relative_gone_since=since)
+
+    def test_a_waiting_relative_gone_for_away_after_is_away(self) -> None:
+        conversation = self.gone_since(T0)
+        assert not rules.is_away(conversation, T0 + self.AWAY_AFTER - timedelta(seconds=1), self.AWAY_AFTER)
+        assert rules.is_away(conversation, T0 + self.AWAY_AFTER, self.AWAY_AFTER)
+
+    def test_a_relative_with_a_page_open_is_never_away(self) -> None:
+        assert not rules.is_away(self.gone_since(None), T0 + timedelta(days=1), self.AWAY_AFTER)
+
+    def test_only_a_waiting_conversation_is_away(self) -> None:
+        later = T0 + timedelta(days=1)
+        assert not rules.is_away(self.gone_since(T0, active()), later, self.AWAY_AFTER)
+        assert not rules.is_away(self.gone_since(T0, closed()), later, self.AWAY_AFTER)

@@ -143,6 +143,8 @@ class TestBadValues:
             ("KINLINE_LIMITS__NEW_CONVERSATIONS_PER_MINUTE", "-1", "limits.new_conversations_per_minute"),
             ("KINLINE_PORT", "70000", "port"),
             ("KINLINE_LOG__LEVEL", "LOUD", "log.level"),
+            ("KINLINE_CHAT__AWAY_AFTER", "0s", "chat.away_after"),
+            ("KINLINE_CHAT__ABANDON_AFTER", "0s", "chat.abandon_after"),
         ],
     )
     def test_a_bad_environment_value_names_its_key(self, variable: str, value: str, key: str) -> None:

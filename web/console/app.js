@@ -6,6 +6,7 @@ import {
 } from './alerts.js';
 import { AppointmentsView } from './appointments/view.js';
 import { AuditView } from './audit.js';
+import { AwayConfirm } from './away_confirm.js';
 import { showError } from '/shared/dom.js';
 import { errorText } from './dom.js';
 import { EscalationsView } from './escalations/view.js';
@@ -36,6 +37,7 @@ const userName = byId('current-user');
 const logoutButton = byId('logout');
 const alertsButton = byId('enable-alerts');
 
+const awayConfirm = new AwayConfirm(byId('away-confirm'));
 const queue = new QueueView({
   list: byId('queue-list'),
   count: byId('queue-count'),
@@ -43,6 +45,7 @@ const queue = new QueueView({
   error: byId('queue-error'),
   onClaim: (id) => (session ? session.workspace.claim(id) : Promise.resolve({ ok: false, error: { code: 'offline' } })),
   onNewItem: () => alertUser('conversation'),
+  confirmAway: (button) => awayConfirm.ask(button),
 });
 const history = new HistoryView({
   list: byId('history-list'),
@@ -291,6 +294,7 @@ function endSession() {
   socket?.removeAllListeners();
   socket?.disconnect();
   workspace?.clear();
+  awayConfirm.cancel();
   queue.clear();
   history.clear();
   renderUserName();

@@ -9,14 +9,16 @@ export class QueueView {
   /**
    * onClaim(conversationId) resolves to an ack; onNewItem() fires for ids never seen before in this session.
    * error shows a failed claim; it lives outside the items because the item may vanish before the ack.
+   * confirmAway(button) resolves true when a conversation whose relative is away is to be claimed anyway.
    */
-  constructor({ list, count, empty, error, onClaim, onNewItem }) {
+  constructor({ list, count, empty, error, onClaim, onNewItem, confirmAway }) {
     this.list = list;
     this.count = count;
     this.empty = empty;
     this.error = error;
     this.onClaim = onClaim;
     this.onNewItem = onNewItem;
+    this.confirmAway = confirmAway;
     this.items = new Map();
     this.seen = new Set();
     this.primed = false;
@@ -54,6 +56,7 @@ export class QueueView {
     const topic = el('span', { class: 'queue-item__topic', id: `queue-topic-${id}` });
     const waited = el('time', { class: 'queue-item__elapsed' });
     const waitingLabel = el('span', { class: 'queue-item__waiting-label' });
+    const away = el('p', { class: 'queue-item__away', id: `queue-away-${id}`, 'data-testid': 'queue-away', hidden: true });
     const claim = el('button', {
       type: 'button',
       class: 'button button--primary queue-item__claim',
@@ -66,10 +69,11 @@ export class QueueView {
       { class: 'queue-item', 'data-testid': 'queue-item', 'data-conversation-id': id },
       el('div', { class: 'queue-item__head' }, language, badge),
       topic,
+      away,
       el('p', { class: 'queue-item__waiting' }, waitingLabel, ' ', waited),
       claim,
     );
-    const item = { element, language, badge, topic, waited, waitingLabel, claim, q };
+    const item = { element, language, badge, topic, away, waited, waitingLabel, claim, q };
     this.items.set(id, item);
     return item;
   }
@@ -88,9 +92,19 @@ export class QueueView {
     item.waited.dateTime = q.waiting_since;
     item.waited.textContent = formatElapsed(q.waiting_since);
     item.claim.textContent = t('console.queue.claim');
+    this.fillAway(item, q);
+  }
+
+  fillAway(item, q) {
+    const id = q.conversation_id;
+    item.element.classList.toggle('queue-item--away', Boolean(q.away));
+    item.away.hidden = !q.away;
+    item.away.textContent = t('console.queue.away');
+    item.claim.setAttribute('aria-describedby', q.away ? `queue-topic-${id} queue-away-${id}` : `queue-topic-${id}`);
   }
 
   async claim(id, button) {
+    if (this.items.get(id)?.q.away && !(await this.confirmAway(button))) return;
     button.disabled = true;
     showError(this.error, '');
     const ack = await this.onClaim(id);

@@ -14,6 +14,7 @@ import socketio
 from server.domain.conversations import Sender, State
 from server.services.chat import ChatService, queue_positions
 from server.services.events import (
+    AwayChanged,
     ConversationChanged,
     ConversationStarted,
     Event,
@@ -69,7 +70,7 @@ class Broadcaster:
     async def on_event(self, event: Event) -> None:
         if isinstance(event, MessagePosted):
             await self._message(event)
-        elif isinstance(event, ConversationStarted):
+        elif isinstance(event, ConversationStarted | AwayChanged):
             self._queue_dirty.set()
         elif isinstance(event, ConversationChanged):
             await self._changed(event)
@@ -178,10 +179,7 @@ class Broadcaster:
         positions = queue_positions(waiting)
         ordered = sorted(waiting, key=lambda c: positions[c.id])
         await self.sio.emit(
-            "queue",
-            {"conversations": [wire.queue_item(c) for c in ordered]},
-            room=STAFF_ROOM,
-            namespace=COUNSELLOR,
+            "queue", self.counsellors.queue_payload(ordered), room=STAFF_ROOM, namespace=COUNSELLOR
         )
         sent: dict[str, tuple[int, int]] = {}
         moved: list[tuple[str, dict[str, Any]]] = []

@@ -23,6 +23,7 @@ from server.domain.hours import OpeningHours
 from server.domain.staff import Role, StaffUser
 from server.services.chat import ChatService
 from server.services.events import (
+    AwayChanged,
     ConversationChanged,
     ConversationStarted,
     MessagePosted,
@@ -529,3 +530,34 @@ class TestPresence:
         await chat.record_presence([], {conversation_id: clock()})
         clock.advance(chat.policy.abandon_after)
         assert await chat.sweep_presence([]) == 1
+
+    async def test_a_relative_gone_for_away_after_is_announced_away_once_and_back_when_present(
+        self, chat: ChatService, clock: ManualClock, events: RecordingBus, uow: FakeUnitOfWork
+    ) -> None:
+        gone = await new_id(chat)
+        clock.advance(timedelta(seconds=1))
+        present = await new_id(chat)
+        await chat.sweep_presence([present])
+        clock.advance(chat.policy.away_after - timedelta(seconds=2))
+        await chat.sweep_presence([present])
+        assert events.of(AwayChanged) == []
+        assert not chat.is_away(stored(uow, gone))
+        clock.advance(timedelta(seconds=1))
+        await chat.sweep_presence([present])
+        await chat.sweep_presence([present])
+        assert events.of(AwayChanged) == [AwayChanged(frozenset({gone}))]
+        assert chat.is_away(stored(uow, gone)) and not chat.is_away(stored(uow, present))
+        await chat.sweep_presence([gone, present])
+        assert events.of(AwayChanged)[1:] == [AwayChanged(frozenset())]
+        assert [c.id for c in await chat.queue()] == [gone, present]
+
+    async def test_a_claimed_conversation_is_no_longer_away(
+        self, chat: ChatService, clock: ManualClock, events: RecordingBus, alice: StaffUser
+    ) -> None:
+        conversation_id = await new_id(chat)
+        clock.advance(chat.policy.away_after)
+        await chat.sweep_presence([])
+        claimed = await chat.claim(conversation_id, alice)
+        await chat.sweep_presence([])
+        assert not chat.is_away(claimed)
+        assert events.of(AwayChanged) == [AwayChanged(frozenset({conversation_id})), AwayChanged(frozenset())]
