@@ -69,9 +69,10 @@ class CounsellorNamespace(StaffNamespace):
         session = await self.admit(sid, environ, self._permit)
         for room in (STAFF_ROOM, user_room(session.user.id)):
             await self.enter_room(sid, room)
-        self.presence.connected(session.user.id, sid)
-        queue = await self.chat.queue()
-        await self.emit("queue", {"conversations": [wire.queue_item(c) for c in queue]}, to=sid)
+        self.presence.connected(session.user, sid)
+        languages = session.user.languages
+        queue = await self.chat.queue_for(languages)
+        await self.emit("queue", wire.queue(queue, languages), to=sid)
         await self.emit("mine", await self.mine_payload(session.user.id), to=sid)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
