@@ -76,7 +76,9 @@ class RelativeStatus:
     state: State
     queue_position: int | None
     estimated_wait_seconds: int | None
-    # While waiting: whether a counsellor who speaks the conversation's language has a console open.
+    # While waiting: the conversation's language, whether a counsellor who speaks it has a console
+    # open, and the relative's choice.
+    language: str | None = None
     language_online: bool | None = None
     language_choice: LanguageChoice | None = None
 
@@ -253,6 +255,7 @@ class ChatService:
                 State.WAITING,
                 positions[c.id],
                 self.estimate_wait(positions[c.id], basis),
+                c.language,
                 rules.language_online(c, online),
                 c.language_choice,
             )

@@ -85,6 +85,7 @@ def status(state: str, queue_position: int | None, estimated_wait_seconds: int |
         "state": state,
         "queue_position": queue_position,
         "estimated_wait_seconds": estimated_wait_seconds,
+        "language": None,
         "language_online": None,
         "language_choice": None,
     }
@@ -93,6 +94,7 @@ def status(state: str, queue_position: int | None, estimated_wait_seconds: int |
 def relative_status(s: RelativeStatus) -> dict[str, Any]:
     return {
         **status(s.state.value, s.queue_position, s.estimated_wait_seconds),
+        "language": s.language,
         "language_online": s.language_online,
         "language_choice": s.language_choice.value if s.language_choice else None,
     }
