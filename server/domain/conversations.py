@@ -30,8 +30,6 @@ DEFAULT_TOPIC = "worried_about_someone"
 LEFT_BY_RELATIVE = "left_by_relative"
 ABANDONED = "abandoned"
 DANGER_PRIORITY = 10
-#: The languages every relative may be offered instead of their own.
-SHARED_LANGUAGES = ("sv", "en")
 
 
 class LanguageChoice(enum.StrEnum):
