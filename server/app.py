@@ -128,7 +128,11 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     events = app[app_keys.EVENTS]
     app[app_keys.DATABASE] = database
     app[app_keys.UNIT_OF_WORK] = uow
-    app[app_keys.CHAT] = ChatService(uow, events, system_clock, chat_policy(settings, app[app_keys.CATALOGS]))
+    presence = Presence()
+    app[app_keys.PRESENCE] = presence
+    app[app_keys.CHAT] = ChatService(
+        uow, events, system_clock, chat_policy(settings, app[app_keys.CATALOGS]), online=presence
+    )
     app[app_keys.AUTH] = AuthService(
         uow,
         events,
@@ -172,7 +176,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         chat,
         app[app_keys.AUTH],
         cookie_name(settings.security.secure_cookies),
-        Presence(),
+        app[app_keys.PRESENCE],
         app[app_keys.SESSION_WATCH],
     )
     relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
@@ -180,6 +184,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(counsellors)
     broadcaster = Broadcaster(sio, chat, counsellors, settings.chat.queue_push_delay)
     events.subscribe(broadcaster.on_event)
+    app[app_keys.PRESENCE].on_change(broadcaster.queue_changed)
     intake = IntakeBot(
         chat,
         app[app_keys.CATALOGS],

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from server.services.reminders import TextService
     from server.services.retention import RetentionService
     from server.transports.client_address import TrustedProxies
+    from server.transports.sockets.presence import Presence
     from server.transports.sockets.relative import RelativeNamespace
     from server.transports.sockets.session_watch import SessionWatch
 
@@ -36,6 +37,8 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 UNIT_OF_WORK: web.AppKey[SqlUnitOfWork] = web.AppKey("unit_of_work")
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
+# The consoles open in this process; the chat service asks it who is online.
+PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import total_ordering
@@ -31,6 +32,14 @@ ABANDONED = "abandoned"
 DANGER_PRIORITY = 10
 
 
+class LanguageChoice(enum.StrEnum):
+    """What a relative waiting in a language chose: wait for a counsellor who speaks it, or take
+    the next counsellor in a shared language. Until they choose, the queue treats them as ANY."""
+
+    WAIT = "wait"
+    ANY = "any"
+
+
 @dataclass(frozen=True)
 class Conversation:
     id: str
@@ -48,6 +57,7 @@ class Conversation:
     counsellor_read_seq: int = 0
     # Since when no socket of the relative has been connected (set at creation, cleared on connect).
     relative_gone_since: datetime | None = None
+    language_choice: LanguageChoice | None = None
 
     def is_held_by(self, counsellor_id: int) -> bool:
         return self.state is State.ACTIVE and self.counsellor_id == counsellor_id
@@ -75,6 +85,12 @@ def close(conversation: Conversation, outcome: str, now: datetime) -> Conversati
     if conversation.state is State.CLOSED:
         raise InvalidTransition("the conversation is already closed", code="conversation_closed")
     return replace(conversation, state=State.CLOSED, closed_at=now, outcome=outcome)
+
+
+def choose_language(conversation: Conversation, choice: LanguageChoice) -> Conversation:
+    if conversation.state is not State.WAITING:
+        raise InvalidTransition("only a waiting conversation can choose", code="not_waiting")
+    return replace(conversation, language_choice=choice)
 
 
 def require_holder(conversation: Conversation, counsellor_id: int) -> None:
@@ -168,6 +184,56 @@ def queue_order_key(conversation: Conversation) -> tuple[object, ...]:
     """Sorts conversations in QUEUE_ORDER."""
     values = ((key, getattr(conversation, key.field)) for key in QUEUE_ORDER)
     return tuple(_Descending(value) if key.descending else value for key, value in values)
+
+
+def needs_language(conversation: Conversation, languages: Collection[str]) -> bool:
+    """The relative waits for their own language and a counsellor with ``languages`` lacks it."""
+    return conversation.language_choice is LanguageChoice.WAIT and conversation.language not in languages
+
+
+def queue_view(waiting: Iterable[Conversation], languages: Collection[str]) -> list[Conversation]:
+    """The queue as a counsellor who speaks ``languages`` sees it: conversations in those languages
+    first, then the others, then those waiting for a language the counsellor lacks; QUEUE_ORDER
+    within each group."""
+
+    def key(conversation: Conversation) -> tuple[object, ...]:
+        if conversation.language in languages:
+            group = 0
+        else:
+            group = 2 if needs_language(conversation, languages) else 1
+        return (group, *queue_order_key(conversation))
+
+    return sorted(waiting, key=key)
+
+
+def queue_positions(waiting: Collection[Conversation], online: Collection[frozenset[str]]) -> dict[str, int]:
+    """Each waiting conversation's 1-based position: its place in the view (queue_view) of the
+    counsellor who will reach it soonest. That is the online counsellors who speak its language;
+    when none is online, any online counsellor unless the relative waits for their language; when
+    nobody can take it now, a counsellor who speaks only its language (the one it waits for)."""
+    views = {languages: _places(queue_view(waiting, languages)) for languages in set(online)}
+    alone: dict[str, dict[str, int]] = {}
+    positions: dict[str, int] = {}
+    for conversation in waiting:
+        speakers = [languages for languages in views if conversation.language in languages]
+        if not speakers and conversation.language_choice is not LanguageChoice.WAIT:
+            speakers = list(views)
+        if speakers:
+            positions[conversation.id] = min(views[languages][conversation.id] for languages in speakers)
+        else:
+            language = conversation.language
+            if language not in alone:
+                alone[language] = _places(queue_view(waiting, {language}))
+            positions[conversation.id] = alone[language][conversation.id]
+    return positions
+
+
+def language_online(conversation: Conversation, online: Collection[frozenset[str]]) -> bool:
+    return any(conversation.language in languages for languages in online)
+
+
+def _places(ordered: list[Conversation]) -> dict[str, int]:
+    return {conversation.id: index for index, conversation in enumerate(ordered, start=1)}
 
 
 def estimate_wait_seconds(

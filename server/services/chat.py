@@ -11,7 +11,7 @@ from cachetools import LRUCache
 
 from server.domain import conversations as rules
 from server.domain import permissions
-from server.domain.conversations import Conversation, Message, Note, Sender, State
+from server.domain.conversations import Conversation, LanguageChoice, Message, Note, Sender, State
 from server.domain.errors import (
     Conflict,
     Forbidden,
@@ -38,7 +38,7 @@ from server.services.events import (
     RelativeAccessEnded,
     Typing,
 )
-from server.services.ports.chat import AppendRequest, NewConversation
+from server.services.ports.chat import AppendRequest, CounsellorsOnline, NewConversation, NobodyOnline
 from server.services.ports.clock import Clock
 from server.services.ports.unit_of_work import Repositories, UnitOfWork
 
@@ -78,6 +78,11 @@ class RelativeStatus:
     state: State
     queue_position: int | None
     estimated_wait_seconds: int | None
+    # While waiting: the conversation's language, whether a counsellor who speaks it has a console
+    # open, and the relative's choice.
+    language: str | None = None
+    language_online: bool | None = None
+    language_choice: LanguageChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -101,18 +106,29 @@ class StaffLoad:
     load: int
 
 
-def queue_positions(waiting: list[Conversation]) -> dict[str, int]:
-    """1-based positions in the order the queue is served."""
-    ordered = sorted(waiting, key=rules.queue_order_key)
-    return {conversation.id: index for index, conversation in enumerate(ordered, start=1)}
+@dataclass(frozen=True)
+class QueueView:
+    """The queue as counsellors who speak ``languages`` see it (rules.queue_view)."""
+
+    languages: frozenset[str]
+    user_ids: list[int]
+    conversations: list[Conversation]
 
 
 class ChatService:
-    def __init__(self, uow: UnitOfWork, events: EventBus, clock: Clock, policy: ChatPolicy) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        events: EventBus,
+        clock: Clock,
+        policy: ChatPolicy,
+        online: CounsellorsOnline | None = None,
+    ) -> None:
         self.uow = uow
         self.events = events
         self.clock = clock
         self.policy = policy
+        self.online = online or NobodyOnline()
         self._wait_basis_cache: tuple[datetime, WaitBasis] | None = None
         self._token_conversations: LRUCache[str, str] = LRUCache(maxsize=TOKEN_HINTS_KEPT)
         self.addresses = AddressBook()
@@ -210,7 +226,7 @@ class ChatService:
         view = await self.uow.relative_view(token_hash, self.clock(), after_seq)
         if view is None or view.conversation.id != conversation_id:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
-        status = await self._status(view.conversation, view.queue_position)
+        status = await self._status(view.conversation)
         return RelativeConnection(view.conversation, status, view.messages)
 
     async def authenticate_relative(self, token: str) -> Conversation:
@@ -220,11 +236,34 @@ class ChatService:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         return conversation
 
-    async def _status(self, conversation: Conversation, queue_position: int | None) -> RelativeStatus:
-        if queue_position is None:
+    async def _status(self, conversation: Conversation) -> RelativeStatus:
+        if conversation.state is not State.WAITING:
             return RelativeStatus(conversation.state, None, None)
-        estimate = self.estimate_wait(queue_position, await self.wait_basis())
-        return RelativeStatus(conversation.state, queue_position, estimate)
+        waiting = await self.uow.waiting()
+        if all(c.id != conversation.id for c in waiting):
+            waiting.append(conversation)
+        basis = await self.wait_basis()
+        return self.waiting_statuses(waiting, basis)[conversation.id]
+
+    def queue_positions(self, waiting: list[Conversation]) -> dict[str, int]:
+        return rules.queue_positions(waiting, self.online.language_sets())
+
+    def waiting_statuses(self, waiting: list[Conversation], basis: WaitBasis) -> dict[str, RelativeStatus]:
+        """What each waiting relative is told: the position (rules.queue_positions), the wait it
+        suggests, whether someone who speaks their language is online, and their choice."""
+        online = self.online.language_sets()
+        positions = rules.queue_positions(waiting, online)
+        return {
+            c.id: RelativeStatus(
+                State.WAITING,
+                positions[c.id],
+                self.estimate_wait(positions[c.id], basis),
+                c.language,
+                rules.language_online(c, online),
+                c.language_choice,
+            )
+            for c in waiting
+        }
 
     def estimate_wait(self, position: int, basis: WaitBasis) -> int:
         return rules.estimate_wait_seconds(
@@ -322,6 +361,17 @@ class ChatService:
 
     def is_away(self, conversation: Conversation) -> bool:
         return rules.is_away(conversation, self.clock(), self.policy.away_after)
+
+    async def choose_language(self, conversation_id: str, choice: LanguageChoice) -> RelativeStatus:
+        """The relative waits for a counsellor who speaks their language, or takes the next one."""
+        async with self.uow.write() as repos:
+            conversation = await self._get(repos, conversation_id)
+            chosen = rules.choose_language(conversation, choice)
+            if chosen != conversation and not await repos.chat.save_state(conversation, chosen):
+                raise Conflict("the conversation changed meanwhile", code="conflict")
+        if chosen != conversation:
+            await self.events.publish(ConversationChanged(chosen))
+        return await self._status(chosen)
 
     # messages
 
@@ -521,6 +571,24 @@ class ChatService:
     async def queue(self) -> list[Conversation]:
         return await self.uow.waiting()
 
+    async def queue_for(self, languages: list[str]) -> list[Conversation]:
+        """The queue as a counsellor who speaks ``languages`` sees it."""
+        return rules.queue_view(await self.uow.waiting(), frozenset(languages))
+
+    async def queue_views(self, waiting: list[Conversation]) -> list[QueueView]:
+        """The queue for every active chat staff member, one view per set of languages spoken.
+        Languages are read from the staff rows, so a change to them shows in the next push."""
+        async with self.uow.read() as repos:
+            users = await repos.staff.list_users()
+        audiences: dict[frozenset[str], list[int]] = {}
+        for user in users:
+            if user.active and user.role in CHAT_ROLES:
+                audiences.setdefault(frozenset(user.languages), []).append(user.id)
+        return [
+            QueueView(languages, user_ids, rules.queue_view(waiting, languages))
+            for languages, user_ids in audiences.items()
+        ]
+
     async def staff_loads(self) -> list[StaffLoad]:
         async with self.uow.read() as repos:
             users = await repos.staff.list_users()
@@ -556,7 +624,7 @@ class ChatService:
         async with self.uow.write() as repos:
             due = await repos.chat.waiting_needing_update(now - every)
             claimed = [c for c in due if await repos.chat.claim_bot_update(c.id, now - every, now)]
-            positions = queue_positions(await repos.chat.waiting()) if claimed else {}
+            positions = self.queue_positions(await repos.chat.waiting()) if claimed else {}
         return [(conversation, positions.get(conversation.id, 1)) for conversation in claimed]
 
     # helpers

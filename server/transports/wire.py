@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from server.domain.booking.appointments import Appointment
 from server.domain.booking.slots import Slot
-from server.domain.conversations import Conversation, Message, Note
+from server.domain.conversations import Conversation, Message, Note, needs_language
 from server.domain.escalation import AGE_BANDS, Escalation, EscalationConfig, requires_approval
 from server.domain.reminders import sms_problem
 from server.domain.staff import StaffUser
 from server.services.booking import StaffAppointment
+from server.services.chat import RelativeStatus
 
 
 def iso(value: datetime | None) -> str | None:
@@ -42,6 +44,19 @@ def _summary(c: Conversation) -> dict[str, Any]:
         "waiting_since": iso(c.created_at),
         "priority": c.priority,
         "priority_reason": c.priority_reason,
+        "language_choice": c.language_choice.value if c.language_choice else None,
+    }
+
+
+def queue(
+    view: list[Conversation], languages: Collection[str], is_away: Callable[[Conversation], bool]
+) -> dict[str, Any]:
+    """A counsellor's queue event: their view, each item marked when its relative has gone away and
+    when its relative waits for a language the counsellor does not speak."""
+    return {
+        "conversations": [
+            {**queue_item(c, is_away(c)), "needs_language": needs_language(c, languages)} for c in view
+        ]
     }
 
 
@@ -78,6 +93,18 @@ def status(state: str, queue_position: int | None, estimated_wait_seconds: int |
         "state": state,
         "queue_position": queue_position,
         "estimated_wait_seconds": estimated_wait_seconds,
+        "language": None,
+        "language_online": None,
+        "language_choice": None,
+    }
+
+
+def relative_status(s: RelativeStatus) -> dict[str, Any]:
+    return {
+        **status(s.state.value, s.queue_position, s.estimated_wait_seconds),
+        "language": s.language,
+        "language_online": s.language_online,
+        "language_choice": s.language_choice.value if s.language_choice else None,
     }
 
 

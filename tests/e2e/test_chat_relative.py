@@ -11,7 +11,14 @@ from tests.support.clients import Harness, RelativeSocket, connect_error_code, n
 from tests.support.server import ServerProcess
 
 MESSAGE_KEYS = {"id", "conversation_id", "seq", "sender", "text", "sent_at", "client_id"}
-STATUS_KEYS = {"state", "queue_position", "estimated_wait_seconds"}
+STATUS_KEYS = {
+    "state",
+    "queue_position",
+    "estimated_wait_seconds",
+    "language",
+    "language_online",
+    "language_choice",
+}
 
 
 def failed_code(ack: Any) -> str:
@@ -225,7 +232,14 @@ class TestTypingAndLeave:
             await alice.socket.log.wait_for("mine", lambda p: p["conversations"] == [], since=console_mark)
             await relative.wait_disconnected()  # leaving ends the relative's access (test_relative_access.py)
             detail = await alice.api.request("GET", f"/api/staff/conversations/{started.conversation_id}")
-        assert status == {"state": "closed", "queue_position": None, "estimated_wait_seconds": None}
+        assert status == {
+            "state": "closed",
+            "queue_position": None,
+            "estimated_wait_seconds": None,
+            "language": None,
+            "language_online": None,
+            "language_choice": None,
+        }
         assert detail.body["conversation"]["state"] == "closed"
         assert detail.body["conversation"]["outcome"] == "left_by_relative"
 

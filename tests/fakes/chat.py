@@ -84,6 +84,7 @@ class FakeChatRepository:
                 outcome=after.outcome,
                 priority=after.priority,
                 priority_reason=after.priority_reason,
+                language_choice=after.language_choice,
             )
         )
         return True

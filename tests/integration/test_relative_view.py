@@ -18,7 +18,7 @@ from server.adapters.db.migrate import upgrade
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.conversations import Sender, State
 from server.domain.errors import NotAuthenticated
-from server.services.chat import ChatService, queue_positions
+from server.services.chat import ChatService
 from server.services.retention import RetentionService
 from tests.integration.wiring import T0, TOKEN_LIFETIME, ManualClock, RecordingBus, chat_policy, sqlite_url
 from tests.support.clients import named_client_id as cid
@@ -86,7 +86,7 @@ async def test_positions_on_connect_match_the_order_the_queue_is_served_in(chat:
     await chat.raise_priority(started[5].conversation.id, "danger")
     await chat.raise_priority(started[7].conversation.id, "danger")
     await chat.leave(started[2].conversation.id)
-    expected = queue_positions(await chat.queue())
+    expected = chat.queue_positions(await chat.queue())
     assert len(expected) == 7
     for one in started:
         if one.conversation.id == started[2].conversation.id:

@@ -10,7 +10,6 @@ import pytest
 from server.domain import conversations as rules
 from server.domain.conversations import Conversation, State
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
-from server.services.chat import queue_positions
 from tests.support.assertions import raises_code
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -191,10 +190,10 @@ class TestPriorityAndQueueOrder:
         first = waiting("first", T0)
         second = waiting("second", T0 + timedelta(seconds=30))
         urgent = rules.raise_priority(waiting("urgent", T0 + timedelta(minutes=5)), "danger_words")
-        assert queue_positions([second, first, urgent]) == {"urgent": 1, "first": 2, "second": 3}
+        assert rules.queue_positions([second, first, urgent], []) == {"urgent": 1, "first": 2, "second": 3}
 
     def test_an_empty_queue_has_no_positions(self) -> None:
-        assert queue_positions([]) == {}
+        assert rules.queue_positions([], []) == {}
 
 
 class TestWaitEstimate:

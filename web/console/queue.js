@@ -51,7 +51,8 @@ export class QueueView {
 
   create(q) {
     const id = q.conversation_id;
-    const language = el('span', { class: 'queue-item__language' });
+    const language = el('span', { class: 'badge queue-item__language', 'data-testid': 'queue-language' });
+    const needs = el('span', { class: 'badge queue-item__needs', 'data-testid': 'queue-needs-language', hidden: true });
     const badge = el('span', { class: 'badge badge--danger', hidden: true });
     const topic = el('span', { class: 'queue-item__topic', id: `queue-topic-${id}` });
     const waited = el('time', { class: 'queue-item__elapsed' });
@@ -67,13 +68,13 @@ export class QueueView {
     const element = el(
       'li',
       { class: 'queue-item', 'data-testid': 'queue-item', 'data-conversation-id': id },
-      el('div', { class: 'queue-item__head' }, language, badge),
+      el('div', { class: 'queue-item__head' }, language, needs, badge),
       topic,
       away,
       el('p', { class: 'queue-item__waiting' }, waitingLabel, ' ', waited),
       claim,
     );
-    const item = { element, language, badge, topic, away, waited, waitingLabel, claim, q };
+    const item = { element, language, needs, badge, topic, away, waited, waitingLabel, claim, q };
     this.items.set(id, item);
     return item;
   }
@@ -83,6 +84,10 @@ export class QueueView {
     item.element.dataset.language = q.language;
     item.element.classList.toggle('queue-item--priority', q.priority > 0);
     item.language.textContent = languageLabel(q.language);
+    // The relative waits for a counsellor who speaks their language, and this counsellor does not.
+    item.needs.hidden = !q.needs_language;
+    item.needs.textContent = q.needs_language ? t('console.queue.needs_language', { language: languageLabel(q.language) }) : '';
+    item.needs.title = q.needs_language ? t('console.queue.needs_language_hint') : '';
     item.topic.textContent = labelFor('topics', q.topic);
     item.badge.hidden = !(q.priority > 0);
     item.badge.textContent = q.priority_reason

@@ -3,6 +3,7 @@
 import { setLanguage, t, translateDom, language, languageNames } from '/shared/i18n.js';
 import { ChatSession } from './chat.js';
 import { EscalationStatus } from './escalation.js';
+import { WaitingLanguage } from './waiting.js';
 import { MessageList } from './messages.js';
 import { renderHours, openNowText } from './hours.js';
 import { errorText, formatNumber, tCount } from '/shared/format.js';
@@ -90,6 +91,9 @@ const state = {
 
 const messageList = new MessageList(ui.messages);
 const escalationStatus = new EscalationStatus(ui.startView);
+const waitingLanguage = new WaitingLanguage($('waiting-language'), {
+  choose: (choice) => state.session?.chooseLanguage(choice) ?? { ok: false, error: { code: 'network' } },
+});
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
@@ -389,6 +393,8 @@ function renderStatus() {
   show(ui.estimatedWait, Number.isInteger(waitSeconds));
   ui.estimatedWait.dataset.value = Number.isInteger(waitSeconds) ? String(waitSeconds) : '';
   ui.estimatedWait.textContent = Number.isInteger(waitSeconds) ? waitText(waitSeconds) : '';
+
+  waitingLanguage.render(status);
 
   const closed = conversationState === 'closed';
   show(ui.closedNotice, closed);

@@ -114,6 +114,16 @@ export class ChatSession {
     this.#socket.emit('typing', {});
   }
 
+  /** Wait for a counsellor who speaks the conversation's language ('wait') or take the next one ('any'). */
+  async chooseLanguage(choice) {
+    if (!this.connected) return { ok: false, error: { code: 'network' } };
+    try {
+      return await this.#socket.timeout(ACK_TIMEOUT_MS).emitWithAck('choose_language', { choice });
+    } catch {
+      return { ok: false, error: { code: 'timeout' } };
+    }
+  }
+
   /** End the conversation. Resolves with the ack ({ok: true} or {ok: false, error}). */
   async leave() {
     if (!this.connected) return { ok: false, error: { code: 'network' } };

@@ -20,7 +20,7 @@ from server.adapters.db.tables import (
     relative_tokens,
     staff_users,
 )
-from server.domain.conversations import Conversation, Message, Note, Sender, State
+from server.domain.conversations import Conversation, LanguageChoice, Message, Note, Sender, State
 from server.domain.errors import NotFound
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 
@@ -41,6 +41,7 @@ def conversation_from_row(row: Any) -> Conversation:
         last_seq=row.last_seq,
         counsellor_read_seq=row.counsellor_read_seq,
         relative_gone_since=row.relative_gone_since,
+        language_choice=LanguageChoice(row.language_choice) if row.language_choice else None,
     )
 
 
@@ -120,6 +121,7 @@ class ChatStore:
                 outcome=after.outcome,
                 priority=after.priority,
                 priority_reason=after.priority_reason,
+                language_choice=after.language_choice,
             )
         )
         return result.rowcount == 1

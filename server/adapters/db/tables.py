@@ -127,6 +127,7 @@ conversations = Table(
     Column("resume_hash", String(64), nullable=False, unique=True),
     Column("last_bot_update_at", UtcDateTime),
     Column("relative_gone_since", UtcDateTime),
+    Column("language_choice", String(8)),
     Index("ix_conversations_state_priority", "state", "priority", "created_at"),
     Index("ix_conversations_counsellor_state", "counsellor_id", "state"),
 )

@@ -52,6 +52,17 @@ class RelativeView:
     messages: list[Message]
 
 
+class CounsellorsOnline(Protocol):
+    """Who has a console open now, as the language sets those counsellors speak (one per console)."""
+
+    def language_sets(self) -> list[frozenset[str]]: ...
+
+
+class NobodyOnline:
+    def language_sets(self) -> list[frozenset[str]]:
+        return []
+
+
 # (conversation as it was, stored message); the conversation is None when the client_id had been
 # stored before, so nothing new happened.
 Appended = tuple[Conversation | None, Message]

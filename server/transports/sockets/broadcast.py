@@ -12,7 +12,7 @@ from typing import Any
 import socketio
 
 from server.domain.conversations import Sender, State
-from server.services.chat import ChatService, queue_positions
+from server.services.chat import ChatService
 from server.services.events import (
     AwayChanged,
     ConversationChanged,
@@ -28,11 +28,7 @@ from server.transports import wire
 from server.transports.sockets.counsellor import NAMESPACE as COUNSELLOR
 from server.transports.sockets.counsellor import CounsellorNamespace
 from server.transports.sockets.relative import NAMESPACE as RELATIVE
-from server.transports.sockets.rooms import (
-    STAFF_ROOM,
-    conversation_room,
-    user_room,
-)
+from server.transports.sockets.rooms import conversation_room, user_room
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +45,7 @@ class Broadcaster:
         self.chat = chat
         self.counsellors = counsellors
         self.delay = queue_push_delay.total_seconds()
-        self._sent_positions: dict[str, tuple[int, int]] = {}
+        self._sent_statuses: dict[str, dict[str, Any]] = {}
         self._left_queue: set[str] = set()
         self._queue_dirty = asyncio.Event()
         self._mine_due: set[int] = set()
@@ -90,6 +86,11 @@ class Broadcaster:
         elif isinstance(event, RelativeAccessEnded):
             await self.sio.manager.disconnect_room(RELATIVE, conversation_room(event.conversation_id))
 
+    def queue_changed(self) -> None:
+        """Something outside the database changed the queue's views or statuses (a console
+        opened or closed): push a round."""
+        self._queue_dirty.set()
+
     async def _message(self, event: MessagePosted) -> None:
         payload = wire.message(event.message)
         conversation = event.conversation
@@ -102,7 +103,7 @@ class Broadcaster:
     async def _changed(self, event: ConversationChanged) -> None:
         conversation = event.conversation
         if conversation.state is not State.WAITING:
-            self._sent_positions.pop(conversation.id, None)
+            self._sent_statuses.pop(conversation.id, None)
             self._left_queue.add(conversation.id)
             await self.sio.emit(
                 "status",
@@ -174,20 +175,24 @@ class Broadcaster:
             next_allowed = ended + (ended - started) / 2
 
     async def push_queue(self) -> None:
+        """Each set of languages spoken by chat staff gets its own view of the queue (to those
+        staff's user rooms, in every process); each waiting relative whose status changed gets it."""
         self._left_queue.clear()
         waiting, basis = await self.chat.waiting_with_estimates()
-        positions = queue_positions(waiting)
-        ordered = sorted(waiting, key=lambda c: positions[c.id])
-        await self.sio.emit(
-            "queue", self.counsellors.queue_payload(ordered), room=STAFF_ROOM, namespace=COUNSELLOR
-        )
-        sent: dict[str, tuple[int, int]] = {}
+        for view in await self.chat.queue_views(waiting):
+            await self.sio.emit(
+                "queue",
+                wire.queue(view.conversations, view.languages, self.chat.is_away),
+                room=[user_room(user_id) for user_id in view.user_ids],
+                namespace=COUNSELLOR,
+            )
+        sent: dict[str, dict[str, Any]] = {}
         moved: list[tuple[str, dict[str, Any]]] = []
-        for conversation_id, position in positions.items():
-            estimate = self.chat.estimate_wait(position, basis)
-            sent[conversation_id] = (position, estimate)
-            if self._sent_positions.get(conversation_id) != (position, estimate):
-                moved.append((conversation_id, wire.status(State.WAITING.value, position, estimate)))
+        for conversation_id, relative_status in self.chat.waiting_statuses(waiting, basis).items():
+            status = wire.relative_status(relative_status)
+            sent[conversation_id] = status
+            if self._sent_statuses.get(conversation_id) != status:
+                moved.append((conversation_id, status))
 
         def still_waiting() -> Iterator[tuple[str, dict[str, Any]]]:
             """Read as the round goes: a conversation claimed or closed meanwhile has been told
@@ -197,4 +202,4 @@ class Broadcaster:
                     yield conversation_room(conversation_id), status
 
         await self.sio.manager.emit_each("status", RELATIVE, still_waiting())
-        self._sent_positions = {k: v for k, v in sent.items() if k not in self._left_queue}
+        self._sent_statuses = {k: v for k, v in sent.items() if k not in self._left_queue}

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from server.domain.conversations import Conversation, Sender
+from server.domain.conversations import Sender
 from server.domain.errors import DomainError
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
@@ -69,16 +69,15 @@ class CounsellorNamespace(StaffNamespace):
         session = await self.admit(sid, environ, self._permit)
         for room in (STAFF_ROOM, user_room(session.user.id)):
             await self.enter_room(sid, room)
-        self.presence.connected(session.user.id, sid)
-        await self.emit("queue", self.queue_payload(await self.chat.queue()), to=sid)
+        self.presence.connected(session.user, sid)
+        languages = session.user.languages
+        queue = await self.chat.queue_for(languages)
+        await self.emit("queue", wire.queue(queue, languages, self.chat.is_away), to=sid)
         await self.emit("mine", await self.mine_payload(session.user.id), to=sid)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
         await super().on_disconnect(sid, _reason)
         self.presence.disconnected(sid)
-
-    def queue_payload(self, waiting: list[Conversation]) -> dict[str, Any]:
-        return {"conversations": [wire.queue_item(c, self.chat.is_away(c)) for c in waiting]}
 
     async def mine_payload(self, user_id: int) -> dict[str, Any]:
         held = await self.chat.held_by(user_id)

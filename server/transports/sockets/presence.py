@@ -1,17 +1,40 @@
-"""Which staff have a console open in this process; shown when choosing a transfer target."""
+"""Which staff have a console open in this process, and the languages they speak: shown when
+choosing a transfer target, and telling a waiting relative whether someone who speaks their
+language is online (the ChatService's CounsellorsOnline port)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+from server.domain.staff import StaffUser
 
 
 class Presence:
     def __init__(self) -> None:
-        self._user_by_sid: dict[str, int] = {}
+        self._by_sid: dict[str, tuple[int, frozenset[str]]] = {}
+        self._listeners: list[Callable[[], None]] = []
 
-    def connected(self, user_id: int, sid: str) -> None:
-        self._user_by_sid[sid] = user_id
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """``listener`` runs whenever the set of languages online changes."""
+        self._listeners.append(listener)
+
+    def connected(self, user: StaffUser, sid: str) -> None:
+        before = set(self.language_sets())
+        self._by_sid[sid] = (user.id, frozenset(user.languages))
+        self._changed(before)
 
     def disconnected(self, sid: str) -> None:
-        self._user_by_sid.pop(sid, None)
+        before = set(self.language_sets())
+        if self._by_sid.pop(sid, None) is not None:
+            self._changed(before)
 
     def is_online(self, user_id: int) -> bool:
-        return user_id in self._user_by_sid.values()
+        return any(user == user_id for user, _ in self._by_sid.values())
+
+    def language_sets(self) -> list[frozenset[str]]:
+        return [languages for _, languages in self._by_sid.values()]
+
+    def _changed(self, before: set[frozenset[str]]) -> None:
+        if set(self.language_sets()) != before:
+            for listener in self._listeners:
+                listener()

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from server.domain.conversations import Sender, State
+from server.domain.conversations import LanguageChoice, Sender, State
 from server.domain.errors import DomainError
 from server.services.chat import ChatService
 from server.transports import wire
@@ -26,6 +26,10 @@ class SendMessage(EventPayload):
 
 class History(EventPayload):
     after_seq: DbCount = 0
+
+
+class ChooseLanguage(EventPayload):
+    choice: LanguageChoice
 
 
 def _after_seq(auth: dict[str, Any]) -> int:
@@ -99,12 +103,7 @@ class RelativeNamespace(GuardedNamespace):
         except BaseException:
             await self.on_disconnect(sid)
             raise
-        status = opened.status
-        await self.emit(
-            "status",
-            wire.status(status.state.value, status.queue_position, status.estimated_wait_seconds),
-            to=sid,
-        )
+        await self.emit("status", wire.relative_status(opened.status), to=sid)
         for message in opened.missed:
             await self.emit("message", wire.message(message), to=sid)
         if conversation.counsellor_read_seq:
@@ -138,6 +137,11 @@ class RelativeNamespace(GuardedNamespace):
     async def on_history(self, sid: str, payload: History) -> dict[str, Any]:
         messages = await self.chat.history(await self._conversation_id(sid), payload.after_seq)
         return {"ok": True, "messages": [wire.message(m) for m in messages]}
+
+    @event(ChooseLanguage)
+    async def on_choose_language(self, sid: str, payload: ChooseLanguage) -> dict[str, Any]:
+        status = await self.chat.choose_language(await self._conversation_id(sid), payload.choice)
+        return {"ok": True, "status": wire.relative_status(status)}
 
     @event(Empty)
     async def on_typing(self, sid: str, _payload: Empty) -> dict[str, Any]:
