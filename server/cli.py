@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _i18n_check(limit: int) -> None:
-    coverage = i18n_coverage.check(web_dir() / "i18n", config_dir() / "knowledge")
+    coverage = i18n_coverage.check(web_dir() / "i18n", config_dir())
     print(i18n_coverage.format_report(coverage, limit))
     if not coverage.complete:
         raise SystemExit(1)

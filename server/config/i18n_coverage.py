@@ -78,10 +78,18 @@ class LanguageCoverage:
     canned_total: int = 0
     danger_words: int = 0
     knowledge_file: bool = True
+    notices_missing: list[str] = field(default_factory=list)
+    notices_total: int = 0
 
     @property
     def complete(self) -> bool:
-        return not (self.missing or self.placeholders or self.canned_missing or self.danger_words == 0)
+        return not (
+            self.missing
+            or self.placeholders
+            or self.canned_missing
+            or self.danger_words == 0
+            or self.notices_missing
+        )
 
 
 @dataclass
@@ -129,6 +137,21 @@ def add_knowledge(
     result.danger_words = sum(1 for word in data.get("danger_words", []) if str(word).strip())
 
 
+def add_escalation_notices(result: LanguageCoverage, escalation: dict[str, Any], language: str) -> None:
+    """The notice each escalation kind posts into the relative's conversation, with Swedish's {names}."""
+    kinds: dict[str, Any] = escalation.get("kinds", {})
+    result.notices_total = len(kinds)
+    for kind, rule in sorted(kinds.items()):
+        texts = rule.get("text", {})
+        source = str(texts.get(REFERENCE, {}).get("relative_notice", ""))
+        notice = str(texts.get(language, {}).get("relative_notice", ""))
+        key = f"escalation.toml kinds.{kind}.text.{language}.relative_notice"
+        if not notice.strip():
+            result.notices_missing.append(key)
+        elif not placeholders_match(key, placeholders(source), placeholders(notice)):
+            result.placeholders.append(PlaceholderMismatch(key, placeholders(source), placeholders(notice)))
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
 
@@ -137,13 +160,18 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
     return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def check(i18n_dir: Path, knowledge_dir: Path, languages: tuple[str, ...] = LANGUAGES) -> Coverage:
+def check(i18n_dir: Path, config: Path, languages: tuple[str, ...] = LANGUAGES) -> Coverage:
+    """The catalogs in ``i18n_dir``; canned answers and danger words in ``config``/knowledge; the
+    escalation notices in ``config``/escalation.toml."""
     reference = _read_json(i18n_dir / f"{REFERENCE}.json")
+    knowledge_dir = config / "knowledge"
     reference_knowledge = _read_toml(knowledge_dir / f"{REFERENCE}.toml") or {}
+    escalation = _read_toml(config / "escalation.toml") or {}
     results = []
     for language in languages:
         result = catalog_coverage(reference, _read_json(i18n_dir / f"{language}.json"), language)
         add_knowledge(result, reference_knowledge, _read_toml(knowledge_dir / f"{language}.toml"))
+        add_escalation_notices(result, escalation, language)
         results.append(result)
     return Coverage(results)
 
@@ -191,6 +219,17 @@ def format_report(coverage: Coverage, limit: int = 25) -> str:
     lines.append(
         "  ".join([f"{'danger words':<{width}}", *(f"{item.danger_words:>9}" for item in coverage.languages)])
     )
+    lines.append(
+        "  ".join(
+            [
+                f"{'escalation notices':<{width}}",
+                *(
+                    f"{f'{item.notices_total - len(item.notices_missing)}/{item.notices_total}':>9}"
+                    for item in coverage.languages
+                ),
+            ]
+        )
+    )
     for item in coverage.languages:
         if item.complete:
             continue
@@ -211,6 +250,7 @@ def format_report(coverage: Coverage, limit: int = 25) -> str:
             lines.append(f"  canned answers missing: {', '.join(item.canned_missing)}")
         if item.danger_words == 0:
             lines.append("  no danger words")
+        lines.extend(f"  missing {key}" for key in item.notices_missing)
     lines.append("")
     lines.append("complete" if coverage.complete else "gaps found")
     return "\n".join(lines)

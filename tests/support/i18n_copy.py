@@ -80,10 +80,29 @@ def missing_canned(home: Path, language: str) -> set[str]:
     return wanted - have
 
 
+def missing_notices(home: Path, language: str) -> set[str]:
+    """Escalation kinds of config/escalation.toml without a relative_notice in ``language``."""
+    data = tomllib.loads((home / "config" / "escalation.toml").read_text(encoding="utf-8"))
+    return {
+        kind
+        for kind, rule in data["kinds"].items()
+        if not str(rule.get("text", {}).get(language, {}).get("relative_notice", "")).strip()
+    }
+
+
+def remove_notice(home: Path, language: str, kind: str) -> None:
+    path = home / "config" / "escalation.toml"
+    text = path.read_text(encoding="utf-8")
+    block = re.compile(rf'\n\[kinds\.{kind}\.text\.{language}\]\nrelative_notice = "[^"\n]*"\n')
+    assert block.search(text), f"no {language} notice for {kind} to remove"
+    path.write_text(block.sub("\n", text), encoding="utf-8")
+
+
 def copy_home(destination: Path) -> Path:
-    """web/i18n and config/knowledge as they are in the checkout."""
+    """web/i18n, config/knowledge and config/escalation.toml as they are in the checkout."""
     shutil.copytree(web_dir() / "i18n", destination / "web" / "i18n")
     shutil.copytree(config_dir() / "knowledge", destination / "config" / "knowledge")
+    shutil.copy(config_dir() / "escalation.toml", destination / "config" / "escalation.toml")
     return destination
 
 

@@ -16,7 +16,7 @@ GAP = "booking.errors.slot_taken"
 
 
 def check(home: Path) -> i18n_coverage.Coverage:
-    return i18n_coverage.check(home / "web" / "i18n", home / "config" / "knowledge")
+    return i18n_coverage.check(home / "web" / "i18n", home / "config")
 
 
 @pytest.fixture
@@ -43,12 +43,14 @@ def test_the_real_catalogs_report_exactly_what_is_missing(language: str) -> None
     assert {mismatch.key for mismatch in found.placeholders} == i18n_copy.wrong_names(home, language)
     assert set(found.canned_missing) == i18n_copy.missing_canned(home, language)
     assert (found.danger_words > 0) == bool(i18n_copy.knowledge(home, language).get("danger_words"))
+    assert {key.split(".")[1] for key in found.notices_missing} == i18n_copy.missing_notices(home, language)
     assert found.total == len(i18n_copy.relative_keys(home))
     expected_complete = not (
         i18n_copy.missing_keys(home, language)
         or i18n_copy.wrong_names(home, language)
         or i18n_copy.missing_canned(home, language)
         or not i18n_copy.knowledge(home, language).get("danger_words")
+        or i18n_copy.missing_notices(home, language)
     )
     assert found.complete == expected_complete
 
@@ -102,13 +104,25 @@ def test_a_missing_canned_answer_and_no_danger_words_are_gaps(complete: Path) ->
     assert "canned answers missing: book" in report and "no danger words" in report
 
 
+def test_a_missing_escalation_notice_is_a_gap_naming_it(complete: Path) -> None:
+    i18n_copy.remove_notice(complete, "ti", "imminent_danger")
+    found = check(complete).language("ti")
+    assert found.notices_missing == ["escalation.toml kinds.imminent_danger.text.ti.relative_notice"]
+    assert not found.complete
+    assert all(item.complete for item in check(complete).languages if item.language != "ti")
+    report = i18n_coverage.format_report(check(complete))
+    assert "  missing escalation.toml kinds.imminent_danger.text.ti.relative_notice" in report
+
+
 @pytest.mark.parametrize("language", i18n_copy.LANGUAGES)
 def test_every_relative_facing_text_exists_in_every_language(language: str) -> None:
     """Everything a relative sees or receives exists in all six languages: a missing key, a changed
-    placeholder, a missing canned answer or no danger words fails here, never an English fallback."""
+    placeholder, a missing canned answer or escalation notice, or no danger words fails here, never an
+    English fallback."""
     home = project_root()
     assert i18n_copy.missing_keys(home, language) == set()
     assert i18n_copy.wrong_names(home, language) == set()
     assert i18n_copy.missing_canned(home, language) == set()
     assert i18n_copy.knowledge(home, language).get("danger_words")
+    assert i18n_copy.missing_notices(home, language) == set()
     assert check(home).language(language).complete
