@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.accessibility import assert_accessible
+from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
 from tests.support.clients import Api, query_database
 from tests.support.server import ROOT, ServerProcess, wait_until
@@ -85,9 +85,10 @@ def test_the_waiting_screen_tells_whether_the_language_is_online_and_honours_the
         )
         expect(relative.get_by_test_id("language-choice-wait")).not_to_be_checked()
         assert_accessible(relative, f"{language}: nobody with the language online")
-        # The chat header's own overflow at 360 px is the layout's part of issue 11; the notice adds none.
-        notice_box = relative.get_by_test_id("waiting-language")
-        assert notice_box.evaluate("e => e.scrollWidth <= e.clientWidth"), "the notice scrolls sideways"
+        assert_no_sideways_scroll(relative, f"{language}: the waiting screen with the notice at 360 px")
+        relative.set_viewport_size({"width": 320, "height": 640})
+        assert_no_sideways_scroll(relative, f"{language}: the waiting screen with the notice at 320 px")
+        relative.set_viewport_size({"width": 360, "height": 740})
         shots.take(relative, f"relative {language} waiting nobody online")
 
         relative.get_by_test_id("language-choice-wait").check()
