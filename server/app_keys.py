@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from server.services.reminders import TextService
     from server.services.retention import RetentionService
     from server.services.statistics import StatisticsService
+    from server.services.survey import SurveyService
     from server.transports.client_address import TrustedProxies
     from server.transports.sockets.relative import RelativeNamespace
     from server.transports.sockets.session_watch import SessionWatch
@@ -40,6 +41,7 @@ CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
 STATISTICS: web.AppKey[StatisticsService] = web.AppKey("statistics")
+SURVEY: web.AppKey[SurveyService] = web.AppKey("survey")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")

@@ -281,7 +281,7 @@ class EscalationSettings(_Section):
 
 class StatisticsSettings(_Section):
     min_cell: int = Field(default=5, ge=2, le=100)
-    route: str = Field(default="spanga-tensta", min_length=1, max_length=64)
+    route: str = Field(default=records.DEFAULT_ROUTE, min_length=1, max_length=64)
     max_weeks: int = Field(default=260, ge=1, le=1000)
     perspectives: list[str] = Field(default_factory=lambda: list(records.PERSPECTIVES), min_length=1)
     default_perspective: str = records.DEFAULT_PERSPECTIVE

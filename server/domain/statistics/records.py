@@ -47,6 +47,7 @@ KIND_CHANNELS: Mapping[str, Channel] = {
     "visit": Channel.VISIT,
     "group": Channel.GROUP,
 }
+DEFAULT_ROUTE = "spanga-tensta"
 # The topic of a record whose source had none (an appointment booked without a chat).
 NO_TOPIC = "none"
 

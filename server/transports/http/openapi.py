@@ -28,6 +28,7 @@ from server.transports.http.escalation_routes import (
     SendBack,
     StatusLookup,
 )
+from server.transports.http.survey_routes import SurveyAnswer
 from server.transports.http.totp_routes import ConfirmTotp
 
 _ERROR = {
@@ -267,6 +268,17 @@ def _document() -> dict[str, Any]:
                     "tokens and resume code stop working",
                     "requestBody": _body(LeaveConversation),
                     "responses": {"204": {"description": "left"}, **_errors(400, 401, 422)},
+                }
+            },
+            "/api/conversations/survey": {
+                "post": {
+                    "summary": "The relative's answer to 'Did this help you?' after the chat ended, "
+                    "once; it goes into the anonymous contact record only",
+                    "requestBody": _body(SurveyAnswer),
+                    "responses": {
+                        "204": {"description": "recorded"},
+                        **_errors(400, 401, 409, 422),
+                    },
                 }
             },
             "/api/auth/login": {
