@@ -34,12 +34,15 @@ from server.services.audit import AuditService
 from server.services.auth import AuthService, SessionPolicy
 from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatPolicy, ChatService
+from server.services.contact_records import ContactRecorder, RecordPolicy
 from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
 from server.services.ports.clock import system_clock
 from server.services.rate_limit import RateLimiter
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
+from server.services.statistics import StatisticsPolicy, StatisticsService
+from server.services.survey import SurveyService
 from server.transports.client_address import parse_trusted
 from server.transports.http.all_routes import add_http_routes
 from server.transports.http.hardening import body_limits, hide_server_version, security_headers
@@ -91,6 +94,15 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         waiting_per_address=settings.limits.waiting_per_address,
         abandon_after=chat.abandon_after,
         away_after=chat.away_after,
+        records=contact_recorder(settings),
+    )
+
+
+def contact_recorder(settings: Settings) -> ContactRecorder:
+    return ContactRecorder(
+        RecordPolicy(
+            settings.statistics.rules(), settings.statistics.route, ZoneInfo(settings.hours.timezone)
+        )
     )
 
 
@@ -152,6 +164,10 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
+    app[app_keys.SURVEY] = SurveyService(uow, system_clock)
+    app[app_keys.STATISTICS] = StatisticsService(
+        uow, StatisticsPolicy(settings.statistics.min_cell, settings.statistics.max_weeks)
+    )
     yield
     await uow.close()
     await database.dispose()
@@ -268,6 +284,7 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
             languages=tuple(settings.chat.languages),
             reminder_offsets=tuple(settings.booking.reminder_offsets),
             phone_region=settings.booking.phone_region,
+            records=contact_recorder(settings),
         ),
         texts,
         app[app_keys.CHAT],
@@ -301,6 +318,7 @@ async def _escalation_ctx(app: web.Application) -> AsyncIterator[None]:
                 config=app[app_keys.ESCALATION_CONFIG],
                 retention=settings.escalation.retention,
                 console_url=f"{settings.public_url.rstrip('/')}/console/",
+                records=contact_recorder(settings),
             ),
             sms=app[app_keys.SMS],
             webhooks=WebhookClient(http),

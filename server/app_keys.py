@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from server.services.rate_limit import RateLimiter
     from server.services.reminders import TextService
     from server.services.retention import RetentionService
+    from server.services.statistics import StatisticsService
+    from server.services.survey import SurveyService
     from server.transports.client_address import TrustedProxies
     from server.transports.sockets.presence import Presence
     from server.transports.sockets.relative import RelativeNamespace
@@ -41,6 +43,8 @@ CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
+STATISTICS: web.AppKey[StatisticsService] = web.AppKey("statistics")
+SURVEY: web.AppKey[SurveyService] = web.AppKey("survey")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")

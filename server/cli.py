@@ -281,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
         "unlock", help="end a lockout of a staff member's two-factor sign-in after wrong codes; audited"
     )
     unlock.add_argument("name")
+    report = commands.add_parser(
+        "report", help="print the statistics table (small counts suppressed, as GET /api/stats)"
+    )
+    report.add_argument("--from", dest="first", required=True, help="first ISO week, e.g. 2026-W01")
+    report.add_argument("--to", dest="last", required=True, help="last ISO week, e.g. 2026-W52")
+    report.add_argument("--by", required=True, help="one or two dimensions, e.g. perspective,language")
+    report.add_argument("--format", choices=("csv", "json"), default="csv")
     i18n = commands.add_parser("i18n", help="translations")
     i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_check = i18n_commands.add_parser(
@@ -290,6 +297,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i18n_check.add_argument("--limit", type=int, default=25, help="missing keys listed per language (25)")
     return parser
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> str:
+    from server.domain.errors import DomainError
+    from server.domain.statistics.export import table_csv, table_json_text
+    from server.services.statistics import StatisticsPolicy, StatisticsService
+
+    policy = StatisticsPolicy(settings.statistics.min_cell, settings.statistics.max_weeks)
+    async with _staff_accounts(settings) as (_auth, uow):
+        try:
+            table = await StatisticsService(uow, policy).table(args.first, args.last, args.by)
+        except DomainError as error:
+            raise SystemExit(f"error: {error.message}") from None
+    return table_csv(table) if args.format == "csv" else table_json_text(table, args.first, args.last)
 
 
 def _i18n_check(limit: int) -> None:
@@ -324,5 +345,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "user":
             _migrate(settings)
             print(asyncio.run(_user_command(settings, args)))
+        elif args.command == "report":
+            _migrate(settings)
+            print(asyncio.run(_report(settings, args)), end="")
     except SettingsError as error:
         raise SystemExit(f"kinline: {error}") from None

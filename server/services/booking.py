@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from server.domain.permissions import Action, Ownership
 from server.domain.reminders import TextPurpose, plan_reminders
 from server.domain.staff import StaffUser
 from server.domain.tokens import RESUME_ALPHABET, new_resume_code, normalise_resume_code, secret_hash
+from server.services.contact_records import ContactRecorder
 from server.services.events import AppointmentsChanged, EventBus
 from server.services.ports.booking import Conversations, SlotOffer
 from server.services.ports.clock import Clock
@@ -41,6 +42,7 @@ class BookingPolicy:
     languages: tuple[str, ...]
     reminder_offsets: tuple[timedelta, ...]
     phone_region: str
+    records: ContactRecorder = field(default_factory=ContactRecorder)
 
 
 @dataclass(frozen=True)
@@ -414,6 +416,7 @@ class BookingService:
             closed = appointments.record_outcome(appointment, outcome, now)
             if not await repos.booking.save(appointment, closed):
                 raise Conflict("the appointment changed meanwhile", code="conflict")
+            await self.policy.records.appointment_ended(repos, closed)
             await repos.staff.audit(
                 actor.id, f"appointment.{closed.state.value}", "appointment", appointment_id, now
             )

@@ -27,6 +27,7 @@ from server.domain.staff import CHAT_ROLES, StaffUser
 from server.domain.text import check_client_id
 from server.domain.tokens import new_resume_code, new_token, normalise_resume_code, secret_hash
 from server.services.addresses import AddressBook
+from server.services.contact_records import ContactRecorder
 from server.services.events import (
     AwayChanged,
     ConversationChanged,
@@ -64,6 +65,7 @@ class ChatPolicy:
     waiting_per_address: int = 0
     abandon_after: timedelta = timedelta(minutes=15)
     away_after: timedelta = timedelta(seconds=60)
+    records: ContactRecorder = field(default_factory=ContactRecorder)
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ class ChatService:
             )
             if conversation is None:
                 raise NotFound("no conversation has this resume code")
+            await repos.records.mark_came_back(conversation.id)
             await repos.chat.add_token(
                 secret_hash(token), conversation.id, now, now + self.policy.token_lifetime
             )
@@ -304,6 +307,7 @@ class ChatService:
                 closed = rules.close(conversation, rules.LEFT_BY_RELATIVE, now)
                 if not await repos.chat.save_state(conversation, closed):
                     raise Conflict("the conversation changed meanwhile", code="conflict")
+                await self.policy.records.conversation_ended(repos, closed)
             await repos.chat.end_relative_access(conversation_id, secret_hash(new_token()))
         self.addresses.forget(conversation_id)
         if closed is not None:
@@ -348,6 +352,8 @@ class ChatService:
             closed = rules.close(conversation, rules.ABANDONED, now)
             async with self.uow.write() as repos:
                 done = await repos.chat.close_abandoned(conversation, closed, cutoff)
+                if done:
+                    await self.policy.records.conversation_ended(repos, closed)
             if done:
                 abandoned += 1
                 await self.events.publish(ConversationChanged(closed))
@@ -488,11 +494,28 @@ class ChatService:
         await self.events.publish(ConversationChanged(moved, previous_counsellor_id=counsellor.id))
         return moved
 
-    async def close(self, conversation_id: str, actor: StaffUser, outcome: str) -> Conversation:
+    async def close(
+        self,
+        conversation_id: str,
+        actor: StaffUser,
+        outcome: str,
+        perspective: str | None = None,
+        milieu: str | None = None,
+    ) -> Conversation:
+        """``perspective``: the strategy's perspective the counsellor confirms (default: the
+        topic's); ``milieu``: an optional milieu tag. Both go into the contact record only."""
         rules.check_outcome(outcome, list(self.policy.outcomes))
-        return await self._close(conversation_id, outcome, actor)
+        self.policy.records.check_close(perspective, milieu)
+        return await self._close(conversation_id, outcome, actor, perspective, milieu)
 
-    async def _close(self, conversation_id: str, outcome: str, actor: StaffUser | None) -> Conversation:
+    async def _close(
+        self,
+        conversation_id: str,
+        outcome: str,
+        actor: StaffUser | None,
+        perspective: str | None = None,
+        milieu: str | None = None,
+    ) -> Conversation:
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
@@ -501,6 +524,7 @@ class ChatService:
             closed = rules.close(conversation, outcome, now)
             if not await repos.chat.save_state(conversation, closed):
                 raise Conflict("the conversation changed meanwhile", code="conflict")
+            await self.policy.records.conversation_ended(repos, closed, perspective, milieu)
             if actor is not None:
                 await repos.staff.audit(actor.id, "conversation.close", "conversation", conversation_id, now)
         self.addresses.forget(conversation_id)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from server.domain.escalation import Draft, Escalation, EscalationConfig, Kind, 
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
 from server.domain.tokens import normalise_resume_code, secret_hash
+from server.services.contact_records import ContactRecorder
 from server.services.events import EscalationAlert, EscalationChanged, EventBus
 from server.services.ports.audit import AuditEntry
 from server.services.ports.clock import Clock
@@ -47,6 +48,7 @@ class EscalationPolicy:
     console_url: str
     list_limit: int = 500
     audit_limit: int = 500
+    records: ContactRecorder = field(default_factory=ContactRecorder)
 
 
 class EscalationService:
@@ -311,6 +313,8 @@ class EscalationService:
             if not await repos.escalations.save(before, after):
                 raise Conflict("the escalation changed meanwhile; reload it")
             await self._audit(repos, user, action, after.id, now)
+            if after.state is State.CLOSED_WITH_FEEDBACK and before.state is not State.CLOSED_WITH_FEEDBACK:
+                await self.policy.records.escalation_closed(repos, after, now)
             if after.delivered and not before.delivered:
                 await self._queue_notifications(
                     repos, after, self.config.route(after.route), PURPOSE_SENT, now

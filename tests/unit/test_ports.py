@@ -11,6 +11,7 @@ from server.adapters.db.booking.outbox import OutboxStore
 from server.adapters.db.booking_store import BookingStore
 from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.escalation_store import EscalationStore
+from server.adapters.db.record_store import RecordStore
 from server.adapters.db.staff_store import StaffStore
 from server.adapters.db.unit_of_work import SqlRepositories, SqlUnitOfWork
 from server.adapters.sms.outbox import OutboxSmsSender
@@ -19,6 +20,7 @@ from server.services.ports.audit import AuditRepository
 from server.services.ports.booking import BookingRepository
 from server.services.ports.chat import ChatRepository
 from server.services.ports.escalation import EscalationRepository
+from server.services.ports.records import RecordRepository
 from server.services.ports.sms import SmsGateway
 from server.services.ports.staff import StaffRepository
 from server.services.ports.texts import OutboxRepository, TextRepository
@@ -45,6 +47,7 @@ def port_methods(port: type) -> dict[str, inspect.Signature]:
         (BookingStore, TextRepository),
         (OutboxStore, OutboxRepository),
         (EscalationStore, EscalationRepository),
+        (RecordStore, RecordRepository),
         (SqlUnitOfWork, UnitOfWork),
         (OutboxSmsSender, SmsGateway),
         (TwilioSmsSender, SmsGateway),
@@ -60,5 +63,5 @@ def test_the_adapter_has_every_method_of_its_port(adapter: type, port: type) -> 
 
 def test_the_repositories_of_a_transaction_are_the_ports() -> None:
     properties = {name for name, member in vars(Repositories).items() if isinstance(member, property)}
-    assert properties == {"chat", "staff", "booking", "outbox", "escalations"}
+    assert properties == {"chat", "staff", "booking", "outbox", "escalations", "records"}
     assert properties <= set(SqlRepositories.__dataclass_fields__)

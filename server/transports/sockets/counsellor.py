@@ -37,6 +37,8 @@ class History(ConversationRef):
 
 class Close(ConversationRef):
     outcome: str = Field(min_length=1, max_length=64)
+    perspective: str | None = Field(default=None, min_length=1, max_length=32)
+    milieu: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class Read(ConversationRef):
@@ -151,5 +153,11 @@ class CounsellorNamespace(StaffNamespace):
 
     @event(Close)
     async def on_close(self, sid: str, payload: Close) -> dict[str, Any]:
-        await self.chat.close(payload.conversation_id, await self._user(sid), payload.outcome)
+        await self.chat.close(
+            payload.conversation_id,
+            await self._user(sid),
+            payload.outcome,
+            payload.perspective,
+            payload.milieu,
+        )
         return {"ok": True}
