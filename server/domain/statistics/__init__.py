@@ -1,0 +1,1 @@
+"""Statistics over the anonymous contact records (docs/statistics.md)."""
