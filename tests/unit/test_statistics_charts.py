@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 import pytest
 
+from server.config.i18n import Catalogs
+from server.domain.errors import InvalidInput
+from server.config.paths import web_dir
 from server.domain.statistics.charts import ChartData, ChartWords, Series, bar_chart, chart_data, line_chart
+from server.domain.statistics.tables import Cell, Table, Value
+from server.transports.http.stats_chart_routes import chart_svg, value_label, week_range
 
 SVG = "{http://www.w3.org/2000/svg}"
 WORDS = ChartWords(
@@ -22,13 +24,6 @@ WORDS = ChartWords(
     empty="No contacts in these weeks.",
 )
 HOSTILE = "<script>alert(\"x\")</script> & 'quote'"
-
-
-@dataclass(frozen=True)
-class Row:
-    key: Mapping[str, str | None]
-    count: int | None
-    suppressed: bool = field(default=False)
 
 
 def parse(svg: str) -> ET.Element:
@@ -44,7 +39,7 @@ def visible_texts(svg: str) -> list[str]:
     return [(t.text or "") + "".join(c.tail or "" for c in t) for t in parse(svg).iter(f"{SVG}text")]
 
 
-def label(dimension: str, value: str | None) -> str:
+def label(dimension: str, value: Value) -> str:
     return f"{dimension}:{value}"
 
 
@@ -107,25 +102,22 @@ class TestSuppressedCells:
     def test_no_note_when_nothing_is_suppressed(self) -> None:
         assert WORDS.suppressed_note not in visible_texts(bar_chart(weekly([7, 9, 12, 6]), WORDS))
 
-    def test_rows_marked_suppressed_become_gaps_whatever_their_count(self) -> None:
-        rows = [
-            Row({"topic": "a"}, 8),
-            Row({"topic": "b"}, None, True),
-            Row({"topic": "c"}, 3, True),
-        ]
-        data = chart_data(rows, ["topic"], label)
+    def test_suppressed_cells_become_gaps(self) -> None:
+        table = Table(("topic",), 5, (Cell(("a",), 8), Cell(("b",), None), Cell(("c",), 6)), None)
+        data = chart_data(table, ["topic"], label)
         assert data.categories == ("topic:a", "topic:b", "topic:c")
-        assert data.series[0].values == (8, None, None)
+        assert data.series[0].values == (8, None, 6)
 
 
 class TestTableToChart:
     def test_two_dimensions_make_one_series_per_value_of_the_second(self) -> None:
-        rows = [
-            Row({"week": "2026-W01", "language": "sv"}, 9),
-            Row({"week": "2026-W01", "language": "ar"}, 6),
-            Row({"week": "2026-W02", "language": "sv"}, 11),
-        ]
-        data = chart_data(rows, ["week", "language"], label, categories=["2026-W01", "2026-W02", "2026-W03"])
+        cells = (
+            Cell(("sv", "2026-W01"), 9),
+            Cell(("ar", "2026-W01"), 6),
+            Cell(("sv", "2026-W02"), 11),
+        )
+        table = Table(("language", "week"), 5, cells, 26)
+        data = chart_data(table, ["week", "language"], label, categories=["2026-W01", "2026-W02", "2026-W03"])
         assert data.categories == ("week:2026-W01", "week:2026-W02", "week:2026-W03")
         assert [(s.label, s.values) for s in data.series] == [
             ("language:sv", (9, 11, 0)),
@@ -160,3 +152,57 @@ class TestEmptyAndScale:
         assert any(t.endswith("…") for t in visible_texts(svg))
         titles = [t.text for t in parse(svg).iter(f"{SVG}title")]
         assert long in titles
+
+
+CATALOGS = Catalogs(web_dir() / "i18n")
+TOPIC_TABLE = Table(
+    ("topic", "language"),
+    5,
+    (
+        Cell(("worried_about_someone", "ar"), 12),
+        Cell(("worried_about_someone", "sv"), None),
+        Cell(("professional", "sv"), 7),
+        Cell(("professional", "ar"), None),
+    ),
+    None,
+)
+
+
+class TestWordsFromTheCatalogs:
+    @pytest.mark.parametrize(
+        ("language", "topic", "arabic", "title"),
+        [
+            ("sv", "Jag är orolig för någon i min närhet", "arabiska", "Kontakter efter ämne × språk"),
+            ("en", "I am worried about someone close to me", "Arabic", "Contacts by topic × language"),
+        ],
+    )
+    def test_labels_and_titles_are_in_the_console_language(
+        self, language: str, topic: str, arabic: str, title: str
+    ) -> None:
+        svg = chart_svg(TOPIC_TABLE, "2026-W01", "2026-W12", "bar", language, CATALOGS)
+        root = parse(svg)
+        assert root.get("aria-label") == title
+        titles = [t.text for t in root.iter(f"{SVG}title")]
+        assert topic in titles
+        assert arabic in visible_texts(svg)
+        assert "<5" in visible_texts(svg)
+        assert "2026-W01" in (root.find(f"{SVG}desc").text or "")  # type: ignore[union-attr]
+
+    def test_a_value_without_words_is_shown_as_it_is_and_none_as_not_set(self) -> None:
+        assert value_label(CATALOGS, "en", "district", "spanga-tensta") == "spanga-tensta"
+        assert value_label(CATALOGS, "en", "topic", "new_topic") == "new_topic"
+        assert value_label(CATALOGS, "sv", "milieu", None) == "Inte angivet"
+        assert value_label(CATALOGS, "en", "channel", "visit") == "Visit"
+
+    def test_the_line_puts_every_week_along_even_without_contacts(self) -> None:
+        table = Table(("week",), 5, (Cell(("2026-W02",), 9),), 9)
+        svg = chart_svg(table, "2025-W52", "2026-W03", "line", "en", CATALOGS)
+        assert week_range("2025-W52", "2026-W03") == ["2025-W52", "2026-W01", "2026-W02", "2026-W03"]
+        shown = visible_texts(svg)
+        assert all(week in shown for week in week_range("2025-W52", "2026-W03"))
+
+    def test_a_line_needs_weeks_and_the_chart_must_be_known(self) -> None:
+        with pytest.raises(InvalidInput):
+            chart_svg(TOPIC_TABLE, "2026-W01", "2026-W12", "line", "en", CATALOGS)
+        with pytest.raises(InvalidInput):
+            chart_svg(TOPIC_TABLE, "2026-W01", "2026-W12", "pie", "en", CATALOGS)

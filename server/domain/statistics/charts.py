@@ -10,10 +10,11 @@ gap in a line or a missing bar, marked with the suppression text such as "<5".
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Protocol
+
+from server.domain.statistics.tables import Table, Value
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 INK = "#1a1a1a"
@@ -25,19 +26,6 @@ GREYS = ("#1a1a1a", "#595959", "#8c8c8c", "#1a1a1a", "#595959", "#8c8c8c")
 DASHES = ("", "8 4", "2 3", "12 4 2 4", "4 4", "1 2")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross", "ring")
 PATTERNS = ("solid", "hatch", "dots", "cross", "lines", "outline")
-
-
-class TableRow(Protocol):
-    """One cell of a statistics table, as /api/stats answers it."""
-
-    @property
-    def key(self) -> Mapping[str, str | None]: ...
-
-    @property
-    def count(self) -> int | None: ...
-
-    @property
-    def suppressed(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -72,29 +60,30 @@ class ChartWords:
 
 
 def chart_data(
-    rows: Sequence[TableRow],
+    table: Table,
     by: Sequence[str],
-    label: Callable[[str, str | None], str],
-    categories: Sequence[str | None] | None = None,
+    label: Callable[[str, Value], str],
+    categories: Sequence[Value] | None = None,
 ) -> ChartData:
-    """Rows of a table by ``by[0]`` (the categories) and optionally ``by[1]`` (the series).
-    ``label(dimension, value)`` translates a value. ``categories`` fixes the category order and
-    adds categories with no rows (counted 0); by default they come in the rows' order."""
+    """A table's cells with ``by[0]`` along (the categories) and ``by[1]``, if any, as the series;
+    ``by`` is the table's dimensions in that order. ``label(dimension, value)`` translates a value.
+    ``categories`` fixes the order and adds categories with no cells (counted 0); by default they
+    come in the table's order. A suppressed cell becomes None."""
+    keyed = [(dict(zip(table.by, cell.key, strict=True)), cell) for cell in table.cells]
     first, second = by[0], by[1] if len(by) > 1 else None
-    order = list(categories) if categories is not None else _unique(r.key.get(first) for r in rows)
-    series_ids = _unique(r.key.get(second) for r in rows) if second else [None]
-    cells = {(r.key.get(first), r.key.get(second) if second else None): r for r in rows}
+    order = list(categories) if categories is not None else _unique(k[first] for k, _ in keyed)
+    series_ids = _unique(k[second] for k, _ in keyed) if second else [None]
+    cells = {(k[first], k[second] if second else None): cell for k, cell in keyed}
 
-    def value(category: str | None, series: str | None) -> int | None:
-        row = cells.get((category, series))
-        if row is None:
-            return 0
-        return None if row.suppressed or row.count is None else row.count
+    def value(category: Value, series: Value) -> int | None:
+        cell = cells.get((category, series))
+        return 0 if cell is None else cell.count
 
     return ChartData(
         categories=tuple(label(first, c) for c in order),
         series=tuple(
-            Series(label(second, s) if second else "", tuple(value(c, s) for c in order)) for s in series_ids
+            Series(label(second, s) if second else "", tuple(value(c, s) for c in order))
+            for s in series_ids
         ),
     )
 
@@ -393,5 +382,5 @@ def _ticks(top: int) -> list[int]:
     return list(range(0, top + 1, max(step, 1)))
 
 
-def _unique(values: Iterable[str | None]) -> list[str | None]:
+def _unique(values: Iterable[Value]) -> list[Value]:
     return list(dict.fromkeys(values))
