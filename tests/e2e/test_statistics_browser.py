@@ -102,7 +102,9 @@ def test_a_supervisor_reads_plots_and_exports_the_statistics(
         view.get_by_test_id("statistics-by2").select_option("topic")
         page.locator("#language-select").select_option("en")
         view.get_by_test_id("statistics-show").click()
-        expect(view.get_by_role("columnheader", name="I am worried about someone close to me")).to_be_visible()
+        expect(
+            view.get_by_role("columnheader", name="I am worried about someone close to me")
+        ).to_be_visible()
         chart_drawn(page, "bar")
         assert "lang=en" in (view.get_by_test_id("statistics-chart-bar").get_attribute("src") or "")
         assert_accessible(page, "statistics, cross-tab in English")

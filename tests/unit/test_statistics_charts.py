@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+
 import pytest
 
 from server.config.i18n import Catalogs
-from server.domain.errors import InvalidInput
 from server.config.paths import web_dir
+from server.domain.errors import InvalidInput
 from server.domain.statistics.charts import ChartData, ChartWords, Series, bar_chart, chart_data, line_chart
 from server.domain.statistics.tables import Cell, Table, Value
 from server.transports.http.stats_chart_routes import chart_svg, value_label, week_range

@@ -82,8 +82,7 @@ def chart_data(
     return ChartData(
         categories=tuple(label(first, c) for c in order),
         series=tuple(
-            Series(label(second, s) if second else "", tuple(value(c, s) for c in order))
-            for s in series_ids
+            Series(label(second, s) if second else "", tuple(value(c, s) for c in order)) for s in series_ids
         ),
     )
 
