@@ -40,6 +40,7 @@ from server.services.ports.clock import system_clock
 from server.services.rate_limit import RateLimiter
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
+from server.services.statistics import StatisticsPolicy, StatisticsService
 from server.transports.client_address import parse_trusted
 from server.transports.http.all_routes import add_http_routes
 from server.transports.http.hardening import body_limits, hide_server_version, security_headers
@@ -145,6 +146,9 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
+    app[app_keys.STATISTICS] = StatisticsService(
+        uow, StatisticsPolicy(settings.statistics.min_cell, settings.statistics.max_weeks)
+    )
     yield
     await uow.close()
     await database.dispose()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from server.services.rate_limit import RateLimiter
     from server.services.reminders import TextService
     from server.services.retention import RetentionService
+    from server.services.statistics import StatisticsService
     from server.transports.client_address import TrustedProxies
     from server.transports.sockets.relative import RelativeNamespace
     from server.transports.sockets.session_watch import SessionWatch
@@ -38,6 +39,7 @@ UNIT_OF_WORK: web.AppKey[SqlUnitOfWork] = web.AppKey("unit_of_work")
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
+STATISTICS: web.AppKey[StatisticsService] = web.AppKey("statistics")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")

@@ -32,6 +32,7 @@ from pydantic_settings import (
 from server.config.paths import config_dir, project_root
 from server.domain.durations import format_duration, parse_duration
 from server.domain.hours import WEEKDAYS, parse_interval
+from server.domain.statistics import records
 
 Duration = Annotated[
     timedelta,
@@ -278,6 +279,36 @@ class EscalationSettings(_Section):
         return value
 
 
+class StatisticsSettings(_Section):
+    min_cell: int = Field(default=5, ge=2, le=100)
+    route: str = Field(default="spanga-tensta", min_length=1, max_length=64)
+    max_weeks: int = Field(default=260, ge=1, le=1000)
+    perspectives: list[str] = Field(default_factory=lambda: list(records.PERSPECTIVES), min_length=1)
+    default_perspective: str = records.DEFAULT_PERSPECTIVE
+    topic_perspectives: dict[str, str] = Field(default_factory=lambda: dict(records.TOPIC_PERSPECTIVES))
+    milieus: list[str] = Field(default_factory=lambda: list(records.MILIEUS))
+    kind_channels: dict[str, records.Channel] = Field(default_factory=lambda: dict(records.KIND_CHANNELS))
+    default_channel: records.Channel = records.Channel.PHONE
+
+    @model_validator(mode="after")
+    def _check_perspectives(self) -> StatisticsSettings:
+        named = {*self.topic_perspectives.values(), self.default_perspective}
+        strays = sorted(named - set(self.perspectives))
+        if strays:
+            raise ValueError(f"unknown perspectives {strays}; perspectives are {self.perspectives}")
+        return self
+
+    def rules(self) -> records.StatisticsRules:
+        return records.StatisticsRules(
+            perspectives=tuple(self.perspectives),
+            topic_perspectives=dict(self.topic_perspectives),
+            milieus=tuple(self.milieus),
+            kind_channels=dict(self.kind_channels),
+            default_channel=self.default_channel,
+            default_perspective=self.default_perspective,
+        )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -300,6 +331,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    statistics: StatisticsSettings = Field(default_factory=StatisticsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -65,6 +65,7 @@ class Action(enum.StrEnum):
     SLOTS_OFFER_LIST = "slots.offer_list"
     SLOTS_OFFER = "slots.offer"
     SMS_OUTBOX_READ = "sms_outbox.read"
+    STATISTICS_READ = "statistics.read"
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,9 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     Action.SLOTS_OFFER: _chat(_HOLDING, _HOLDING),
     # The outbox holds the texts as sent (masked numbers, real bodies): administrators only.
     Action.SMS_OUTBOX_READ: {Role.ADMIN: _SIGNED_IN},
+    # Counts over anonymous contact records (small counts suppressed): for those who oversee the
+    # line and report on it; never counsellors or social services.
+    Action.STATISTICS_READ: dict.fromkeys(OVERSEERS, _SIGNED_IN),
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
@@ -164,8 +168,9 @@ BOOKING_ACTIONS = frozenset(
     for action in Action
     if action.value.startswith(("availability.", "appointment.", "slots.", "sms_outbox."))
 )
+STATISTICS_ACTIONS = frozenset(action for action in Action if action.value.startswith("statistics."))
 # Everything else is the chat's, its audit log (audit.read) included.
-CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS - BOOKING_ACTIONS
+CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS - BOOKING_ACTIONS - STATISTICS_ACTIONS
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
 # drafting and chat actions see own/other (holding the conversation or not), staff-account actions
@@ -185,6 +190,7 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.APPOINTMENT_LIST,
             Action.SLOTS_OFFER_LIST,
             Action.SMS_OUTBOX_READ,
+            Action.STATISTICS_READ,
         }
         else frozenset({Ownership.OWN, Ownership.OTHER})
         if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS | BOOKING_ACTIONS

@@ -12,6 +12,7 @@ from server.domain.conversations import Conversation, Message
 from server.domain.escalation import Escalation
 from server.domain.reminders import TextPurpose, TextState
 from server.domain.staff import StaffUser
+from server.domain.statistics.records import ContactRecord
 
 
 class UniqueViolation(Exception):
@@ -23,6 +24,8 @@ class ConversationRow:
     conversation: Conversation
     resume_hash: str
     last_bot_update_at: datetime | None = None
+    came_back: bool = False
+    record_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ class Tables:
     inbound_seen: set[str] = field(default_factory=set)
     offers: list[OfferRow] = field(default_factory=list)
     outbox: list[OutboxRow] = field(default_factory=list)
+    records: dict[str, ContactRecord] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

@@ -16,6 +16,7 @@ from server.services.ports.chat import Appended, AppendRequest, NewConversation,
 from tests.fakes.booking import FakeBookingRepository, FakeOutboxRepository
 from tests.fakes.chat import FakeChatRepository
 from tests.fakes.escalation import FakeEscalationRepository
+from tests.fakes.records import FakeRecordRepository
 from tests.fakes.staff import FakeStaffRepository
 from tests.fakes.tables import Tables
 
@@ -29,6 +30,7 @@ class FakeRepositories:
     escalations: FakeEscalationRepository
     booking: FakeBookingRepository
     outbox: FakeOutboxRepository
+    records: FakeRecordRepository
 
     @classmethod
     def over(cls, tables: Tables) -> FakeRepositories:
@@ -38,6 +40,7 @@ class FakeRepositories:
             FakeEscalationRepository(tables),
             FakeBookingRepository(tables),
             FakeOutboxRepository(tables),
+            FakeRecordRepository(tables),
         )
 
 

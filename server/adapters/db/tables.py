@@ -127,6 +127,10 @@ conversations = Table(
     Column("resume_hash", String(64), nullable=False, unique=True),
     Column("last_bot_update_at", UtcDateTime),
     Column("relative_gone_since", UtcDateTime),
+    # A resume code was used; and the key of the conversation's contact record, kept only until
+    # the relative's survey answer reaches it (or retention deletes the conversation).
+    Column("came_back", Boolean, nullable=False, server_default="0"),
+    Column("record_key", String(36)),
     Index("ix_conversations_state_priority", "state", "priority", "created_at"),
     Index("ix_conversations_counsellor_state", "counsellor_id", "state"),
 )
@@ -358,4 +362,30 @@ escalation_notifications = Table(
     Column("provider_id", String(64)),
     UniqueConstraint("escalation_id", "route", "channel", "purpose"),
     Index("ix_escalation_notifications_state", "state"),
+)
+
+# ---- contact records (issue 12) ----
+
+# One anonymous row per ended contact, kept after retention (docs/statistics.md). No id of any
+# source, no time finer than the ISO week, no staff member, no free text. The key is a random
+# UUID and, on SQLite, the table has no rowid, so the physical order follows the random key and
+# not the order the rows were written in.
+contact_records = Table(
+    "contact_records",
+    metadata,
+    Column("record_key", String(36), primary_key=True),
+    Column("week", String(8), nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("topic", String(32), nullable=False),
+    Column("perspective", String(32), nullable=False),
+    Column("milieu", String(32)),
+    Column("outcome", String(32), nullable=False),
+    Column("duration_bucket", String(16), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("escalation_kind", String(32)),
+    Column("came_back", Boolean, nullable=False),
+    Column("survey", String(8)),
+    Index("ix_contact_records_week", "week"),
+    sqlite_with_rowid=False,
 )

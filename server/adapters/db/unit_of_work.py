@@ -19,6 +19,7 @@ from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import EscalationStore
 from server.adapters.db.group_commit import GroupCommitter, InThread
+from server.adapters.db.record_store import RecordStore
 from server.adapters.db.staff_store import StaffStore
 from server.domain.conversations import Conversation
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
@@ -33,6 +34,7 @@ class SqlRepositories:
     booking: BookingStore
     outbox: OutboxStore
     escalations: EscalationStore
+    records: RecordStore
 
 
 class SqlUnitOfWork:
@@ -88,6 +90,7 @@ class SqlUnitOfWork:
             booking=BookingStore(connection, ciphers.booking, ciphers.phone_index),
             outbox=OutboxStore(connection, ciphers.booking),
             escalations=EscalationStore(connection, ciphers.escalations),
+            records=RecordStore(connection),
         )
 
     @asynccontextmanager

@@ -10,6 +10,7 @@ from server.domain.conversations import Conversation
 from server.services.ports.booking import BookingRepository
 from server.services.ports.chat import Appended, AppendRequest, ChatRepository, NewConversation, RelativeView
 from server.services.ports.escalation import EscalationRepository
+from server.services.ports.records import RecordRepository
 from server.services.ports.staff import StaffRepository
 from server.services.ports.texts import OutboxRepository
 
@@ -32,6 +33,9 @@ class Repositories(Protocol):
 
     @property
     def escalations(self) -> EscalationRepository: ...
+
+    @property
+    def records(self) -> RecordRepository: ...
 
 
 class Transactions(Protocol):

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from server.domain.conversations import Sender
 from server.domain.staff import Role
+from server.domain.statistics.tables import DIMENSIONS
 from server.transports.http.auth_routes import Login
 from server.transports.http.booking_routes import (
     AvailabilityBody,
@@ -385,6 +386,7 @@ def _document() -> dict[str, Any]:
             },
             **_escalation_paths(),
             **_booking_paths(),
+            **_statistics_paths(),
         },
     }
 
@@ -641,4 +643,61 @@ def _booking_paths() -> dict[str, Any]:
                 "responses": {"204": {"description": "recorded"}, **_errors(403)},
             }
         },
+    }
+
+
+_STATS = {
+    "type": "object",
+    "required": ["from", "to", "by", "min_cell", "rows", "total"],
+    "properties": {
+        "from": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"},
+        "to": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"},
+        "by": {"type": "array", "items": {"enum": list(DIMENSIONS)}, "minItems": 1, "maxItems": 2},
+        "min_cell": {"type": "integer", "minimum": 2},
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["key", "count", "suppressed"],
+                "properties": {
+                    "key": {
+                        "type": "object",
+                        "description": "one value per dimension of by (null: not set, e.g. no milieu)",
+                        "additionalProperties": {"type": ["string", "boolean", "null"]},
+                    },
+                    "count": {"type": ["integer", "null"], "description": "null when suppressed"},
+                    "suppressed": {"type": "boolean"},
+                },
+            },
+        },
+        "total": {"type": ["integer", "null"], "description": "null when it would reveal a suppressed cell"},
+    },
+}
+
+
+def _statistics_paths() -> dict[str, Any]:
+    week = {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"}
+    return {
+        "/api/stats": {
+            "get": {
+                **_staff(
+                    "Counts of contact records over a range of ISO weeks, by one or two dimensions; "
+                    "counts under min_cell suppressed (supervisors, admins)",
+                    _json("the table", _STATS),
+                    403,
+                    422,
+                ),
+                "parameters": [
+                    {"name": "from", "in": "query", "required": True, "schema": week},
+                    {"name": "to", "in": "query", "required": True, "schema": week},
+                    {
+                        "name": "by",
+                        "in": "query",
+                        "required": True,
+                        "description": "one dimension, or two separated by a comma",
+                        "schema": {"type": "string"},
+                    },
+                ],
+            }
+        }
     }
