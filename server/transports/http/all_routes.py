@@ -14,9 +14,9 @@ from server.transports.http.chat_routes import add_chat_routes
 from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.static import add_static_routes
+from server.transports.http.statistics_routes import add_statistics_routes
 from server.transports.http.stats_chart_routes import add_stats_chart_routes
 from server.transports.http.stats_export_routes import add_stats_export_routes
-from server.transports.http.statistics_routes import add_statistics_routes
 from server.transports.http.totp_routes import add_totp_routes
 from server.transports.webhooks.twilio import add_twilio_webhooks
 

@@ -13,7 +13,7 @@ from server.config.i18n import Catalogs
 from server.domain.errors import InvalidInput
 from server.domain.statistics import charts, weeks
 from server.domain.statistics.tables import Table, Value
-from server.transports.http.stats_export_routes import requested_table
+from server.transports.http.statistics_routes import requested_table
 
 CHARTS = {"line": charts.line_chart, "bar": charts.bar_chart}
 WEEK = "week"

@@ -5,18 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import app_keys
 from server.domain.statistics.export import table_csv, table_json_text
 from server.domain.statistics.tables import Table
-from server.transports.http.staff_auth import require_staff
-
-
-async def requested_table(request: web.Request) -> tuple[Table, str, str]:
-    """The table the query asks for (``from``, ``to``, ``by``), as the signed-in reader may see it."""
-    user = await require_staff(request)
-    first, last = request.query.get("from", ""), request.query.get("to", "")
-    table = await request.app[app_keys.STATISTICS].table_for(user, first, last, request.query.get("by", ""))
-    return table, first, last
+from server.transports.http.statistics_routes import requested_table
 
 
 def _download(text: str, content_type: str, table: Table, first: str, last: str, suffix: str) -> web.Response:
