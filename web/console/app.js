@@ -13,6 +13,7 @@ import { EscalationsView } from './escalations/view.js';
 import { HistoryView } from './history.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
+import { StatisticsView } from './statistics/statistics.js';
 import { TotpView } from './totp.js';
 import { Workspace } from './workspace.js';
 
@@ -27,6 +28,7 @@ const views = {
   escalations: byId('escalations-view'),
   appointments: byId('appointments-view'),
   audit: byId('audit-view'),
+  statistics: byId('statistics-view'),
   security: byId('security-view'),
 };
 const loginForm = byId('login-form');
@@ -57,6 +59,7 @@ const history = new HistoryView({
 const escalations = new EscalationsView({ root: views.escalations, panels: byId('chat-panels'), viewSwitch });
 const appointments = new AppointmentsView({ root: views.appointments });
 const audit = new AuditView({ root: views.audit, nav: viewSwitch.querySelector('[data-view="audit"]') });
+const statistics = new StatisticsView({ root: views.statistics, nav: viewSwitch.querySelector('[data-view="statistics"]') });
 const totp = new TotpView({ root: views.security, onEnrolled: () => session && startSession(session.user) });
 
 /** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
@@ -78,6 +81,7 @@ async function applyLanguage(code) {
   escalations.retranslate();
   appointments.retranslate();
   audit.retranslate();
+  statistics.retranslate();
   totp.retranslate();
   if (session) setConnectionState(connection.dataset.state);
   renderUserName();
@@ -106,6 +110,7 @@ function showView(name) {
   if (name === 'history') history.load();
   appointments.setVisible(name === 'appointments');
   if (name === 'audit') audit.load();
+  statistics.setVisible(name === 'statistics');
   if (name === 'security' && !session?.enrollmentOnly) totp.refresh();
   renderAlertsButton();
 }
@@ -186,6 +191,7 @@ async function startSession(user) {
   }
   escalations.start(user);
   audit.start(user);
+  statistics.start(user);
   if (user.role === 'social_services') {
     // A social services user has the escalation inbox only: no chat socket, no workspace.
     session = { user };
@@ -286,6 +292,7 @@ function endSession() {
   escalations.stop();
   appointments.stop();
   audit.clear();
+  statistics.clear();
   totp.clear();
   if (!session) return;
   const { socket, workspace, ticker } = session;

@@ -15,6 +15,8 @@ from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.static import add_static_routes
 from server.transports.http.statistics_routes import add_statistics_routes
+from server.transports.http.stats_chart_routes import add_stats_chart_routes
+from server.transports.http.stats_export_routes import add_stats_export_routes
 from server.transports.http.survey_routes import add_survey_routes
 from server.transports.http.totp_routes import add_totp_routes
 from server.transports.webhooks.twilio import add_twilio_webhooks
@@ -27,6 +29,8 @@ def add_http_routes(app: web.Application, web_root: Path) -> None:
     add_audit_routes(app)
     add_escalation_routes(app)
     add_booking_routes(app)
+    add_stats_chart_routes(app)
+    add_stats_export_routes(app)
     add_statistics_routes(app)
     add_survey_routes(app)
     add_twilio_webhooks(app)

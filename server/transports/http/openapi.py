@@ -712,6 +712,27 @@ _STATS = {
 
 def _statistics_paths() -> dict[str, Any]:
     week = {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"}
+    table_query = [
+        {"name": "from", "in": "query", "required": True, "schema": week},
+        {"name": "to", "in": "query", "required": True, "schema": week},
+        {
+            "name": "by",
+            "in": "query",
+            "required": True,
+            "description": "one dimension, or two separated by a comma",
+            "schema": {"type": "string"},
+        },
+    ]
+
+    def download(summary: str, media: str) -> dict[str, Any]:
+        ok = {"description": "an attachment", "content": {media: {"schema": {"type": "string"}}}}
+        return {"get": {**_staff(summary, ok, 403, 422), "parameters": table_query}}
+
+    chart_query = [
+        {"name": "chart", "in": "query", "required": True, "schema": {"enum": ["line", "bar"]}},
+        {"name": "lang", "in": "query", "required": False, "schema": {"type": "string", "default": "sv"}},
+    ]
+    svg = {"description": "the plot", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}
     return {
         "/api/stats": {
             "get": {
@@ -722,17 +743,21 @@ def _statistics_paths() -> dict[str, Any]:
                     403,
                     422,
                 ),
-                "parameters": [
-                    {"name": "from", "in": "query", "required": True, "schema": week},
-                    {"name": "to", "in": "query", "required": True, "schema": week},
-                    {
-                        "name": "by",
-                        "in": "query",
-                        "required": True,
-                        "description": "one dimension, or two separated by a comma",
-                        "schema": {"type": "string"},
-                    },
-                ],
+                "parameters": table_query,
             }
-        }
+        },
+        "/api/stats.csv": download("The same table as CSV (the format of kinline report)", "text/csv"),
+        "/api/stats.json": download("The same table as a JSON file", "application/json"),
+        "/api/stats.svg": {
+            "get": {
+                **_staff(
+                    "The table as a plot: counts per week as lines (by must include week), or bars; "
+                    "labels in lang; suppressed cells are not drawn",
+                    svg,
+                    403,
+                    422,
+                ),
+                "parameters": [*table_query, *chart_query],
+            }
+        },
     }
