@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from tests.support.server import DEFAULT_PASSWORD
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -99,3 +101,11 @@ class Screenshots:
         page.screenshot(path=path, full_page=True)
         self.taken.append(path)
         return path
+
+
+def submit_sign_in(page: Page, username: str, password: str = DEFAULT_PASSWORD) -> None:
+    """Opens the console and submits its sign-in form; the caller waits for what its role sees next."""
+    page.goto("/console/")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()

@@ -5,7 +5,6 @@ texts in the SMS outbox."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import PageProblems, chromium, open_page
+from tests.e2e.browser import PageProblems, chromium, open_page, submit_sign_in
+from tests.e2e.catalogs import catalog
 from tests.support.booking import ALL_WEEK
 from tests.support.server import ServerProcess
 
@@ -26,10 +26,6 @@ ADMIN = "booking-admin"
 MANAGE_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
 REFERENCE = re.compile(r"[A-Z0-9]{6}")
 LOCAL_NUMBER = "070-174 06 05"
-
-
-def catalog(language: str) -> dict:
-    return json.loads((ROOT / "web" / "i18n" / f"{language}.json").read_text(encoding="utf-8"))
 
 
 class Shots:
@@ -48,10 +44,7 @@ class Shots:
 
 
 def log_in(page: Page, username: str, password: str) -> None:
-    page.goto("/console/")
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
+    submit_sign_in(page, username, password)
     expect(page.get_by_test_id("connection-state")).to_have_attribute("data-state", "connected")
 
 

@@ -6,7 +6,6 @@ axe (WCAG 2.2 A and AA) finds nothing in each new state of the dialog."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, chromium, open_page
+from tests.e2e.catalogs import catalog
 from tests.e2e.test_booking_browser import log_in, set_availability
 from tests.support.booking import PHONE
 from tests.support.fake_twilio import FakeTwilio
@@ -31,10 +31,6 @@ ENV = {
     "KINLINE_BOOKING__KINDS__INTERPRETER_CALL__MIN_NOTICE": "0s",
     "KINLINE_BOOKING__REMINDER_OFFSETS": "[]",
 }
-
-
-def catalog(language: str) -> dict:
-    return json.loads((ROOT / "web" / "i18n" / f"{language}.json").read_text(encoding="utf-8"))
 
 
 def shot(page: Page, directory: Path, name: str) -> None:

@@ -6,19 +6,17 @@ are saved as test-artifacts/browser-*.png."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
+from tests.e2e.catalogs import catalog, text
 from tests.support.clients import query_database
-from tests.support.server import ROOT, ServerProcess, wait_until
+from tests.support.server import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -34,16 +32,6 @@ EXPECTED_FAILED_LOADS = ("/api/me", "/api/auth/login")
 RESUME_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
 
 expect.set_options(timeout=15_000)
-
-
-@cache
-def catalog(language: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / "web" / "i18n" / f"{language}.json").read_text(encoding="utf-8")))
-
-
-def text(language: str, key: str) -> str:
-    section, name = key.split(".", 1)
-    return str(catalog(language)[section][name])
 
 
 def messages_from(container: Page | Locator, sender: str, containing: str) -> Locator:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
+from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page, submit_sign_in
 from tests.support.clients import Harness, query_database
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess
 
@@ -40,10 +40,7 @@ async def held_conversations(server: ServerProcess) -> tuple[str, str]:
 
 
 def sign_in(page: Page, username: str) -> None:
-    page.goto("/console/")
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(DEFAULT_PASSWORD)
-    page.get_by_test_id("login-submit").click()
+    submit_sign_in(page, username)
     expect(page.get_by_test_id("view-escalations")).to_be_visible()
 
 

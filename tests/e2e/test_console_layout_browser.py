@@ -6,20 +6,19 @@ inserts a canned answer with the keyboard alone."""
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.accessibility import axe_violations, describe, sideways_overflow
 from tests.e2e.browser import PageProblems, chromium, open_page
+from tests.e2e.catalogs import catalog, text
 from tests.support.booking import ALL_WEEK
 from tests.support.server import DEFAULT_PASSWORD, ROOT, ServerProcess
 
@@ -63,18 +62,6 @@ BOOK = """async () => {
         body: JSON.stringify({kind: 'phone', start: slots[0].start, language: 'sv', phone: '+46701740605'})});
     return response.status;
 }"""
-
-
-@cache
-def catalog(language: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / "web" / "i18n" / f"{language}.json").read_text(encoding="utf-8")))
-
-
-def text(language: str, key: str) -> str:
-    node: Any = catalog(language)
-    for part in key.split("."):
-        node = node[part]
-    return str(node)
 
 
 @cache

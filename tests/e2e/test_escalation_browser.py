@@ -8,12 +8,9 @@ test-artifacts/escalation/."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,9 +18,10 @@ from playwright.sync_api import Page, expect
 from server.config.escalation_file import load_escalation_config
 from server.config.paths import config_dir
 from server.domain.escalation import Kind
-from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
+from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page, submit_sign_in
+from tests.e2e.catalogs import text
 from tests.e2e.escalation_helpers import assert_audit_has_no_content, audit_rows, query
-from tests.support.server import DEFAULT_PASSWORD, ROOT, ServerProcess
+from tests.support.server import DEFAULT_PASSWORD, ServerProcess
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -37,23 +35,8 @@ EXPECTED_FAILED_LOADS = ("/api/me",)
 RESUME_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
 
 
-@cache
-def catalog(language: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / "web" / "i18n" / f"{language}.json").read_text(encoding="utf-8")))
-
-
-def text(language: str, key: str) -> str:
-    node: Any = catalog(language)
-    for part in key.split("."):
-        node = node[part]
-    return str(node)
-
-
 def log_in(page: Page, username: str) -> None:
-    page.goto("/console/")
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(DEFAULT_PASSWORD)
-    page.get_by_test_id("login-submit").click()
+    submit_sign_in(page, username)
     expect(page.get_by_test_id("logout")).to_be_visible()
     page.evaluate("window.kinlineTestNeverReloaded = true")
 

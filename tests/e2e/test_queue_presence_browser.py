@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.accessibility import assert_accessible
-from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
+from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page, submit_sign_in
 from tests.support.server import DEFAULT_PASSWORD, ROOT, ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -34,10 +34,7 @@ def console_text(key: str) -> str:
 
 
 def sign_in(console: Page) -> None:
-    console.goto("/console/")
-    console.get_by_test_id("login-username").fill(COUNSELLOR)
-    console.get_by_test_id("login-password").fill(DEFAULT_PASSWORD)
-    console.get_by_test_id("login-submit").click()
+    submit_sign_in(console, COUNSELLOR)
     expect(console.get_by_test_id("connection-state")).to_have_attribute("data-state", "connected")
 
 

@@ -11,7 +11,6 @@ socket.io and HTTP clients, run on an event loop of its own (Playwright's sync A
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import shutil
 import threading
@@ -25,10 +24,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, chromium, open_page
+from tests.e2e.catalogs import catalog, text
 from tests.e2e.escalation_helpers import draft_body
 from tests.support.booking import BookingClient
 from tests.support.clients import Harness, Staff
-from tests.support.server import ROOT, ServerProcess
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -50,24 +50,12 @@ SERVER_ENV = {
 }
 
 
-@cache
-def catalog(language: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / "web" / "i18n" / f"{language}.json").read_text(encoding="utf-8")))
-
-
 def leaves(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for value in node.values():
             yield from leaves(value)
     elif isinstance(node, str):
         yield node
-
-
-def text(language: str, key: str) -> str:
-    node: Any = catalog(language)
-    for part in key.split("."):
-        node = node[part]
-    return str(node)
 
 
 @cache

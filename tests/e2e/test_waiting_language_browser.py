@@ -6,29 +6,22 @@ console. axe finds no WCAG 2.2 A/AA violation in any of these states."""
 from __future__ import annotations
 
 import asyncio
-import json
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page
+from tests.e2e.catalogs import catalog
 from tests.support.clients import Api, query_database
-from tests.support.server import ROOT, ServerProcess, wait_until
+from tests.support.server import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
 
 expect.set_options(timeout=15_000)
 # The console asks /api/me before login (401).
 EXPECTED_FAILED_LOADS = ("/api/me",)
-
-
-@cache
-def catalog(language: str) -> dict[str, Any]:
-    return dict(json.loads((ROOT / "web" / "i18n" / f"{language}.json").read_text(encoding="utf-8")))
 
 
 def notice_text(language: str, key: str) -> str:
