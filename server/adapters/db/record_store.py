@@ -37,9 +37,10 @@ class RecordStore:
 
     async def answer_survey(self, record_key: str, survey: Survey) -> bool:
         unanswered = (contact_records.c.record_key == record_key, contact_records.c.survey.is_(None))
-        before = (await self.connection.execute(select(*_COUNTED).where(*unanswered))).mappings().first()
-        if before is None:
+        row = (await self.connection.execute(select(*_COUNTED).where(*unanswered))).mappings().first()
+        if row is None:
             return False
+        before = dict(row)
         result = await self.connection.execute(
             update(contact_records).where(*unanswered).values(survey=survey.value)
         )
