@@ -1,4 +1,5 @@
-"""Real Chromium on /console/: a supervisor opens Statistics over this week's contact records;
+"""Real Chromium on /console/: a supervisor opens Statistics over this week's contact records,
+written by conversations a counsellor closed through the real server;
 the table, the suppressed cells and both plots draw, the page passes axe and does not scroll
 sideways at 1280x800, and the CSV download holds the same numbers as the table. A counsellor has
 no Statistics entry and is refused the table, the plots and the export.
@@ -6,12 +7,10 @@ Screenshot: test-artifacts/statistics-1280.png."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-import sqlite3
-import uuid
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, chromium, open_page
+from tests.e2e.test_statistics_records import close
+from tests.support.clients import Harness
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -32,24 +33,15 @@ EXPECTED_FAILED_LOADS = ("/api/me",)
 expect.set_options(timeout=15_000)
 
 
-def seed_records(server: ServerProcess) -> None:
-    """Contact records of this week, as the stats-api branch writes them when a contact ends
-    (written here straight into the server's database until every end writes its own)."""
-    year, week, _ = date.today().isocalendar()
-    connection = sqlite3.connect(server.db_path)
-    try:
-        with connection:
-            for language, count in CLOSED.items():
-                for _ in range(count):
-                    connection.execute(
-                        "INSERT INTO contact_records (record_key, week, route, language, topic, perspective,"
-                        " outcome, duration_bucket, channel, came_back)"
-                        " VALUES (?, ?, 'spanga-tensta', ?, 'worried_about_someone', 'support_relatives',"
-                        " 'supported', '10_30m', 'chat', 0)",
-                        (str(uuid.uuid4()), f"{year}-W{week:02d}", language),
-                    )
-    finally:
-        connection.close()
+async def close_conversations(server: ServerProcess) -> None:
+    """The records of CLOSED, written by the real flow: relatives start conversations, and the
+    counsellor claims and closes each over the /counsellor socket."""
+    async with Harness(server) as h:
+        counsellor = await h.sign_in(COUNSELLOR)
+        for language, count in CLOSED.items():
+            for _ in range(count):
+                started = await h.start_conversation(language, "worried_about_someone")
+                await close(counsellor, started.conversation_id)
 
 
 def sign_in(page: Page, username: str) -> None:
@@ -74,7 +66,7 @@ def test_a_supervisor_reads_plots_and_exports_the_statistics(
     server = server_factory(name="statistics-browser", env={"KINLINE_STATISTICS__MIN_CELL": "2"})
     server.add_user(COUNSELLOR, "counsellor", DEFAULT_PASSWORD)
     server.add_user(SUPERVISOR, "supervisor", DEFAULT_PASSWORD)
-    seed_records(server)
+    asyncio.run(close_conversations(server))
     problems = PageProblems(expected_failures=EXPECTED_FAILED_LOADS)
 
     with chromium() as browser:

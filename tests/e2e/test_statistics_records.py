@@ -120,10 +120,17 @@ async def test_records_survive_the_purge_agree_everywhere_and_never_link_back(
         columns = [row[1] for row in db.execute("PRAGMA table_info(contact_records)")]
         rows = db.execute("SELECT * FROM contact_records").fetchall()
         keys_in_stored_order = [row[0] for row in db.execute("SELECT record_key FROM contact_records")]
+        count_columns = [row[1] for row in db.execute("PRAGMA table_info(contact_counts)")]
+        count_rows = db.execute("SELECT * FROM contact_counts").fetchall()
+        totals = dict(db.execute("SELECT week, count FROM contact_counts WHERE field_a = ''").fetchall())
+        by_week = dict(db.execute("SELECT week, COUNT(*) FROM contact_records GROUP BY week").fetchall())
     assert len(rows) == len(ids)
-    assert not {name for name in columns if name.endswith(("_id", "_at"))}
-    values = {str(value) for row in rows for value in row if value is not None}
-    assert not values & (sources | set(ids)), "a record holds a value of its source"
+    assert not {name for name in columns + count_columns if name.endswith(("_id", "_at", "_key"))} - {
+        "record_key"
+    }
+    values = {str(value) for row in rows + count_rows for value in row if value is not None}
+    assert not values & (sources | set(ids)), "a record or a count holds a value of its source"
+    assert totals == by_week, "the weekly counts follow the records"
     assert all(len(str(row[columns.index("week")])) == 8 for row in rows)
     # Stored (and read) in the order of the random key, not in the order the contacts ended.
     assert keys_in_stored_order == sorted(keys_in_stored_order)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.adapters.db import record_counts
 from server.adapters.db.tables import contact_records, conversations
 from server.domain.statistics.records import ContactRecord, Survey
 from server.domain.statistics.tables import DIMENSIONS, Key
 
 _COLUMNS = frozenset(DIMENSIONS.values())
+_COUNTED = [contact_records.c[name] for name in sorted(_COLUMNS)]
 
 
 class RecordStore:
@@ -25,26 +27,28 @@ class RecordStore:
         values["channel"] = record.channel.value
         values["survey"] = record.survey.value if record.survey else None
         await self.connection.execute(insert(contact_records).values(record_key=key, **values))
+        await record_counts.change(self.connection, values, 1)
         return key
 
     async def counts(self, columns: tuple[str, ...], first_week: str, last_week: str) -> dict[Key, int]:
         if not columns or not set(columns) <= _COLUMNS:
             raise ValueError(f"not record columns: {columns}")
-        grouped = [contact_records.c[name] for name in columns]
-        rows = await self.connection.execute(
-            select(*grouped, func.count())
-            .where(contact_records.c.week.between(first_week, last_week))
-            .group_by(*grouped)
-        )
-        return {tuple(row[:-1]): int(row[-1]) for row in rows}
+        return await record_counts.counts(self.connection, columns, first_week, last_week)
 
     async def answer_survey(self, record_key: str, survey: Survey) -> bool:
+        unanswered = (contact_records.c.record_key == record_key, contact_records.c.survey.is_(None))
+        row = (await self.connection.execute(select(*_COUNTED).where(*unanswered))).mappings().first()
+        if row is None:
+            return False
+        before = dict(row)
         result = await self.connection.execute(
-            update(contact_records)
-            .where(contact_records.c.record_key == record_key, contact_records.c.survey.is_(None))
-            .values(survey=survey.value)
+            update(contact_records).where(*unanswered).values(survey=survey.value)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        await record_counts.change(self.connection, before, -1)
+        await record_counts.change(self.connection, {**before, "survey": survey.value}, 1)
+        return True
 
     async def mark_came_back(self, conversation_id: str) -> None:
         await self.connection.execute(

@@ -391,3 +391,18 @@ contact_records = Table(
     Index("ix_contact_records_week", "week"),
     sqlite_with_rowid=False,
 )
+
+# Weekly counts of contact_records by every pair of record fields (record_counts.py): a table by
+# any two dimensions reads a few thousand of these instead of every record. "" stands for "no
+# field" (a single field, or the week's total) and for a missing value.
+contact_counts = Table(
+    "contact_counts",
+    metadata,
+    Column("field_a", String(32), primary_key=True),
+    Column("field_b", String(32), primary_key=True),
+    Column("week", String(8), primary_key=True),
+    Column("value_a", String(64), primary_key=True),
+    Column("value_b", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
