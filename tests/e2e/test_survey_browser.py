@@ -1,11 +1,12 @@
 """Real Chromium on a 320 px phone: the end-of-chat survey and the booking cancel dialog (issue 12, item 3).
 
 A relative chats, the counsellor (a real staff session and /counsellor socket) closes, and the relative
-answers "partly": the contact record holds it, the question is gone and stays gone after a reload; axe finds
-nothing on the question or the thank-you in Swedish and Arabic, and nothing scrolls sideways. With the keyboard
-alone the relative skips (`skipped` is stored). An answer the server already has is refused with a text in the
-relative's language; a relative who ends the chat themselves is not asked. Cancelling a booking asks in an
-in-page dialog: axe, Esc keeps the time, confirming cancels it, and quick exit is one tap while it is open."""
+answers "partly": the contact record holds it, the question is gone and stays gone after a reload; axe
+finds nothing on the question or the thank-you in Swedish and Arabic, and nothing scrolls sideways. With
+the keyboard alone the relative skips (`skipped` is stored). An answer the server already has is refused
+with a text in the relative's language; a relative who ends the chat themselves is not asked. Cancelling a
+booking asks in an in-page dialog: axe, Esc keeps the time, confirming cancels it, and quick exit is one
+tap while it is open."""
 
 from __future__ import annotations
 
