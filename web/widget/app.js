@@ -4,6 +4,7 @@ import { setLanguage, t, translateDom, language, languageNames } from '/shared/i
 import { ChatSession } from './chat.js';
 import { EscalationStatus } from './escalation.js';
 import { WaitingLanguage } from './waiting.js';
+import { Survey } from './survey.js';
 import { MessageList } from './messages.js';
 import { renderHours, openNowText } from './hours.js';
 import { errorText, formatNumber, tCount } from '/shared/format.js';
@@ -85,12 +86,18 @@ const state = {
   typingTimer: null,
   closedRefreshTimer: null,
   lastEscape: 0,
+  /** The relative pressed "end chat": the closed status that follows is theirs, and their token has ended. */
+  leaving: false,
   /** Whether the newest message was in view at the last scroll: a resize (the keyboard opening) keeps it there. */
   followLatest: true,
 };
 
 const messageList = new MessageList(ui.messages);
 const escalationStatus = new EscalationStatus(ui.startView);
+const survey = new Survey($('survey'), {
+  onDone: storage.markSurveyed,
+  onSkipped: () => ui.newConversation.focus(),
+});
 const waitingLanguage = new WaitingLanguage($('waiting-language'), {
   choose: (choice) => state.session?.chooseLanguage(choice) ?? { ok: false, error: { code: 'network' } },
 });
@@ -180,6 +187,7 @@ function renderTexts() {
   renderCounter();
   messageList.retranslate();
   escalationStatus.retranslate();
+  survey.retranslate();
 }
 
 async function changeLanguage(code) {
@@ -285,6 +293,8 @@ function openChat({ token, resumeCode = null, replayIsNew, moveFocus = true }) {
   messageList.clear();
   state.status = null;
   state.connected = null;
+  state.leaving = false;
+  survey.reset();
   state.quietUntil = replayIsNew ? 0 : Date.now() + REPLAY_QUIET_MS;
   ui.messageInput.value = '';
   ui.messageInput.maxLength = messageLimit();
@@ -401,6 +411,7 @@ function renderStatus() {
   show(ui.composer, !closed);
   show(ui.endButton, !closed);
   if (closed) hideTyping();
+  if (closed && !state.leaving && !storage.loadConversation()?.surveyed) survey.offer(state.session?.token);
 }
 
 function waitText(seconds) {
@@ -482,6 +493,7 @@ function onComposerKeydown(event) {
 
 async function onEndConfirm() {
   ui.endConfirm.disabled = true;
+  state.leaving = true;
   const ack = await state.session?.leave();
   ui.endConfirm.disabled = false;
   ui.endDialog.close();
@@ -491,6 +503,7 @@ async function onEndConfirm() {
     renderConnection();
     ui.closedNotice.focus();
   } else {
+    state.leaving = false;
     showError(ui.composerError, ack?.error?.code ?? 'unknown');
   }
 }
@@ -499,6 +512,7 @@ function onNewConversation() {
   state.session?.close();
   state.session = null;
   state.status = null;
+  survey.reset();
   storage.clearConversation();
   messageList.clear();
   showStartView();

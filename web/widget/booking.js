@@ -121,7 +121,7 @@ function buildDialog() {
   ui.manageError = el('p', { class: 'notice notice-error', role: 'alert', 'data-testid': 'booking-manage-error', hidden: true });
   ui.manageDetails = el('div', { class: 'booking-managed', 'data-testid': 'booking-managed', hidden: true },
     el('p', { class: 'booking-when', 'data-role': 'managed-when' }),
-    el('p', { 'data-testid': 'booking-state', 'data-role': 'managed-state' }),
+    el('p', { 'data-testid': 'booking-state', 'data-role': 'managed-state', tabindex: '-1' }),
     el('div', { class: 'booking-actions', 'data-role': 'managed-actions' },
       el('button', { type: 'button', class: 'button button-danger', 'data-testid': 'booking-cancel', i18n: 'booking.cancel_button', onclick: cancelManaged }),
       el('button', { type: 'button', class: 'button', 'data-testid': 'booking-rebook', i18n: 'booking.rebook_button', onclick: startRebook })));
@@ -138,7 +138,18 @@ function buildDialog() {
       el('button', { type: 'button', class: 'button button-quiet', 'data-testid': 'booking-close', i18n: 'common.close', onclick: closeDialog })),
     ui.form, ui.done, ui.manage);
   ui.dialog.addEventListener('close', resetFlow);
-  document.body.append(ui.dialog);
+
+  // An in-page question rather than window.confirm(), which blocks the whole page, quick exit included.
+  ui.cancelConfirm = el('button', {
+    type: 'button', class: 'button button-danger', 'data-testid': 'booking-cancel-confirm', i18n: 'booking.cancel_button',
+    onclick: confirmCancel,
+  });
+  ui.cancelDialog = el('dialog', { class: 'dialog', id: 'booking-cancel-dialog', 'aria-labelledby': 'booking-cancel-title', 'data-testid': 'booking-cancel-dialog' },
+    el('h2', { id: 'booking-cancel-title', i18n: 'booking.cancel_confirm' }),
+    el('div', { class: 'dialog-actions' },
+      el('button', { type: 'button', class: 'button', 'data-testid': 'booking-cancel-keep', i18n: 'booking.cancel_keep', onclick: () => ui.cancelDialog.close() }),
+      ui.cancelConfirm));
+  document.body.append(ui.dialog, ui.cancelDialog);
 }
 
 function mountEntries() {
@@ -470,15 +481,24 @@ function renderManaged(appointment) {
   show(ui.manageDetails.querySelector('[data-role="managed-actions"]'), changeable);
 }
 
-async function cancelManaged() {
-  if (!window.confirm(t('booking.cancel_confirm'))) return;
+function cancelManaged() {
+  translateDom(ui.cancelDialog);
+  ui.cancelDialog.showModal();
+}
+
+async function confirmCancel() {
+  ui.cancelConfirm.disabled = true;
   const result = await call('POST', '/api/appointments/cancel', { manage_code: state.manageCode });
+  ui.cancelConfirm.disabled = false;
+  ui.cancelDialog.close();
   if (!result.ok) {
     showManageError(result.code);
     return;
   }
   renderManaged(result.data.appointment);
-  ui.manageDetails.querySelector('[data-role="managed-state"]').textContent = t('booking.cancelled');
+  const stateLine = ui.manageDetails.querySelector('[data-role="managed-state"]');
+  stateLine.textContent = t('booking.cancelled');
+  stateLine.focus();
 }
 
 async function startRebook() {

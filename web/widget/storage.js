@@ -30,15 +30,18 @@ function remove(key) {
   }
 }
 
-/** {conversation_id, token, last_seq} or null. */
+/** {conversation_id, token, last_seq, surveyed} or null; surveyed: the end-of-chat survey is settled. */
 export function loadConversation() {
   const stored = read(CONVERSATION_KEY);
   if (!stored || typeof stored.token !== 'string' || !stored.token) return null;
-  return { conversation_id: stored.conversation_id, token: stored.token, last_seq: Number(stored.last_seq) || 0 };
+  return {
+    conversation_id: stored.conversation_id, token: stored.token, last_seq: Number(stored.last_seq) || 0,
+    surveyed: stored.surveyed === true,
+  };
 }
 
-export function saveConversation({ conversation_id, token, last_seq = 0 }) {
-  write(CONVERSATION_KEY, { conversation_id, token, last_seq });
+export function saveConversation({ conversation_id, token, last_seq = 0, surveyed = false }) {
+  write(CONVERSATION_KEY, { conversation_id, token, last_seq, surveyed });
 }
 
 export function saveLastSeq(lastSeq) {
@@ -50,6 +53,11 @@ export function saveLastSeq(lastSeq) {
 export function loadOutbox() {
   const stored = read(OUTBOX_KEY);
   return Array.isArray(stored) ? stored.filter((entry) => entry && entry.client_id && typeof entry.text === 'string') : [];
+}
+
+export function markSurveyed() {
+  const stored = loadConversation();
+  if (stored) saveConversation({ ...stored, surveyed: true });
 }
 
 export function saveOutbox(entries) {
