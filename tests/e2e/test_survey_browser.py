@@ -19,7 +19,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, chromium
-from tests.e2e.test_relative_phone_browser import (
+from tests.e2e.catalogs import text
+from tests.e2e.relative_page import (
     COUNSELLOR,
     EXIT_URL,
     SERVER_ENV,
@@ -27,7 +28,6 @@ from tests.e2e.test_relative_phone_browser import (
     conversation_id,
     phone,
     press_tab_until,
-    text,
 )
 from tests.support.clients import query_database
 from tests.support.server import ServerProcess
