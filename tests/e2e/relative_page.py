@@ -5,8 +5,11 @@ test's thread), and keyboard steps."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -115,3 +118,28 @@ def press_tab_until(page: Page, test_id: str, limit: int = 80) -> None:
             return
         page.keyboard.press("Tab")
     raise AssertionError(f"{test_id} never got the focus by Tab")
+
+
+@contextmanager
+def phone_server(workdir: Path, artifacts_dir: Path, name: str) -> Iterator[ServerProcess]:
+    """A server with ``SERVER_ENV`` and the counsellor's account; its log is kept as
+    test-artifacts/server-logs/<name>.log."""
+    server = ServerProcess(workdir, SERVER_ENV)
+    server.add_user(COUNSELLOR, "counsellor")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        logs = artifacts_dir / "server-logs"
+        logs.mkdir(exist_ok=True)
+        shutil.copyfile(server.log_path, logs / f"{name}.log")
+
+
+@contextmanager
+def signed_in_counsellor(server: ServerProcess) -> Iterator[Counsellor]:
+    staff = Counsellor(server)
+    try:
+        yield staff
+    finally:
+        staff.close()

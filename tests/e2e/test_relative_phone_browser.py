@@ -11,7 +11,6 @@ socket.io and HTTP clients, run on an event loop of its own (Playwright's sync A
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -20,15 +19,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e import relative_page
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, chromium, open_page
 from tests.e2e.catalogs import catalog, text
 from tests.e2e.relative_page import (
-    COUNSELLOR,
     EXIT_URL,
     LANGUAGES,
     PHONE_HEIGHT,
-    SERVER_ENV,
     WIDTHS,
     Counsellor,
     conversation_id,
@@ -109,21 +107,16 @@ def assert_no_english(page: Page, language: str, state: str) -> None:
 
 @pytest.fixture(scope="module")
 def phone_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path_factory.mktemp("relative-phone"), SERVER_ENV)
-    server.add_user(COUNSELLOR, "counsellor")
-    server.start()
-    yield server
-    server.stop()
-    logs = artifacts_dir / "server-logs"
-    logs.mkdir(exist_ok=True)
-    shutil.copyfile(server.log_path, logs / "relative-phone.log")
+    with relative_page.phone_server(
+        tmp_path_factory.mktemp("relative-phone"), artifacts_dir, "relative-phone"
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def counsellor(phone_server: ServerProcess) -> Iterator[Counsellor]:
-    staff = Counsellor(phone_server)
-    yield staff
-    staff.close()
+    with relative_page.signed_in_counsellor(phone_server) as staff:
+        yield staff
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,18 @@ tap while it is open."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e import relative_page
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
 from tests.e2e.browser import PageProblems, chromium
 from tests.e2e.catalogs import text
 from tests.e2e.relative_page import (
-    COUNSELLOR,
     EXIT_URL,
-    SERVER_ENV,
     Counsellor,
     conversation_id,
     phone,
@@ -40,21 +38,15 @@ SURVEY_ENDPOINT = "/api/conversations/survey"
 
 @pytest.fixture(scope="module")
 def survey_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path_factory.mktemp("survey"), SERVER_ENV)
-    server.add_user(COUNSELLOR, "counsellor")
-    server.start()
-    yield server
-    server.stop()
-    logs = artifacts_dir / "server-logs"
-    logs.mkdir(exist_ok=True)
-    shutil.copyfile(server.log_path, logs / "survey.log")
+    workdir = tmp_path_factory.mktemp("survey")
+    with relative_page.phone_server(workdir, artifacts_dir, "survey") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def counsellor(survey_server: ServerProcess) -> Iterator[Counsellor]:
-    staff = Counsellor(survey_server)
-    yield staff
-    staff.close()
+    with relative_page.signed_in_counsellor(survey_server) as staff:
+        yield staff
 
 
 @pytest.fixture(scope="module")
