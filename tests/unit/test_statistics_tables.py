@@ -20,17 +20,16 @@ Constraint = tuple[tuple[Key, ...], int]
 def feasible_values(
     hidden: list[Key], known: Mapping[Key, int], constraints: list[Constraint], cap: int, least: int
 ) -> dict[Key, set[int]]:
-    """Every value each hidden cell can take (each at least ``least``, at most ``cap``) in some assignment
-    that agrees with every published sum; stops early once each has two."""
-    seen: dict[Key, set[int]] = {key: set() for key in hidden}
+    """Values each hidden cell can take (each at least ``least``, at most ``cap``) in some assignment
+    that agrees with every published sum; for each cell it stops at the second value found. Each value is
+    tried on its own with an existence search, which finds one agreeing assignment quickly or prunes."""
     lines = [
-        (cells, total - sum(known.get(cell, 0) for cell in cells if cell not in seen))
+        (cells, total - sum(known.get(cell, 0) for cell in cells if cell not in hidden))
         for cells, total in constraints
     ]
-    lines = [([cell for cell in cells if cell in seen], rest) for cells, rest in lines]
-    assignment: dict[Key, int] = {}
+    lines = [([cell for cell in cells if cell in hidden], rest) for cells, rest in lines]
 
-    def consistent() -> bool:
+    def consistent(assignment: dict[Key, int]) -> bool:
         for cells, rest in lines:
             assigned = sum(assignment[cell] for cell in cells if cell in assignment)
             missing = sum(1 for cell in cells if cell not in assignment)
@@ -38,21 +37,23 @@ def feasible_values(
                 return False
         return True
 
-    def search(index: int) -> bool:
-        if all(len(values) >= 2 for values in seen.values()):
-            return True
-        if index == len(hidden):
-            for key, value in assignment.items():
-                seen[key].add(value)
+    def exists(assignment: dict[Key, int], order: list[Key]) -> bool:
+        if not consistent(assignment):
             return False
-        for value in range(least, cap + 1):
-            assignment[hidden[index]] = value
-            if consistent() and search(index + 1):
-                return True
-            del assignment[hidden[index]]
-        return False
+        if not order:
+            return True
+        first, rest = order[0], order[1:]
+        return any(exists({**assignment, first: value}, rest) for value in range(least, cap + 1))
 
-    search(0)
+    seen: dict[Key, set[int]] = {}
+    for key in hidden:
+        others = [cell for cell in hidden if cell != key]
+        seen[key] = set()
+        for value in range(least, cap + 1):
+            if exists({key: value}, others):
+                seen[key].add(value)
+                if len(seen[key]) >= 2:
+                    break
     return seen
 
 
