@@ -29,6 +29,7 @@ from server.config.settings import Settings
 from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.hours import OpeningHours
 from server.domain.reminders import ThrottlePolicy
+from server.domain.supervision import AlertRules
 from server.domain.tokens import EphemeralKeyedHash
 from server.services.audit import AuditService
 from server.services.auth import AuthService, SessionPolicy
@@ -42,6 +43,7 @@ from server.services.rate_limit import RateLimiter
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
 from server.services.statistics import StatisticsPolicy, StatisticsService
+from server.services.supervision import JOINED, LEFT, SupervisionPolicy, SupervisionService
 from server.services.survey import SurveyService
 from server.transports.client_address import parse_trusted
 from server.transports.http.all_routes import add_http_routes
@@ -55,6 +57,7 @@ from server.transports.sockets.broadcast import Broadcaster
 from server.transports.sockets.counsellor import CounsellorNamespace
 from server.transports.sockets.escalations import EscalationNamespace, EscalationPush
 from server.transports.sockets.managers import IndexedAsyncManager, IndexedAsyncRedisManager
+from server.transports.sockets.overview import OverviewPush
 from server.transports.sockets.presence import Presence
 from server.transports.sockets.relative import RelativeNamespace
 from server.transports.sockets.session_watch import SessionWatch
@@ -95,6 +98,22 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         abandon_after=chat.abandon_after,
         away_after=chat.away_after,
         records=contact_recorder(settings),
+    )
+
+
+def supervision_policy(settings: Settings, catalogs: Catalogs) -> SupervisionPolicy:
+    supervision = settings.supervision
+    return SupervisionPolicy(
+        alerts=AlertRules(supervision.wait_alert, supervision.deadline_warning),
+        online_window=supervision.online_window,
+        read_reasons=tuple(supervision.read_reasons),
+        notices={
+            language: {
+                JOINED: catalogs.text(language, "bot.colleague_joined"),
+                LEFT: catalogs.text(language, "bot.colleague_left"),
+            }
+            for language in settings.chat.languages
+        },
     )
 
 
@@ -165,6 +184,13 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
     app[app_keys.SURVEY] = SurveyService(uow, system_clock)
+    app[app_keys.SUPERVISION] = SupervisionService(
+        uow,
+        events,
+        system_clock,
+        app[app_keys.CHAT],
+        supervision_policy(settings, app[app_keys.CATALOGS]),
+    )
     app[app_keys.STATISTICS] = StatisticsService(
         uow, StatisticsPolicy(settings.statistics.min_cell, settings.statistics.max_weeks)
     )
@@ -190,6 +216,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     sio, chat, events = app[app_keys.SIO], app[app_keys.CHAT], app[app_keys.EVENTS]
     counsellors = CounsellorNamespace(
         chat,
+        app[app_keys.SUPERVISION],
         app[app_keys.AUTH],
         cookie_name(settings.security.secure_cookies),
         app[app_keys.PRESENCE],
@@ -201,6 +228,15 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     broadcaster = Broadcaster(sio, chat, counsellors, settings.chat.queue_push_delay)
     events.subscribe(broadcaster.on_event)
     app[app_keys.PRESENCE].on_change(broadcaster.queue_changed)
+    overview = OverviewPush(
+        sio,
+        app[app_keys.SUPERVISION],
+        settings.supervision.push_interval,
+        settings.supervision.refresh_every,
+        shared=bool(settings.scale.redis_url),
+    )
+    events.subscribe(overview.on_event)
+    app[app_keys.PRESENCE].on_people_change(overview.changed)
     intake = IntakeBot(
         chat,
         app[app_keys.CATALOGS],
@@ -212,7 +248,9 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[app_keys.INTAKE] = intake
     app[app_keys.RELATIVES] = relatives
     broadcaster.start()
+    overview.start()
     yield
+    await overview.stop()
     await broadcaster.stop()
 
 

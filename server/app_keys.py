@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from server.services.reminders import TextService
     from server.services.retention import RetentionService
     from server.services.statistics import StatisticsService
+    from server.services.supervision import SupervisionService
     from server.services.survey import SurveyService
     from server.transports.client_address import TrustedProxies
     from server.transports.sockets.presence import Presence
@@ -44,6 +45,7 @@ PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
 STATISTICS: web.AppKey[StatisticsService] = web.AppKey("statistics")
+SUPERVISION: web.AppKey[SupervisionService] = web.AppKey("supervision")
 SURVEY: web.AppKey[SurveyService] = web.AppKey("survey")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")

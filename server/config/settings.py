@@ -322,6 +322,41 @@ class StatisticsSettings(_Section):
         )
 
 
+class SupervisionSettings(_Section):
+    # Alert when a relative has waited this long.
+    wait_alert: Duration = timedelta(minutes=10)
+    # Alert when a sent escalation's acknowledgement deadline is this near (or past).
+    deadline_warning: Duration = timedelta(hours=1)
+    # A counsellor whose console is open in another process counts as online when their session
+    # was used this recently (sessions are touched about once a minute while a console is open).
+    online_window: Duration = timedelta(minutes=3)
+    # The live view is pushed at most this often while the line changes, and refreshed this often
+    # while nothing does (alerts that come from time passing).
+    push_interval: Duration = timedelta(seconds=1)
+    refresh_every: Duration = timedelta(seconds=15)
+    # Why a supervisor reads a conversation: ids, named in the console's catalogs; the audit log
+    # keeps the id.
+    read_reasons: list[str] = Field(
+        default_factory=lambda: ["quality", "danger", "counsellor_asked", "complaint", "training"],
+        min_length=1,
+    )
+
+    @field_validator("wait_alert", "online_window", "push_interval", "refresh_every")
+    @classmethod
+    def _check_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+    @field_validator("read_reasons")
+    @classmethod
+    def _check_reasons(cls, value: list[str]) -> list[str]:
+        for reason in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", reason):
+                raise ValueError(f"reason ids are lower-case letters, digits and '_': {reason!r}")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -346,6 +381,7 @@ class Settings(BaseSettings):
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     statistics: StatisticsSettings = Field(default_factory=StatisticsSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -58,9 +58,15 @@ class Conversation:
     # Since when no socket of the relative has been connected (set at creation, cleared on connect).
     relative_gone_since: datetime | None = None
     language_choice: LanguageChoice | None = None
+    # A second member of staff who joined the active conversation (domain.supervision.join).
+    colleague_id: int | None = None
 
     def is_held_by(self, counsellor_id: int) -> bool:
         return self.state is State.ACTIVE and self.counsellor_id == counsellor_id
+
+    def staff_ids(self) -> set[int]:
+        """Who reads along as it happens: the holder and a joined colleague."""
+        return {user_id for user_id in (self.counsellor_id, self.colleague_id) if user_id is not None}
 
 
 def claim(conversation: Conversation, counsellor_id: int, now: datetime) -> Conversation:

@@ -66,6 +66,10 @@ class Action(enum.StrEnum):
     SLOTS_OFFER = "slots.offer"
     SMS_OUTBOX_READ = "sms_outbox.read"
     STATISTICS_READ = "statistics.read"
+    SUPERVISION_VIEW = "supervision.view"
+    SUPERVISION_READ = "supervision.read"
+    SUPERVISION_JOIN = "supervision.join"
+    SUPERVISION_REASSIGN = "supervision.reassign"
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,14 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     # Counts over anonymous contact records (small counts suppressed): for those who oversee the
     # line and report on it; never counsellors or social services.
     Action.STATISTICS_READ: dict.fromkeys(OVERSEERS, _SIGNED_IN),
+    # Supervision (the live view): those who oversee the line see every waiting and active
+    # conversation's facts (never its text), read one for a configured reason (audited), join it
+    # as a second counsellor, and hand it to another counsellor. "Own" means holding or having
+    # joined it. A private word to the counsellor is a conversation note (conversation.note).
+    Action.SUPERVISION_VIEW: dict.fromkeys(OVERSEERS, _SIGNED_IN),
+    Action.SUPERVISION_READ: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
+    Action.SUPERVISION_JOIN: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
+    Action.SUPERVISION_REASSIGN: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
@@ -191,6 +203,7 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.SLOTS_OFFER_LIST,
             Action.SMS_OUTBOX_READ,
             Action.STATISTICS_READ,
+            Action.SUPERVISION_VIEW,
         }
         else frozenset({Ownership.OWN, Ownership.OTHER})
         if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS | BOOKING_ACTIONS

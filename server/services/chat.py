@@ -399,7 +399,7 @@ class ChatService:
         def check(conversation: Conversation) -> None:
             rules.require_open(conversation)
             if author is not None:
-                self._permit(author, Action.CONVERSATION_SEND, conversation)
+                self.permit(author, Action.CONVERSATION_SEND, conversation)
 
         appended = await self.uow.append_message(
             AppendRequest(conversation_id, client_id, sender, text, now, author.id if author else None, check)
@@ -446,13 +446,13 @@ class ChatService:
     async def counsellor_typing(self, conversation_id: str, counsellor: StaffUser) -> None:
         async with self.uow.read() as repos:
             conversation = await self._get(repos, conversation_id)
-        self._permit(counsellor, Action.CONVERSATION_SEND, conversation)
+        self.permit(counsellor, Action.CONVERSATION_SEND, conversation)
         await self.events.publish(Typing(conversation, by_relative=False))
 
     async def mark_read(self, conversation_id: str, counsellor: StaffUser, seq: int) -> int:
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._permit(counsellor, Action.CONVERSATION_SEND, conversation)
+            self.permit(counsellor, Action.CONVERSATION_SEND, conversation)
             stored = await repos.chat.mark_read(conversation_id, seq)
         await self.events.publish(ReadMarked(conversation, stored))
         return stored
@@ -463,7 +463,7 @@ class ChatService:
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._permit(counsellor, Action.CONVERSATION_CLAIM, conversation)
+            self.permit(counsellor, Action.CONVERSATION_CLAIM, conversation)
             claimed = rules.claim(conversation, counsellor.id, now)
             changed = claimed is not conversation
             if changed:
@@ -480,9 +480,9 @@ class ChatService:
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._permit(counsellor, Action.CONVERSATION_TRANSFER, conversation)
+            self.permit(counsellor, Action.CONVERSATION_TRANSFER, conversation)
             target = await repos.staff.get_user(to_user_id)
-            if target is None or not target.active or not self._may_hold(target):
+            if target is None or not target.active or not self.may_hold(target):
                 raise NotFound("no such colleague")
             moved = rules.transfer(conversation, counsellor.id, target.id)
             rules.check_capacity(await repos.chat.count_held(target.id), self.policy.capacity)
@@ -520,7 +520,7 @@ class ChatService:
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
             if actor is not None:
-                self._permit(actor, Action.CONVERSATION_CLOSE, conversation)
+                self.permit(actor, Action.CONVERSATION_CLOSE, conversation)
             closed = rules.close(conversation, outcome, now)
             if not await repos.chat.save_state(conversation, closed):
                 raise Conflict("the conversation changed meanwhile", code="conflict")
@@ -574,7 +574,7 @@ class ChatService:
         now = self.clock()
         async with self.uow.write() as repos:
             conversation = await self._get(repos, conversation_id)
-            self._permit(author, Action.CONVERSATION_NOTE, conversation)
+            self.permit(author, Action.CONVERSATION_NOTE, conversation)
             note_id = await repos.chat.add_note(conversation_id, author.id, text, now)
             await repos.staff.audit(author.id, "note.add", "conversation", conversation_id, now)
         note = Note(note_id, conversation_id, author.display_name, text, now)
@@ -618,7 +618,7 @@ class ChatService:
             users = await repos.staff.list_users()
             loads = await repos.chat.load_by_counsellor()
         return [
-            StaffLoad(user, loads.get(user.id, 0)) for user in users if user.active and self._may_hold(user)
+            StaffLoad(user, loads.get(user.id, 0)) for user in users if user.active and self.may_hold(user)
         ]
 
     async def closed_conversations(self, reader: StaffUser, limit: int) -> list[Conversation]:
@@ -666,15 +666,16 @@ class ChatService:
         permissions.require(user.role, Action.CHAT_CONSOLE, Ownership.NONE)
 
     @staticmethod
-    def _may_hold(user: StaffUser) -> bool:
+    def may_hold(user: StaffUser) -> bool:
         return permissions.allowed(user.role, Action.CONVERSATION_SEND, Ownership.OWN)
 
     @staticmethod
-    def _permit(user: StaffUser, action: Action, conversation: Conversation) -> None:
+    def permit(user: StaffUser, action: Action, conversation: Conversation) -> None:
         """The permission table decides; a refusal that holding would have lifted says not_holder,
         and a role that may never read conversations is told none exists, as for an unknown id.
-        "Own" is the conversation's holder, or its last holder once it is closed."""
-        ownership = Ownership.OWN if conversation.counsellor_id == user.id else Ownership.OTHER
+        "Own" is the conversation's holder (its last holder once it is closed) or a colleague who
+        joined it (domain.supervision.join)."""
+        ownership = Ownership.OWN if user.id in conversation.staff_ids() else Ownership.OTHER
         if permissions.allowed(user.role, action, ownership):
             return
         if not permissions.reads_conversations(user.role):
@@ -685,6 +686,6 @@ class ChatService:
 
     def _permit_read(self, reader: StaffUser, conversation: Conversation) -> None:
         closed = conversation.state is State.CLOSED
-        self._permit(
+        self.permit(
             reader, Action.CONVERSATION_READ_CLOSED if closed else Action.CONVERSATION_READ, conversation
         )

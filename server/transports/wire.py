@@ -12,6 +12,7 @@ from server.domain.conversations import Conversation, Message, Note, needs_langu
 from server.domain.escalation import AGE_BANDS, Escalation, EscalationConfig, requires_approval
 from server.domain.reminders import sms_problem
 from server.domain.staff import StaffUser
+from server.domain.supervision import Alert, LiveConversation, LiveCounsellor, Overview
 from server.services.booking import StaffAppointment
 from server.services.chat import RelativeStatus
 
@@ -71,6 +72,7 @@ def conversation(c: Conversation, unread: int = 0) -> dict[str, Any]:
         "outcome": c.outcome,
         "last_seq": c.last_seq,
         "unread": unread,
+        "colleague_id": c.colleague_id,
     }
 
 
@@ -241,4 +243,63 @@ def escalation_form_config(config: EscalationConfig) -> dict[str, Any]:
             for rule in config.kinds.values()
         ],
         "indicators": [{"id": i.id, "labels": dict(i.labels)} for i in config.indicators],
+    }
+
+
+def overview(o: Overview) -> dict[str, Any]:
+    """The supervisors' live view (`overview` on /counsellor): facts, never text. Times are
+    timestamps; the console counts durations against ``at``."""
+    counts = o.counts
+    names = {c.user.id: c.user.display_name for c in o.counsellors}
+    return {
+        "at": iso(o.at),
+        "counts": {
+            "waiting": counts.waiting,
+            "active": counts.active,
+            "longest_wait_seconds": counts.longest_wait_seconds,
+            "counsellors_online": counts.counsellors_online,
+        },
+        "conversations": [_live_conversation(c, names) for c in o.conversations],
+        "counsellors": [_live_counsellor(c) for c in o.counsellors],
+        "alerts": [_alert(a) for a in o.alerts],
+    }
+
+
+def _live_conversation(live: LiveConversation, names: dict[int, str]) -> dict[str, Any]:
+    c = live.conversation
+
+    def staff(user_id: int | None) -> dict[str, Any] | None:
+        return None if user_id is None else {"id": user_id, "display_name": names.get(user_id)}
+
+    return {
+        **_summary(c),
+        "state": c.state.value,
+        "counsellor": staff(c.counsellor_id),
+        "colleague": staff(c.colleague_id),
+        "claimed_at": iso(c.claimed_at),
+        "last_message_at": iso(live.last_message_at),
+        "flags": {"danger": live.danger, "escalation_draft": live.escalation_draft, "away": live.away},
+    }
+
+
+def _live_counsellor(c: LiveCounsellor) -> dict[str, Any]:
+    return {
+        "id": c.user.id,
+        "display_name": c.user.display_name,
+        "role": c.user.role.value,
+        "online": c.online,
+        "load": c.load,
+        "capacity": c.capacity,
+        "languages": list(c.user.languages),
+        "last_active_at": iso(c.last_active_at),
+    }
+
+
+def _alert(a: Alert) -> dict[str, Any]:
+    return {
+        "key": a.key,
+        "kind": a.kind.value,
+        "since": iso(a.since),
+        "conversation_id": a.conversation_id,
+        "escalation_id": a.escalation_id,
     }

@@ -72,6 +72,7 @@ class FakeChatRepository:
             current is None
             or current.state is not before.state
             or current.counsellor_id != before.counsellor_id
+            or current.colleague_id != before.colleague_id
         ):
             return False
         self._set(
@@ -85,6 +86,7 @@ class FakeChatRepository:
                 priority=after.priority,
                 priority_reason=after.priority_reason,
                 language_choice=after.language_choice,
+                colleague_id=after.colleague_id,
             )
         )
         return True
@@ -212,7 +214,7 @@ class FakeChatRepository:
 
     async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]:
         held = sorted(
-            (c for c in self._all() if c.counsellor_id == counsellor_id and c.state is State.ACTIVE),
+            (c for c in self._all() if counsellor_id in c.staff_ids() and c.state is State.ACTIVE),
             key=lambda c: (c.claimed_at is not None, c.claimed_at),
         )
         return [(c, self._unread(c)) for c in held]
@@ -223,6 +225,15 @@ class FakeChatRepository:
             for row in self.tables.messages.get(conversation.id, [])
             if row.message.seq > conversation.counsellor_read_seq and row.message.sender is Sender.RELATIVE
         )
+
+    async def live(self) -> list[tuple[Conversation, datetime | None]]:
+        open_states = (State.WAITING, State.ACTIVE)
+        found = sorted((c for c in self._all() if c.state in open_states), key=lambda c: c.created_at)
+        return [(c, self._last_message_at(c)) for c in found]
+
+    def _last_message_at(self, conversation: Conversation) -> datetime | None:
+        rows = self.tables.messages.get(conversation.id, [])
+        return max((row.message.sent_at for row in rows), default=None)
 
     async def count_held(self, counsellor_id: int) -> int:
         return sum(1 for c in self._all() if c.counsellor_id == counsellor_id and c.state is State.ACTIVE)

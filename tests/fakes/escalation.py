@@ -86,6 +86,15 @@ class FakeEscalationRepository:
             and e.deadline_missed_at is None
         ]
 
+    async def awaiting_acknowledgement(self) -> list[Escalation]:
+        return [e for e in self._all() if e.state is State.SENT]
+
+    async def drafting_conversations(self) -> set[str]:
+        drafting = (State.DRAFT, State.AWAITING_APPROVAL, State.SENT_BACK)
+        return {
+            e.conversation_id for e in self._all() if e.state in drafting and e.conversation_id is not None
+        }
+
     async def resume_hash_of(self, conversation_id: str) -> str | None:
         row = self.tables.conversations.get(conversation_id)
         return row.resume_hash if row else None

@@ -172,6 +172,13 @@ class FakeStaffRepository:
         if session is not None:
             self.tables.sessions[id_hash] = replace(session, last_seen_at=now)
 
+    async def last_active(self) -> dict[int, datetime]:
+        latest: dict[int, datetime] = {}
+        for session in self.tables.sessions.values():
+            if session.user_id not in latest or session.last_seen_at > latest[session.user_id]:
+                latest[session.user_id] = session.last_seen_at
+        return latest
+
     async def count_active(self, roles: Iterable[Role], since: datetime) -> int:
         wanted = set(roles)
         return len(
@@ -193,12 +200,18 @@ class FakeStaffRepository:
                 del self.tables.sessions[id_hash]
 
     async def audit(
-        self, actor_id: int | None, action: str, object_type: str, object_id: str, now: datetime
+        self,
+        actor_id: int | None,
+        action: str,
+        object_type: str,
+        object_id: str,
+        now: datetime,
+        detail: str | None = None,
     ) -> None:
         if actor_id is not None:
             self._row(actor_id)
         self.tables.audit.append(
-            AuditRow(self.tables.next_id("audit_log"), now, actor_id, action, object_type, object_id)
+            AuditRow(self.tables.next_id("audit_log"), now, actor_id, action, object_type, object_id, detail)
         )
 
     async def audit_entries(
@@ -212,7 +225,14 @@ class FakeStaffRepository:
         rows.sort(key=lambda row: row.id, reverse=True)
         return [
             AuditEntry(
-                r.id, r.at, r.actor_id, self._display_name(r.actor_id), r.action, r.object_type, r.object_id
+                r.id,
+                r.at,
+                r.actor_id,
+                self._display_name(r.actor_id),
+                r.action,
+                r.object_type,
+                r.object_id,
+                r.detail,
             )
             for r in rows[:limit]
         ]

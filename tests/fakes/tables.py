@@ -84,6 +84,7 @@ class AuditRow:
     action: str
     object_type: str
     object_id: str
+    detail: str | None = None
 
 
 @dataclass(frozen=True)

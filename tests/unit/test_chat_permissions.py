@@ -3,7 +3,8 @@ independently of server/domain/permissions.py: every chat role opens the console
 the queue; only the holder writes to the relative (messages, typing, read marks) and hands a
 conversation on; a counsellor reads, annotates and closes only what they hold, supervisors and
 admins any conversation; closed history stays readable to everyone who chats; only supervisors and
-admins read the chat audit log; social services users never see chats (docs/protocol.md,
+admins read the chat audit log; only supervisors and admins see the live view and read, join or
+reassign any open conversation from it; social services users never see chats (docs/protocol.md,
 /counsellor and GET /api/staff/audit)."""
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ PROMISED: dict[Action, dict[Role, set[Ownership]]] = {
     Action.CONVERSATION_CLOSE: {C: OWN, S: OTHER, A: OTHER},
     Action.CONVERSATION_READ_CLOSED: {C: OTHER, S: OTHER, A: OTHER},
     Action.AUDIT_READ: {S: NONE, A: NONE},
+    Action.SUPERVISION_VIEW: {S: NONE, A: NONE},
+    Action.SUPERVISION_READ: {S: OTHER, A: OTHER},
+    Action.SUPERVISION_JOIN: {S: OTHER, A: OTHER},
+    Action.SUPERVISION_REASSIGN: {S: OTHER, A: OTHER},
 }
 
 
@@ -55,7 +60,9 @@ def test_no_chat_rule_asks_for_facts(action: Action) -> None:
 
 def test_chat_scopes_are_the_console_the_audit_log_or_holding() -> None:
     for action in CHAT_ACTIONS:
-        expected = NONE if action in {Action.CHAT_CONSOLE, Action.AUDIT_READ} else OTHER
+        expected = (
+            NONE if action in {Action.CHAT_CONSOLE, Action.AUDIT_READ, Action.SUPERVISION_VIEW} else OTHER
+        )
         assert SCOPES[action] == expected, action
 
 

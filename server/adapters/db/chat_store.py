@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,6 +42,7 @@ def conversation_from_row(row: Any) -> Conversation:
         counsellor_read_seq=row.counsellor_read_seq,
         relative_gone_since=row.relative_gone_since,
         language_choice=LanguageChoice(row.language_choice) if row.language_choice else None,
+        colleague_id=row.colleague_id,
     )
 
 
@@ -111,6 +112,9 @@ class ChatStore:
                     conversations.c.counsellor_id.is_(None)
                     if before.counsellor_id is None
                     else conversations.c.counsellor_id == before.counsellor_id,
+                    conversations.c.colleague_id.is_(None)
+                    if before.colleague_id is None
+                    else conversations.c.colleague_id == before.colleague_id,
                 )
             )
             .values(
@@ -122,6 +126,7 @@ class ChatStore:
                 priority=after.priority,
                 priority_reason=after.priority_reason,
                 language_choice=after.language_choice,
+                colleague_id=after.colleague_id,
             )
         )
         return result.rowcount == 1
@@ -340,7 +345,8 @@ class ChatStore:
         return [conversation_from_row(row) for row in rows]
 
     async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]:
-        """Active conversations of one counsellor, each with its count of unread relative messages."""
+        """Active conversations a counsellor holds or has joined, each with its count of unread
+        relative messages."""
         unread = (
             select(func.count())
             .select_from(messages)
@@ -355,13 +361,33 @@ class ChatStore:
             await self.connection.execute(
                 select(conversations, unread.label("unread"))
                 .where(
-                    conversations.c.counsellor_id == counsellor_id,
+                    or_(
+                        conversations.c.counsellor_id == counsellor_id,
+                        conversations.c.colleague_id == counsellor_id,
+                    ),
                     conversations.c.state == State.ACTIVE.value,
                 )
                 .order_by(conversations.c.claimed_at)
             )
         ).all()
         return [(conversation_from_row(row), row.unread) for row in rows]
+
+    async def live(self) -> list[tuple[Conversation, datetime | None]]:
+        last_message_at = (
+            select(messages.c.sent_at)
+            .where(messages.c.conversation_id == conversations.c.id)
+            .order_by(messages.c.seq.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = (
+            await self.connection.execute(
+                select(conversations, last_message_at.label("last_message_at"))
+                .where(conversations.c.state.in_((State.WAITING.value, State.ACTIVE.value)))
+                .order_by(conversations.c.created_at)
+            )
+        ).all()
+        return [(conversation_from_row(row), row.last_message_at) for row in rows]
 
     async def count_held(self, counsellor_id: int) -> int:
         return int(

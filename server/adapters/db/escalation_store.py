@@ -173,6 +173,27 @@ class EscalationStore:
         ).all()
         return [self._escalation(row) for row in rows]
 
+    async def awaiting_acknowledgement(self) -> list[Escalation]:
+        rows = (
+            await self.connection.execute(select(escalations).where(escalations.c.state == State.SENT.value))
+        ).all()
+        return [self._escalation(row) for row in rows]
+
+    async def drafting_conversations(self) -> set[str]:
+        rows = (
+            await self.connection.execute(
+                select(escalations.c.conversation_id)
+                .where(
+                    escalations.c.state.in_(
+                        (State.DRAFT.value, State.AWAITING_APPROVAL.value, State.SENT_BACK.value)
+                    ),
+                    escalations.c.conversation_id.is_not(None),
+                )
+                .distinct()
+            )
+        ).all()
+        return {row[0] for row in rows}
+
     async def resume_hash_of(self, conversation_id: str) -> str | None:
         return (
             await self.connection.execute(

@@ -282,6 +282,16 @@ class StaffStore:
             update(staff_sessions).where(staff_sessions.c.id_hash == id_hash).values(last_seen_at=now)
         )
 
+    async def last_active(self) -> dict[int, datetime]:
+        rows = (
+            await self.connection.execute(
+                select(staff_sessions.c.user_id, func.max(staff_sessions.c.last_seen_at)).group_by(
+                    staff_sessions.c.user_id
+                )
+            )
+        ).all()
+        return {row[0]: row[1] for row in rows}
+
     async def count_active(self, roles: Iterable[Role], since: datetime) -> int:
         """Staff in these roles with a session used since ``since``."""
         return int(
@@ -307,11 +317,22 @@ class StaffStore:
         await self.connection.execute(delete(staff_sessions).where(staff_sessions.c.user_id == user_id))
 
     async def audit(
-        self, actor_id: int | None, action: str, object_type: str, object_id: str, now: datetime
+        self,
+        actor_id: int | None,
+        action: str,
+        object_type: str,
+        object_id: str,
+        now: datetime,
+        detail: str | None = None,
     ) -> None:
         await self.connection.execute(
             insert(audit_log).values(
-                at=now, actor_id=actor_id, action=action, object_type=object_type, object_id=object_id
+                at=now,
+                actor_id=actor_id,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                detail=detail,
             )
         )
 
@@ -331,6 +352,6 @@ class StaffStore:
             query = query.where(audit_log.c.object_id == object_id)
         rows = (await self.connection.execute(query)).all()
         return [
-            AuditEntry(r.id, r.at, r.actor_id, r.display_name, r.action, r.object_type, r.object_id)
+            AuditEntry(r.id, r.at, r.actor_id, r.display_name, r.action, r.object_type, r.object_id, r.detail)
             for r in rows
         ]

@@ -128,6 +128,7 @@ conversations = Table(
     Column("last_bot_update_at", UtcDateTime),
     Column("relative_gone_since", UtcDateTime),
     Column("language_choice", String(8)),
+    Column("colleague_id", Integer),
     # A resume code was used; and the key of the conversation's contact record, kept only until
     # the relative's survey answer reaches it (or retention deletes the conversation).
     Column("came_back", Boolean, nullable=False, server_default="0"),
@@ -196,6 +197,8 @@ audit_log = Table(
     Column("action", String(48), nullable=False),
     Column("object_type", String(32), nullable=False),
     Column("object_id", String(64), nullable=False),
+    # Why, as a configured id (a supervisor's reason for reading); never free text.
+    Column("detail", String(48)),
     Index("ix_audit_log_object", "object_type", "object_id"),
 )
 

@@ -19,12 +19,21 @@ class AuditEntry:
     action: str
     object_type: str
     object_id: str
+    detail: str | None = None
 
 
 class AuditRepository(Protocol):
     async def audit(
-        self, actor_id: int | None, action: str, object_type: str, object_id: str, now: datetime
-    ) -> None: ...
+        self,
+        actor_id: int | None,
+        action: str,
+        object_type: str,
+        object_id: str,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None:
+        """``detail``: a configured id saying why (a supervisor's reason to read), never free text."""
+        ...
 
     async def audit_entries(
         self, object_type: str, object_id: str | None = None, limit: int = 200

@@ -57,10 +57,15 @@ class CounsellorsOnline(Protocol):
 
     def language_sets(self) -> list[frozenset[str]]: ...
 
+    def user_ids(self) -> set[int]: ...
+
 
 class NobodyOnline:
     def language_sets(self) -> list[frozenset[str]]:
         return []
+
+    def user_ids(self) -> set[int]:
+        return set()
 
 
 # (conversation as it was, stored message); the conversation is None when the client_id had been
@@ -144,7 +149,12 @@ class ChatRepository(Protocol):
     async def waiting(self) -> list[Conversation]: ...
 
     async def held_by(self, counsellor_id: int) -> list[tuple[Conversation, int]]:
-        """Active conversations of one counsellor, each with its count of unread relative messages."""
+        """Active conversations a counsellor holds or has joined, each with its count of unread
+        relative messages."""
+        ...
+
+    async def live(self) -> list[tuple[Conversation, datetime | None]]:
+        """Every waiting and active conversation with the time of its last message (None: none)."""
         ...
 
     async def count_held(self, counsellor_id: int) -> int: ...

@@ -96,6 +96,10 @@ class StaffRepository(AuditRepository, Protocol):
 
     async def touch_session(self, id_hash: str, now: datetime) -> None: ...
 
+    async def last_active(self) -> dict[int, datetime]:
+        """Each member of staff with a session: when one of their sessions was last used."""
+        ...
+
     async def count_active(self, roles: Iterable[Role], since: datetime) -> int:
         """Staff in these roles with a session used since ``since``."""
         ...

@@ -11,7 +11,7 @@ from typing import Any
 
 import socketio
 
-from server.domain.conversations import Sender, State
+from server.domain.conversations import Conversation, Sender, State
 from server.services.chat import ChatService
 from server.services.events import (
     AwayChanged,
@@ -76,12 +76,9 @@ class Broadcaster:
             await self.sio.emit(
                 "read", {"seq": event.seq}, room=conversation_room(event.conversation.id), namespace=RELATIVE
             )
-        elif isinstance(event, NoteAdded) and event.conversation.counsellor_id is not None:
+        elif isinstance(event, NoteAdded) and event.conversation.staff_ids():
             await self.sio.emit(
-                "note",
-                wire.note(event.note),
-                room=user_room(event.conversation.counsellor_id),
-                namespace=COUNSELLOR,
+                "note", wire.note(event.note), room=_staff_rooms(event.conversation), namespace=COUNSELLOR
             )
         elif isinstance(event, RelativeAccessEnded):
             await self.sio.manager.disconnect_room(RELATIVE, conversation_room(event.conversation_id))
@@ -95,10 +92,8 @@ class Broadcaster:
         payload = wire.message(event.message)
         conversation = event.conversation
         await self.sio.emit("message", payload, room=conversation_room(conversation.id), namespace=RELATIVE)
-        if conversation.state is State.ACTIVE and conversation.counsellor_id is not None:
-            await self.sio.emit(
-                "message", payload, room=user_room(conversation.counsellor_id), namespace=COUNSELLOR
-            )
+        if conversation.state is State.ACTIVE and conversation.staff_ids():
+            await self.sio.emit("message", payload, room=_staff_rooms(conversation), namespace=COUNSELLOR)
 
     async def _changed(self, event: ConversationChanged) -> None:
         conversation = event.conversation
@@ -111,19 +106,19 @@ class Broadcaster:
                 room=conversation_room(conversation.id),
                 namespace=RELATIVE,
             )
-        for user_id in {conversation.counsellor_id, event.previous_counsellor_id} - {None}:
-            assert user_id is not None
-            self._mine_due.add(user_id)
+        self._mine_due.update(conversation.staff_ids())
+        if event.previous_counsellor_id is not None:
+            self._mine_due.add(event.previous_counsellor_id)
         self._mine_dirty.set()
         self._queue_dirty.set()
 
     async def _typing(self, event: Typing) -> None:
         conversation = event.conversation
-        if event.by_relative and conversation.counsellor_id is not None:
+        if event.by_relative and conversation.staff_ids():
             await self.sio.emit(
                 "typing",
                 {"conversation_id": conversation.id},
-                room=user_room(conversation.counsellor_id),
+                room=_staff_rooms(conversation),
                 namespace=COUNSELLOR,
             )
         elif not event.by_relative:
@@ -203,3 +198,8 @@ class Broadcaster:
 
         await self.sio.manager.emit_each("status", RELATIVE, still_waiting())
         self._sent_statuses = {k: v for k, v in sent.items() if k not in self._left_queue}
+
+
+def _staff_rooms(conversation: Conversation) -> list[str]:
+    """The user rooms of the holder and of a colleague who joined."""
+    return [user_room(user_id) for user_id in sorted(conversation.staff_ids())]

@@ -11,11 +11,12 @@ from server.domain.errors import DomainError
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatService
+from server.services.supervision import SupervisionService
 from server.transports import wire
 from server.transports.bounds import DbCount, DbInt
 from server.transports.sockets.base import Empty, EventPayload, event, refuse
 from server.transports.sockets.presence import Presence
-from server.transports.sockets.rooms import STAFF_ROOM, user_room
+from server.transports.sockets.rooms import STAFF_ROOM, SUPERVISORS_ROOM, user_room
 from server.transports.sockets.session_watch import SessionWatch
 from server.transports.sockets.staff_session import StaffNamespace
 
@@ -53,12 +54,23 @@ class Transfer(ConversationRef):
     to_user_id: DbInt
 
 
+class SuperviseRead(ConversationRef):
+    reason: str = Field(min_length=1, max_length=48)
+
+
 class CounsellorNamespace(StaffNamespace):
     def __init__(
-        self, chat: ChatService, auth: AuthService, cookie_name: str, presence: Presence, watch: SessionWatch
+        self,
+        chat: ChatService,
+        supervision: SupervisionService,
+        auth: AuthService,
+        cookie_name: str,
+        presence: Presence,
+        watch: SessionWatch,
     ) -> None:
         super().__init__(NAMESPACE, auth, cookie_name, watch)
         self.chat = chat
+        self.supervision = supervision
         self.presence = presence
 
     def _permit(self, user: StaffUser) -> None:
@@ -76,6 +88,9 @@ class CounsellorNamespace(StaffNamespace):
         queue = await self.chat.queue_for(languages)
         await self.emit("queue", wire.queue(queue, languages, self.chat.is_away), to=sid)
         await self.emit("mine", await self.mine_payload(session.user.id), to=sid)
+        if self.supervision.may_view(session.user):
+            await self.enter_room(sid, SUPERVISORS_ROOM)
+            await self.emit("overview", wire.overview(await self.supervision.overview(session.user)), to=sid)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
         await super().on_disconnect(sid, _reason)
@@ -161,3 +176,39 @@ class CounsellorNamespace(StaffNamespace):
             payload.milieu,
         )
         return {"ok": True}
+
+    # supervision (supervisors and admins: the permission table decides)
+
+    @event(Empty)
+    async def on_overview(self, sid: str, _payload: Empty) -> dict[str, Any]:
+        overview = await self.supervision.overview(await self._user(sid))
+        return {"ok": True, "overview": wire.overview(overview)}
+
+    @event(SuperviseRead)
+    async def on_supervise_read(self, sid: str, payload: SuperviseRead) -> dict[str, Any]:
+        conversation, messages, notes = await self.supervision.read(
+            payload.conversation_id, await self._user(sid), payload.reason
+        )
+        return {
+            "ok": True,
+            "conversation": wire.conversation(conversation),
+            "messages": [wire.message(m) for m in messages],
+            "notes": [wire.note(n) for n in notes],
+        }
+
+    @event(ConversationRef)
+    async def on_join_conversation(self, sid: str, payload: ConversationRef) -> dict[str, Any]:
+        joined = await self.supervision.join(payload.conversation_id, await self._user(sid))
+        return {"ok": True, "conversation": wire.conversation(joined)}
+
+    @event(ConversationRef)
+    async def on_leave_conversation(self, sid: str, payload: ConversationRef) -> dict[str, Any]:
+        await self.supervision.leave(payload.conversation_id, await self._user(sid))
+        return {"ok": True}
+
+    @event(Transfer)
+    async def on_reassign(self, sid: str, payload: Transfer) -> dict[str, Any]:
+        moved = await self.supervision.reassign(
+            payload.conversation_id, await self._user(sid), payload.to_user_id
+        )
+        return {"ok": True, "conversation": wire.conversation(moved)}

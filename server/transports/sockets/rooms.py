@@ -1,6 +1,8 @@
 """Room names shared by the namespaces and the broadcaster."""
 
 STAFF_ROOM = "staff"
+# Sockets of staff who may see the supervisors' live view (supervision.view).
+SUPERVISORS_ROOM = "supervisors"
 
 
 def conversation_room(conversation_id: str) -> str:
