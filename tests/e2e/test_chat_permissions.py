@@ -11,7 +11,7 @@ audit row. tests/unit/test_chat_permissions.py holds the table itself against th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ LEFT_WAITING = Situation("left by the relative while waiting", None, closed=True
 OPEN = {Ownership.OWN: (HELD_BY_ACTOR,), Ownership.OTHER: (HELD_BY_COLLEAGUE, WAITING)}
 CLOSED = {Ownership.OWN: (CLOSED_FROM_ACTOR,), Ownership.OTHER: (CLOSED_FROM_COLLEAGUE, LEFT_WAITING)}
 CLAIMABLE = {Ownership.OWN: (HELD_BY_ACTOR,), Ownership.OTHER: (WAITING,)}
+ACTIVE = {Ownership.OWN: (HELD_BY_ACTOR,), Ownership.OTHER: (HELD_BY_COLLEAGUE,)}
 NO_CONVERSATION: dict[Ownership, tuple[Situation | None, ...]] = {Ownership.NONE: (None,)}
 
 
@@ -70,6 +71,7 @@ class Snapshot:
 
     state: str
     holder_id: int | None
+    colleague_id: int | None
     messages_by_actor: int
     notes_by_actor: int
 
@@ -136,8 +138,10 @@ class Team:
         return conversation_id
 
     def snapshot(self, conversation_id: str, actor: Staff) -> Snapshot:
-        ((state, holder_id),) = query(
-            self.server, "SELECT state, counsellor_id FROM conversations WHERE id = ?", conversation_id
+        ((state, holder_id, colleague_id),) = query(
+            self.server,
+            "SELECT state, counsellor_id, colleague_id FROM conversations WHERE id = ?",
+            conversation_id,
         )
         ((messages,),) = query(
             self.server,
@@ -151,7 +155,7 @@ class Team:
             conversation_id,
             actor.id,
         )
-        return Snapshot(state, holder_id, messages, notes)
+        return Snapshot(state, holder_id, colleague_id, messages, notes)
 
     def audit_mark(self) -> int:
         ((last,),) = query(self.server, "SELECT coalesce(max(id), 0) FROM audit_log")
@@ -188,6 +192,8 @@ class Probe:
     path: str | None = None
     audit: str | None = None
     expect: Expect = _unchanged
+    # What a permitted call answers where the state machine, not the table, has the last word.
+    state_answers: Mapping[Ownership, str] = field(default_factory=dict)
 
     def refusal(self, code: str) -> str:
         return code if self.event else f"403 {code}"
@@ -198,7 +204,11 @@ class Probe:
 
 
 def socket_event(
-    event: str, payload: Payload, audit: str | None = None, expect: Expect = _unchanged
+    event: str,
+    payload: Payload,
+    audit: str | None = None,
+    expect: Expect = _unchanged,
+    state_answers: Mapping[Ownership, str] | None = None,
 ) -> Probe:
     async def call(team: Team, actor: Staff, conversation_id: str | None) -> str:
         try:
@@ -208,7 +218,9 @@ def socket_event(
         ack = await console.call(event, payload(team, conversation_id))
         return "ok" if ack.get("ok") is True else str(ack["error"]["code"])
 
-    return Probe(f"socket {event}", call, event=event, audit=audit, expect=expect)
+    return Probe(
+        f"socket {event}", call, event=event, audit=audit, expect=expect, state_answers=state_answers or {}
+    )
 
 
 def http_get(path: str, query_string: str = "", audit: str | None = None) -> Probe:
@@ -315,6 +327,46 @@ MAPPING: dict[Action, tuple[Mapping[Ownership, tuple[Situation | None, ...]], tu
             ),
         ),
     ),
+    Action.SUPERVISION_VIEW: (NO_CONVERSATION, (socket_event("overview", lambda _t, _c: {}),)),
+    Action.SUPERVISION_READ: (
+        OPEN,
+        (
+            socket_event(
+                "supervise_read",
+                lambda _t, c: {"conversation_id": c, "reason": "quality"},
+                audit="supervision.read",
+            ),
+        ),
+    ),
+    Action.SUPERVISION_JOIN: (
+        ACTIVE,
+        (
+            socket_event(
+                "join_conversation",
+                _ref,
+                audit="supervision.join",
+                expect=lambda before, _t, actor: replace(before, colleague_id=actor.id),
+                state_answers={Ownership.OWN: "already_holder"},
+            ),
+            # Leaving one not joined: the permission passes and the state machine answers.
+            socket_event(
+                "leave_conversation",
+                _ref,
+                state_answers={Ownership.OWN: "not_joined", Ownership.OTHER: "not_joined"},
+            ),
+        ),
+    ),
+    Action.SUPERVISION_REASSIGN: (
+        ACTIVE,
+        (
+            socket_event(
+                "reassign",
+                lambda team, c: {"conversation_id": c, "to_user_id": team.staff[RECEIVER].id},
+                audit="supervision.reassign",
+                expect=lambda before, team, _a: replace(before, holder_id=team.staff[RECEIVER].id),
+            ),
+        ),
+    ),
 }
 
 
@@ -322,7 +374,7 @@ def expected_answer(probe: Probe, role: Role, action: Action, ownership: Ownersh
     if probe.event and not allowed(role, Action.CHAT_CONSOLE, Ownership.NONE):
         return "connect forbidden"
     if allowed(role, action, ownership):
-        return PERMITTED_STATE_ANSWERS.get((action, ownership), "ok")
+        return probe.state_answers.get(ownership, PERMITTED_STATE_ANSWERS.get((action, ownership), "ok"))
     if ownership is not Ownership.NONE and not reads_conversations(role):
         return probe.hidden()
     holding_would_allow = ownership is Ownership.OTHER and allowed(role, action, Ownership.OWN)

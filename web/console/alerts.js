@@ -53,9 +53,13 @@ export function isAttending() {
 const NOTIFICATION_TEXT = {
   conversation: 'console.alerts.new_conversation',
   message: 'console.alerts.new_message',
+  supervision: 'console.alerts.supervision',
 };
 
-/** Chime and notify about a new queue item ('conversation') or relative message ('message') unless attending. */
+/**
+ * Chime and notify about a new queue item ('conversation'), a relative message ('message') or a
+ * supervisor's alert ('supervision') unless attending.
+ */
 export function alertUser(kind) {
   if (isAttending()) return;
   chime();

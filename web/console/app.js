@@ -14,6 +14,7 @@ import { HistoryView } from './history.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
 import { StatisticsView } from './statistics/statistics.js';
+import { SupervisionView } from './supervision/view.js';
 import { TotpView } from './totp.js';
 import { Workspace } from './workspace.js';
 
@@ -29,6 +30,7 @@ const views = {
   appointments: byId('appointments-view'),
   audit: byId('audit-view'),
   statistics: byId('statistics-view'),
+  supervision: byId('supervision-view'),
   security: byId('security-view'),
 };
 const loginForm = byId('login-form');
@@ -60,6 +62,11 @@ const escalations = new EscalationsView({ root: views.escalations, panels: byId(
 const appointments = new AppointmentsView({ root: views.appointments });
 const audit = new AuditView({ root: views.audit, nav: viewSwitch.querySelector('[data-view="audit"]') });
 const statistics = new StatisticsView({ root: views.statistics, nav: viewSwitch.querySelector('[data-view="statistics"]') });
+const supervision = new SupervisionView({
+  root: views.supervision,
+  nav: viewSwitch.querySelector('[data-view="supervision"]'),
+  onAlert: () => alertUser('supervision'),
+});
 const totp = new TotpView({ root: views.security, onEnrolled: () => session && startSession(session.user) });
 
 /** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
@@ -82,6 +89,7 @@ async function applyLanguage(code) {
   appointments.retranslate();
   audit.retranslate();
   statistics.retranslate();
+  supervision.retranslate();
   totp.retranslate();
   if (session) setConnectionState(connection.dataset.state);
   renderUserName();
@@ -111,6 +119,7 @@ function showView(name) {
   appointments.setVisible(name === 'appointments');
   if (name === 'audit') audit.load();
   statistics.setVisible(name === 'statistics');
+  supervision.setVisible(name === 'supervision');
   if (name === 'security' && !session?.enrollmentOnly) totp.refresh();
   renderAlertsButton();
 }
@@ -192,6 +201,7 @@ async function startSession(user) {
   escalations.start(user);
   audit.start(user);
   statistics.start(user);
+  supervision.start(user);
   if (user.role === 'social_services') {
     // A social services user has the escalation inbox only: no chat socket, no workspace.
     session = { user };
@@ -223,7 +233,11 @@ async function startSession(user) {
     template: byId('conversation-template'),
     ctx: { ask: request, user, settings, canned },
   });
-  const ticker = window.setInterval(() => queue.tick(), 1000);
+  const ticker = window.setInterval(() => {
+    queue.tick();
+    supervision.tick();
+  }, 1000);
+  supervision.attach({ ask: request, user, settings });
   session = { user, settings, socket, workspace, ticker };
   wireSocket(session);
   appointments.start(user, socket);
@@ -276,6 +290,7 @@ function wireSocket(current) {
   socket.on('message', (message) => live() && workspace.onMessage(message));
   socket.on('typing', (payload) => live() && workspace.onTyping(payload));
   socket.on('note', (note) => live() && workspace.onNote(note));
+  socket.on('overview', (overview) => live() && supervision.update(overview));
 }
 
 async function reconnectIfStillLoggedIn(current) {
@@ -293,6 +308,7 @@ function endSession() {
   appointments.stop();
   audit.clear();
   statistics.clear();
+  supervision.clear();
   totp.clear();
   if (!session) return;
   const { socket, workspace, ticker } = session;

@@ -28,7 +28,9 @@ export function auditTable(entries, { words, object, shorten = false, onObject =
   const rows = entries.map((entry) => el('tr', { 'data-testid': `${testid}-row` },
     el('td', { text: localDateTime(entry.at) }),
     el('td', { text: entry.actor || t(`${words}system`) }),
-    el('td', { text: labelFor(`${words}actions`, entry.action) }),
+    el('td', { text: entry.detail
+      ? t('console.audit.with_reason', { action: labelFor(`${words}actions`, entry.action), reason: labelFor('console.supervision.reasons', entry.detail) })
+      : labelFor(`${words}actions`, entry.action) }),
     idCell(entry[`${object}_id`])));
   const head = el('tr', {}, ...['when', 'who', 'action', object].map((key) => el('th', { scope: 'col', text: t(`${words}${key}`) })));
   return el('table', { class: 'audit', 'data-testid': `${testid}-table` }, el('thead', {}, head), el('tbody', {}, ...rows));

@@ -34,6 +34,9 @@ class AuditRow(Protocol):
     @property
     def action(self) -> str: ...
 
+    @property
+    def detail(self) -> str | None: ...
+
 
 def audit_entry(row: AuditRow, object_key: str, object_id: str) -> dict[str, Any]:
     """One row as the consoles list it; ``object_key`` names the object's id field, such as
@@ -44,6 +47,7 @@ def audit_entry(row: AuditRow, object_key: str, object_id: str) -> dict[str, Any
         "actor_id": row.actor_id,
         "actor": row.actor,
         "action": row.action,
+        "detail": row.detail,
         object_key: object_id,
     }
 

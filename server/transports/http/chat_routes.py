@@ -95,6 +95,7 @@ async def staff_settings(request: web.Request) -> web.Response:
             "languages": list(policy.languages),
             "capacity": policy.capacity,
             "max_text_length": policy.max_text_length,
+            "read_reasons": list(request.app[app_keys.SUPERVISION].policy.read_reasons),
         }
     )
 
