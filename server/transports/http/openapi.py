@@ -343,7 +343,7 @@ def _document() -> dict[str, Any]:
                 }
             },
             "/api/staff/settings": {
-                "get": _staff("Outcomes, topics, languages, capacity, supervisors' read reasons", _json("settings"))
+                "get": _staff("Outcomes, topics, languages, capacity, read reasons", _json("settings"))
             },
             "/api/staff/canned": {
                 "get": {
