@@ -85,6 +85,8 @@ class RelativeStatus:
     language: str | None = None
     language_online: bool | None = None
     language_choice: LanguageChoice | None = None
+    # While waiting: the view the position is counted in (rules.Place.line).
+    line: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -252,25 +254,27 @@ class ChatService:
         return rules.queue_positions(waiting, self.online.language_sets())
 
     def waiting_statuses(self, waiting: list[Conversation], basis: WaitBasis) -> dict[str, RelativeStatus]:
-        """What each waiting relative is told: the position (rules.queue_positions), the wait it
-        suggests, whether someone who speaks their language is online, and their choice."""
+        """What each waiting relative is told: the position and its view (rules.queue_places), the
+        wait it suggests, whether someone who speaks their language is online, and their choice."""
         online = self.online.language_sets()
-        positions = rules.queue_positions(waiting, online)
+        places = rules.queue_places(waiting, online)
+        per_position = self.wait_per_position(basis)
         return {
             c.id: RelativeStatus(
                 State.WAITING,
-                positions[c.id],
-                self.estimate_wait(positions[c.id], basis),
+                places[c.id].position,
+                rules.estimate_wait_seconds(places[c.id].position, per_position),
                 c.language,
                 rules.language_online(c, online),
                 c.language_choice,
+                places[c.id].line,
             )
             for c in waiting
         }
 
-    def estimate_wait(self, position: int, basis: WaitBasis) -> int:
-        return rules.estimate_wait_seconds(
-            position, basis.recent_waits, self.policy.default_wait.total_seconds(), basis.counsellors_online
+    def wait_per_position(self, basis: WaitBasis) -> float:
+        return rules.wait_per_position(
+            basis.recent_waits, self.policy.default_wait.total_seconds(), basis.counsellors_online
         )
 
     async def waiting_with_estimates(self) -> tuple[list[Conversation], WaitBasis]:
