@@ -15,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from server.domain.conversations import Sender
+from server.domain.escalation import State as EscalationState
+from server.domain.reminders import TextState
 from server.services.events import Event, MessagePosted, RetentionPurged
 from server.services.operations import Snapshot
 
@@ -23,6 +25,11 @@ __all__ = ["CONTENT_TYPE", "BackendErrorLog", "Metrics"]
 # Seconds: an ack is an fsync and a few pushes; a delivery crosses Redis when several processes run.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BACKENDS = ("database", "redis")
+OPEN_ESCALATION_STATES = tuple(
+    state.value
+    for state in EscalationState
+    if state not in (EscalationState.DRAFT, EscalationState.CLOSED_WITH_FEEDBACK)
+)
 # What retention deletes (RetentionPurged.what), shown at 0 before the first purge.
 PURGED = ("conversations", "phone_numbers", "escalations")
 
@@ -113,13 +120,13 @@ class Metrics:
         self.conversations.labels("waiting").set(snapshot.waiting)
         self.conversations.labels("active").set(snapshot.active)
         self.counsellors_online.set(snapshot.counsellors_online)
-        self.sms.clear()
-        for state, count in snapshot.texts_by_state.items():
-            self.sms.labels(state).set(count)
+        for text_state in TextState:
+            self.sms.labels(text_state.value).set(snapshot.texts_by_state.get(text_state.value, 0))
         self.reminder_lag.set(snapshot.reminder_lag.total_seconds())
-        self.escalations_open.clear()
-        for state, count in snapshot.escalations_open.items():
-            self.escalations_open.labels(state).set(count)
+        for escalation_state in OPEN_ESCALATION_STATES:
+            self.escalations_open.labels(escalation_state).set(
+                snapshot.escalations_open.get(escalation_state, 0)
+            )
         self.escalations_near_deadline.set(snapshot.escalations_near_deadline)
         self.escalations_deadline_missed.set(snapshot.escalations_deadline_missed)
         return generate_latest(self.registry)

@@ -15,6 +15,7 @@ from server.domain.escalation import State as EscalationState
 from server.domain.reminders import TextPurpose, TextState
 from server.services.ports.operations import Counts
 
+# An escalation is open from its submission until it is closed (the metrics list the same states).
 NOT_OPEN = (EscalationState.DRAFT.value, EscalationState.CLOSED_WITH_FEEDBACK.value)
 
 
