@@ -190,7 +190,7 @@ async def test_json_logs_are_one_object_per_line_and_hold_nothing_identifying(
         assert wrong.status == 401
     server.stop()
     lines = server.log().splitlines()
-    assert len(lines) >= 3, "the server logged too little to show anything"
+    assert lines, "the server logged nothing"
     for line in lines:
         entry = json.loads(line)
         assert {"time", "level", "logger", "message"} <= set(entry), line
