@@ -20,6 +20,7 @@ from server.config.paths import config_dir, web_dir
 from server.config.settings import Settings, SettingsError, load_settings
 from server.domain.staff import Role
 from server.listening import PortInUse, listening_socket, url_of
+from server.log_json import JsonFormatter
 
 if TYPE_CHECKING:
     from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -27,11 +28,12 @@ if TYPE_CHECKING:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log.level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log.format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log.level, handlers=[handler])
     quiet = (
         "aiohttp.access",
         "engineio",

@@ -272,10 +272,18 @@ class BookingSettings(_Section):
 
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
 
 
 class ScaleSettings(_Section):
     redis_url: str = ""
+
+
+class ObservabilitySettings(_Section):
+    # Empty: GET /metrics is not served (404). Set: served only with "Authorization: Bearer <token>".
+    metrics_token: str = ""
+    # An unacknowledged escalation counts as near its deadline this long before it.
+    escalation_deadline_warning: Duration = timedelta(hours=1)
 
 
 class EscalationSettings(_Section):
@@ -379,6 +387,7 @@ class Settings(BaseSettings):
     booking: BookingSettings = Field(default_factory=BookingSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     statistics: StatisticsSettings = Field(default_factory=StatisticsSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)

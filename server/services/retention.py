@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from server.services.events import EventBus, RetentionPurged
 from server.services.ports.clock import Clock
 from server.services.ports.unit_of_work import UnitOfWork
 
@@ -13,10 +14,13 @@ log = logging.getLogger(__name__)
 
 
 class RetentionService:
-    def __init__(self, uow: UnitOfWork, clock: Clock, chat_retention: timedelta) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, chat_retention: timedelta, events: EventBus | None = None
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.chat_retention = chat_retention
+        self.events = events
 
     async def sweep(self) -> int:
         now = self.clock()
@@ -25,4 +29,6 @@ class RetentionService:
             await repos.chat.delete_expired_tokens(now)
         if deleted:
             log.info("retention deleted %d closed conversations", len(deleted))
+            if self.events is not None:
+                await self.events.publish(RetentionPurged("conversations", len(deleted)))
         return len(deleted)

@@ -1,5 +1,6 @@
 """An audit row's wire shape names the object's id field after its type, as the escalation audit
-view does, and carries the reason id of a supervisor's read (never free text). That the route is served and documented: tests/integration/test_openapi.py."""
+view does, and carries the reason id of a supervisor's read (never free text). That the route is
+served and documented: tests/integration/test_openapi.py."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.chat_routes import add_chat_routes
 from server.transports.http.escalation_routes import add_escalation_routes
 from server.transports.http.openapi import add_openapi_route
+from server.transports.http.ops_routes import add_ops_routes
 from server.transports.http.static import add_static_routes
 from server.transports.http.statistics_routes import add_statistics_routes
 from server.transports.http.stats_chart_routes import add_stats_chart_routes
@@ -34,5 +35,6 @@ def add_http_routes(app: web.Application, web_root: Path) -> None:
     add_statistics_routes(app)
     add_survey_routes(app)
     add_twilio_webhooks(app)
+    add_ops_routes(app)
     add_openapi_route(app)
     add_static_routes(app, web_root)

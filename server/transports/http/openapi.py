@@ -204,7 +204,10 @@ def _document() -> dict[str, Any]:
         },
         "components": {
             "schemas": {"Error": _ERROR, "Message": _MESSAGE, "User": _USER},
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "kinline_session"}},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "kinline_session"},
+                "metrics_token": {"type": "http", "scheme": "bearer"},
+            },
         },
         "paths": {
             "/healthz": {
@@ -212,6 +215,44 @@ def _document() -> dict[str, Any]:
                     "summary": "Liveness",
                     "responses": {
                         "200": _json("ok", {"type": "object", "properties": {"status": {"const": "ok"}}})
+                    },
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: the database (and Redis, when configured) answer",
+                    "responses": {
+                        "200": _json(
+                            "ready", {"type": "object", "properties": {"status": {"const": "ready"}}}
+                        ),
+                        "503": _json(
+                            "a backend does not answer",
+                            {
+                                "type": "object",
+                                "required": ["status", "down"],
+                                "properties": {
+                                    "status": {"const": "unavailable"},
+                                    "down": {
+                                        "type": "array",
+                                        "items": {"enum": ["database", "redis"]},
+                                    },
+                                },
+                            },
+                        ),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (text format); only with observability.metrics_token set",
+                    "security": [{"metrics_token": []}],
+                    "responses": {
+                        "200": {
+                            "description": "the metrics (docs/operations.md, Monitoring)",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "401": _json("no or a wrong bearer token", {"$ref": SCHEMAS + "Error"}),
+                        "404": _json("observability.metrics_token is not set", {"$ref": SCHEMAS + "Error"}),
                     },
                 }
             },

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -40,8 +41,12 @@ class Broadcaster:
         chat: ChatService,
         counsellors: CounsellorNamespace,
         queue_push_delay: timedelta,
+        observe_delivery: Callable[[float], None] | None = None,
     ) -> None:
+        """``observe_delivery`` gets, per message, the seconds from its timestamp (taken before
+        its commit) to its emit."""
         self.sio = sio
+        self.observe_delivery = observe_delivery
         self.chat = chat
         self.counsellors = counsellors
         self.delay = queue_push_delay.total_seconds()
@@ -94,6 +99,8 @@ class Broadcaster:
         await self.sio.emit("message", payload, room=conversation_room(conversation.id), namespace=RELATIVE)
         if conversation.state is State.ACTIVE and conversation.staff_ids():
             await self.sio.emit("message", payload, room=_staff_rooms(conversation), namespace=COUNSELLOR)
+        if self.observe_delivery is not None:
+            self.observe_delivery(time.time() - event.message.sent_at.timestamp())
 
     async def _changed(self, event: ConversationChanged) -> None:
         conversation = event.conversation
