@@ -277,10 +277,17 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(relatives)
     sio.register_namespace(counsellors)
     broadcaster = Broadcaster(
-        sio, chat, counsellors, settings.chat.queue_push_delay, observe_delivery=metrics.observe_delivery
+        sio,
+        chat,
+        counsellors,
+        relatives,
+        settings.chat.queue_push_delay,
+        observe_delivery=metrics.observe_delivery,
+        shared=bool(settings.scale.redis_url),
     )
     events.subscribe(broadcaster.on_event)
     app[app_keys.PRESENCE].on_change(broadcaster.queue_changed)
+    relatives.on_new_page(broadcaster.queue_changed)
     overview = OverviewPush(
         sio,
         app[app_keys.SUPERVISION],

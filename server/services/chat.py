@@ -241,6 +241,11 @@ class ChatService:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         return conversation
 
+    async def status_of(self, conversation_id: str) -> RelativeStatus:
+        async with self.uow.read() as repos:
+            conversation = await self._get(repos, conversation_id)
+        return await self._status(conversation)
+
     async def _status(self, conversation: Conversation) -> RelativeStatus:
         if conversation.state is not State.WAITING:
             return RelativeStatus(conversation.state, None, None)

@@ -10,6 +10,7 @@ from server.domain.booking.appointments import Appointment
 from server.domain.booking.slots import Slot
 from server.domain.conversations import Conversation, Message, Note, needs_language
 from server.domain.escalation import AGE_BANDS, Escalation, EscalationConfig, requires_approval
+from server.domain.queue_rounds import RoundPlan, line_id
 from server.domain.reminders import sms_problem
 from server.domain.staff import StaffUser
 from server.domain.supervision import Alert, LiveConversation, LiveCounsellor, Overview
@@ -98,15 +99,33 @@ def status(state: str, queue_position: int | None, estimated_wait_seconds: int |
         "language": None,
         "language_online": None,
         "language_choice": None,
+        "line": None,
+        "round": None,
     }
 
 
-def relative_status(s: RelativeStatus) -> dict[str, Any]:
+def relative_status(s: RelativeStatus, queue_round: int | None = None) -> dict[str, Any]:
+    """``queue_round``: the queue round the position belongs to, for a page that derives later
+    positions from the `queue` broadcast (None: the page must wait for a status that has one)."""
     return {
         **status(s.state.value, s.queue_position, s.estimated_wait_seconds),
         "language": s.language,
         "language_online": s.language_online,
         "language_choice": s.language_choice.value if s.language_choice else None,
+        "line": line_id(s.line) if s.line is not None else None,
+        "round": queue_round,
+    }
+
+
+def queue_round(plan: RoundPlan, per_position: float) -> dict[str, Any]:
+    """The `queue` broadcast to waiting relatives: what changed in each view, encoded once."""
+    return {
+        "round": plan.number,
+        "views": {
+            line_id(line): {"vacated": list(change.vacated), "inserted": list(change.inserted)}
+            for line, change in plan.changes.items()
+        },
+        "wait_per_position": per_position,
     }
 
 

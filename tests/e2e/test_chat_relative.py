@@ -18,6 +18,8 @@ STATUS_KEYS = {
     "language",
     "language_online",
     "language_choice",
+    "line",
+    "round",
 }
 
 
@@ -239,6 +241,8 @@ class TestTypingAndLeave:
             "language": None,
             "language_online": None,
             "language_choice": None,
+            "line": None,
+            "round": None,
         }
         assert detail.body["conversation"]["state"] == "closed"
         assert detail.body["conversation"]["outcome"] == "left_by_relative"
