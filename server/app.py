@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import socketio
@@ -69,6 +69,12 @@ def presence_sweep_seconds(policy: ChatPolicy) -> float:
     return min(15.0, max(0.5, shortest.total_seconds() / 4))
 
 
+def retention_sweep_seconds(auto_close_after: timedelta) -> float:
+    """Every 10 minutes, or more often when ``chat.auto_close_after`` is short (at least every
+    quarter of it, at most every 0.5 s), so an inactive conversation closes soon after it is due."""
+    return min(600.0, max(0.5, auto_close_after.total_seconds() / 4))
+
+
 def opening_hours(settings: Settings) -> OpeningHours:
     return OpeningHours(
         timezone=settings.hours.timezone,
@@ -94,6 +100,7 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         waiting_per_address=settings.limits.waiting_per_address,
         abandon_after=chat.abandon_after,
         away_after=chat.away_after,
+        auto_close_after=chat.auto_close_after,
         records=contact_recorder(settings),
     )
 
@@ -162,7 +169,14 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         ciphers.totp,
     )
-    app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
+    chat = app[app_keys.CHAT]
+    app[app_keys.RETENTION] = RetentionService(
+        uow,
+        system_clock,
+        settings.privacy.chat_retention,
+        close_inactive=chat.close_inactive,
+        auto_close_after=settings.chat.auto_close_after,
+    )
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
     app[app_keys.SURVEY] = SurveyService(uow, system_clock)
     app[app_keys.STATISTICS] = StatisticsService(
@@ -355,7 +369,12 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
     )
     scheduler.add_job(
-        app[app_keys.RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
+        app[app_keys.RETENTION].sweep,
+        "interval",
+        seconds=retention_sweep_seconds(app[app_keys.SETTINGS].chat.auto_close_after),
+        id="retention",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(
         app[app_keys.ESCALATIONS].sweep,

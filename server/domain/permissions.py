@@ -66,6 +66,7 @@ class Action(enum.StrEnum):
     SLOTS_OFFER = "slots.offer"
     SMS_OUTBOX_READ = "sms_outbox.read"
     STATISTICS_READ = "statistics.read"
+    RETENTION_READ = "retention.read"
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     # Counts over anonymous contact records (small counts suppressed): for those who oversee the
     # line and report on it; never counsellors or social services.
     Action.STATISTICS_READ: dict.fromkeys(OVERSEERS, _SIGNED_IN),
+    # What the retention sweeps removed (counts only): the administrators who answer for retention.
+    Action.RETENTION_READ: {Role.ADMIN: _SIGNED_IN},
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
@@ -169,8 +172,17 @@ BOOKING_ACTIONS = frozenset(
     if action.value.startswith(("availability.", "appointment.", "slots.", "sms_outbox."))
 )
 STATISTICS_ACTIONS = frozenset(action for action in Action if action.value.startswith("statistics."))
+# Running the service: the administrators' views (retention).
+OPERATIONS_ACTIONS = frozenset(action for action in Action if action.value.startswith("retention."))
 # Everything else is the chat's, its audit log (audit.read) included.
-CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS - BOOKING_ACTIONS - STATISTICS_ACTIONS
+CHAT_ACTIONS = (
+    frozenset(Action)
+    - ESCALATION_ACTIONS
+    - STAFF_ACTIONS
+    - BOOKING_ACTIONS
+    - STATISTICS_ACTIONS
+    - OPERATIONS_ACTIONS
+)
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
 # drafting and chat actions see own/other (holding the conversation or not), staff-account actions
@@ -191,6 +203,7 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.SLOTS_OFFER_LIST,
             Action.SMS_OUTBOX_READ,
             Action.STATISTICS_READ,
+            Action.RETENTION_READ,
         }
         else frozenset({Ownership.OWN, Ownership.OTHER})
         if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS | BOOKING_ACTIONS

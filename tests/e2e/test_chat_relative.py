@@ -239,6 +239,7 @@ class TestTypingAndLeave:
             "language": None,
             "language_online": None,
             "language_choice": None,
+            "closed_reason": None,
         }
         assert detail.body["conversation"]["state"] == "closed"
         assert detail.body["conversation"]["outcome"] == "left_by_relative"

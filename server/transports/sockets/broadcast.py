@@ -11,7 +11,7 @@ from typing import Any
 
 import socketio
 
-from server.domain.conversations import Sender, State
+from server.domain.conversations import Sender, State, relative_closed_reason
 from server.services.chat import ChatService
 from server.services.events import (
     AwayChanged,
@@ -107,7 +107,7 @@ class Broadcaster:
             self._left_queue.add(conversation.id)
             await self.sio.emit(
                 "status",
-                wire.status(conversation.state.value, None, None),
+                wire.status(conversation.state.value, None, None, relative_closed_reason(conversation)),
                 room=conversation_room(conversation.id),
                 namespace=RELATIVE,
             )
