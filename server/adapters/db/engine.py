@@ -21,13 +21,14 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 Result = TypeVar("Result")
 
 
-# Every connection that may write: deleted rows are overwritten with zeros, so text that retention
-# purged does not linger in free pages (or, with WAL, in the checkpointed file).
+# On every connection that may write (the migrations' too): deleted rows are overwritten with
+# zeros, so text that retention purged does not linger in free pages of the file.
+SECURE_DELETE = "PRAGMA secure_delete=ON"
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA secure_delete=ON",
+    SECURE_DELETE,
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
 )
 
