@@ -18,6 +18,7 @@ STATUS_KEYS = {
     "language",
     "language_online",
     "language_choice",
+    "closed_reason",
 }
 
 
