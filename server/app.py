@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import socketio
@@ -76,6 +76,12 @@ def presence_sweep_seconds(policy: ChatPolicy) -> float:
     return min(15.0, max(0.5, shortest.total_seconds() / 4))
 
 
+def retention_sweep_seconds(auto_close_after: timedelta) -> float:
+    """Every 10 minutes, or more often when ``chat.auto_close_after`` is short (at least every
+    quarter of it, at most every 0.5 s), so an inactive conversation closes soon after it is due."""
+    return min(600.0, max(0.5, auto_close_after.total_seconds() / 4))
+
+
 def opening_hours(settings: Settings) -> OpeningHours:
     return OpeningHours(
         timezone=settings.hours.timezone,
@@ -101,6 +107,7 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         waiting_per_address=settings.limits.waiting_per_address,
         abandon_after=chat.abandon_after,
         away_after=chat.away_after,
+        auto_close_after=chat.auto_close_after,
         records=contact_recorder(settings),
     )
 
@@ -230,7 +237,14 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.observability.escalation_deadline_warning,
         probes,
     )
-    app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention, events)
+    app[app_keys.RETENTION] = RetentionService(
+        uow,
+        system_clock,
+        settings.privacy.chat_retention,
+        events,
+        close_inactive=app[app_keys.CHAT].close_inactive,
+        auto_close_after=settings.chat.auto_close_after,
+    )
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
     app[app_keys.SURVEY] = SurveyService(uow, system_clock)
     app[app_keys.SUPERVISION] = SupervisionService(
@@ -450,7 +464,12 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
     )
     scheduler.add_job(
-        app[app_keys.RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
+        app[app_keys.RETENTION].sweep,
+        "interval",
+        seconds=retention_sweep_seconds(app[app_keys.SETTINGS].chat.auto_close_after),
+        id="retention",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(
         app[app_keys.ESCALATIONS].sweep,

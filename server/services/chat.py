@@ -65,6 +65,7 @@ class ChatPolicy:
     waiting_per_address: int = 0
     abandon_after: timedelta = timedelta(minutes=15)
     away_after: timedelta = timedelta(seconds=60)
+    auto_close_after: timedelta = timedelta(hours=24)
     records: ContactRecorder = field(default_factory=ContactRecorder)
 
 
@@ -87,6 +88,8 @@ class RelativeStatus:
     language_choice: LanguageChoice | None = None
     # While waiting: the view the position is counted in (rules.Place.line).
     line: frozenset[str] | None = None
+    # Once closed: why, when the relative is told a reason (rules.relative_closed_reason).
+    closed_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,9 @@ class ChatService:
 
     async def _status(self, conversation: Conversation) -> RelativeStatus:
         if conversation.state is not State.WAITING:
-            return RelativeStatus(conversation.state, None, None)
+            return RelativeStatus(
+                conversation.state, None, None, closed_reason=rules.relative_closed_reason(conversation)
+            )
         waiting = await self.uow.waiting()
         if all(c.id != conversation.id for c in waiting):
             waiting.append(conversation)
@@ -373,6 +378,29 @@ class ChatService:
             self._away = away
             await self.events.publish(AwayChanged(away))
         return abandoned
+
+    async def close_inactive(self) -> int:
+        """Close as inactive every open conversation that has not moved for ``auto_close_after``
+        (no message of the relative or a counsellor), so that retention reaches it too. Each close
+        is one conditional write: with several processes sweeping, a conversation closes once, and
+        a message or claim that comes first keeps it open. Returns how many closed."""
+        now = self.clock()
+        async with self.uow.read() as repos:
+            due = await repos.chat.inactive_open(now - self.policy.auto_close_after)
+        closed_count = 0
+        for conversation in due:
+            closed = rules.close(conversation, rules.INACTIVE, now)
+            async with self.uow.write() as repos:
+                done = await repos.chat.close_inactive(conversation, closed)
+                if done:
+                    await self.policy.records.conversation_ended(repos, closed)
+            if done:
+                closed_count += 1
+                self.addresses.forget(conversation.id)
+                await self.events.publish(
+                    ConversationChanged(closed, previous_counsellor_id=conversation.counsellor_id)
+                )
+        return closed_count
 
     def is_away(self, conversation: Conversation) -> bool:
         return rules.is_away(conversation, self.clock(), self.policy.away_after)

@@ -20,6 +20,7 @@ STATUS_KEYS = {
     "language_choice",
     "line",
     "round",
+    "closed_reason",
 }
 
 
@@ -243,6 +244,7 @@ class TestTypingAndLeave:
             "language_choice": None,
             "line": None,
             "round": None,
+            "closed_reason": None,
         }
         assert detail.body["conversation"]["state"] == "closed"
         assert detail.body["conversation"]["outcome"] == "left_by_relative"

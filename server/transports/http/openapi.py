@@ -152,6 +152,37 @@ def _hoist_defs(node: Any, into: dict[str, Any]) -> None:
             _hoist_defs(value, into)
 
 
+_SWEEP_COUNTS = {
+    "type": "object",
+    "properties": {
+        name: {"type": "integer", "minimum": 0}
+        for name in ("closed_inactive", "conversations", "messages", "notes", "tokens")
+    },
+}
+_RETENTION_REPORT = {
+    "type": "object",
+    "properties": {
+        "last_sweep": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "ran_at": {"type": "string", "format": "date-time"},
+                        "counts": _SWEEP_COUNTS,
+                    },
+                },
+            ]
+        },
+        "totals": _SWEEP_COUNTS,
+        "sweeps": {"type": "integer", "minimum": 0},
+        "since": {"type": ["string", "null"], "format": "date-time"},
+        "chat_retention_seconds": {"type": "integer"},
+        "auto_close_after_seconds": {"type": ["integer", "null"]},
+    },
+}
+
+
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     content = {"application/json": {"schema": schema or {"type": "object"}}}
     return {"description": description, "content": content}
@@ -412,6 +443,16 @@ def _document() -> dict[str, Any]:
                             "schema": {"type": "string"},
                         }
                     ],
+                }
+            },
+            "/api/staff/retention": {
+                "get": {
+                    **_staff(
+                        "The retention sweeps (admins): the last sweep's counts and the totals of the "
+                        "sweeps of the last 30 days; counts only, never content",
+                        _json("report", _RETENTION_REPORT),
+                        403,
+                    )
                 }
             },
             "/api/staff/audit": {

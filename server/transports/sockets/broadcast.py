@@ -16,7 +16,7 @@ from typing import Any
 
 import socketio
 
-from server.domain.conversations import Conversation, Place, Sender, State
+from server.domain.conversations import Conversation, Place, Sender, State, relative_closed_reason
 from server.domain.queue_rounds import RoundState, plan_round
 from server.services.chat import ChatService
 from server.services.events import (
@@ -124,7 +124,7 @@ class Broadcaster:
             await self.relatives.left_queue(conversation.id)
             await self.sio.emit(
                 "status",
-                wire.status(conversation.state.value, None, None),
+                wire.status(conversation.state.value, None, None, relative_closed_reason(conversation)),
                 room=conversation_room(conversation.id),
                 namespace=RELATIVE,
             )
