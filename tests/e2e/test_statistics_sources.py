@@ -68,9 +68,9 @@ WEEK = re.compile(r"^\d{4}-W\d{2}$")
 
 
 def group_session() -> tuple[datetime, dict[str, str]]:
-    """A group session on the first whole local minute at least 30 s ahead (sessions are minutes),
+    """A group session on the first whole local minute at least 45 s ahead (sessions are minutes),
     and short phone and visit times (5 s, every 5 s, no notice) so that all of them start soon."""
-    local_start = (datetime.now(UTC) + timedelta(seconds=30)).astimezone(ZONE).replace(
+    local_start = (datetime.now(UTC) + timedelta(seconds=45)).astimezone(ZONE).replace(
         second=0, microsecond=0
     ) + timedelta(minutes=1)
     env = {
