@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from server.adapters.db.engine import Database
     from server.adapters.db.unit_of_work import SqlUnitOfWork
     from server.config.i18n import Catalogs
-    from server.config.knowledge import Knowledge
     from server.config.settings import Settings
     from server.domain.escalation import EscalationConfig
     from server.domain.tokens import EphemeralKeyedHash
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from server.services.chat import ChatService
     from server.services.escalation import EscalationService
     from server.services.events import EventBus
+    from server.services.knowledge import KnowledgeService
     from server.services.ports.sms import SmsGateway
     from server.services.rate_limit import RateLimiter
     from server.services.reminders import TextService
@@ -48,7 +48,7 @@ SURVEY: web.AppKey[SurveyService] = web.AppKey("survey")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
-KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge")
+KNOWLEDGE: web.AppKey[KnowledgeService] = web.AppKey("knowledge")
 CONVERSATION_LIMITER: web.AppKey[RateLimiter] = web.AppKey("conversation_limiter")
 RESUME_LIMITER: web.AppKey[RateLimiter] = web.AppKey("resume_limiter")
 SLOT_LIMITER: web.AppKey[RateLimiter] = web.AppKey("slot_limiter")

@@ -66,6 +66,8 @@ class Action(enum.StrEnum):
     SLOTS_OFFER = "slots.offer"
     SMS_OUTBOX_READ = "sms_outbox.read"
     STATISTICS_READ = "statistics.read"
+    KNOWLEDGE_EDIT = "knowledge.edit"
+    KNOWLEDGE_READ_INTERNAL = "knowledge.read_internal"
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,12 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     Action.SMS_OUTBOX_READ: {Role.ADMIN: _SIGNED_IN},
     # Counts over anonymous contact records (small counts suppressed): for those who oversee the
     # line and report on it; never counsellors or social services.
-    Action.STATISTICS_READ: dict.fromkeys(OVERSEERS, _SIGNED_IN),
+    Action.STATISTICS_READ: dict.fromkeys((*OVERSEERS, Role.COORDINATOR), _SIGNED_IN),
+    # The knowledge bank (docs/knowledge.md): the coordinator and administrators write it (drafts,
+    # versions, publishing); those who chat also read the internal guidance and unpublished items.
+    # Sending a resource into a chat (send_resource) is conversation.send.
+    Action.KNOWLEDGE_EDIT: dict.fromkeys((Role.COORDINATOR, Role.ADMIN), _SIGNED_IN),
+    Action.KNOWLEDGE_READ_INTERNAL: dict.fromkeys((*sorted(CHAT_ROLES), Role.COORDINATOR), _SIGNED_IN),
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
@@ -169,8 +176,16 @@ BOOKING_ACTIONS = frozenset(
     if action.value.startswith(("availability.", "appointment.", "slots.", "sms_outbox."))
 )
 STATISTICS_ACTIONS = frozenset(action for action in Action if action.value.startswith("statistics."))
+KNOWLEDGE_ACTIONS = frozenset(action for action in Action if action.value.startswith("knowledge."))
 # Everything else is the chat's, its audit log (audit.read) included.
-CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS - BOOKING_ACTIONS - STATISTICS_ACTIONS
+CHAT_ACTIONS = (
+    frozenset(Action)
+    - ESCALATION_ACTIONS
+    - STAFF_ACTIONS
+    - BOOKING_ACTIONS
+    - STATISTICS_ACTIONS
+    - KNOWLEDGE_ACTIONS
+)
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
 # drafting and chat actions see own/other (holding the conversation or not), staff-account actions
@@ -191,6 +206,8 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.SLOTS_OFFER_LIST,
             Action.SMS_OUTBOX_READ,
             Action.STATISTICS_READ,
+            Action.KNOWLEDGE_EDIT,
+            Action.KNOWLEDGE_READ_INTERNAL,
         }
         else frozenset({Ownership.OWN, Ownership.OTHER})
         if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS | BOOKING_ACTIONS

@@ -19,6 +19,7 @@ from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import EscalationStore
 from server.adapters.db.group_commit import GroupCommitter, InThread
+from server.adapters.db.knowledge_store import KnowledgeStore
 from server.adapters.db.record_store import RecordStore
 from server.adapters.db.staff_store import StaffStore
 from server.domain.conversations import Conversation
@@ -35,6 +36,7 @@ class SqlRepositories:
     outbox: OutboxStore
     escalations: EscalationStore
     records: RecordStore
+    knowledge: KnowledgeStore
 
 
 class SqlUnitOfWork:
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
             outbox=OutboxStore(connection, ciphers.booking),
             escalations=EscalationStore(connection, ciphers.escalations),
             records=RecordStore(connection),
+            knowledge=KnowledgeStore(connection),
         )
 
     @asynccontextmanager

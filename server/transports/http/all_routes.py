@@ -12,6 +12,7 @@ from server.transports.http.auth_routes import add_auth_routes
 from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.chat_routes import add_chat_routes
 from server.transports.http.escalation_routes import add_escalation_routes
+from server.transports.http.knowledge_routes import add_knowledge_routes
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.static import add_static_routes
 from server.transports.http.statistics_routes import add_statistics_routes
@@ -33,6 +34,7 @@ def add_http_routes(app: web.Application, web_root: Path) -> None:
     add_stats_export_routes(app)
     add_statistics_routes(app)
     add_survey_routes(app)
+    add_knowledge_routes(app)
     add_twilio_webhooks(app)
     add_openapi_route(app)
     add_static_routes(app, web_root)
