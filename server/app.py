@@ -219,6 +219,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         cookie_name(settings.security.secure_cookies),
         app[app_keys.PRESENCE],
         app[app_keys.SESSION_WATCH],
+        app[app_keys.KNOWLEDGE],
     )
     relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
     sio.register_namespace(relatives)

@@ -234,10 +234,24 @@ def danger_words(body: str) -> list[str]:
     return [line.strip() for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def plain_card(title: str, summary: str, contact: Contact) -> str:
-    """A resource card as plain text, for clients that ignore the message's ``resource`` field."""
-    lines = [title]
-    if summary:
-        lines.append(summary)
-    lines += [value for value in (contact.phone, contact.url, contact.address, contact.hours) if value]
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class ResourceCard:
+    """A resource as a chat message carries it (send_resource), in the conversation's language or
+    its fallback."""
+
+    id: int
+    title: str
+    summary: str
+    contact: Contact
+
+    def plain(self) -> str:
+        """The card as plain text: the message's ``text``, for clients that ignore the card."""
+        lines = [self.title, self.summary]
+        contact = self.contact
+        lines += [contact.phone, contact.url, contact.address, contact.hours]
+        return "\n".join(line for line in lines if line)
+
+
+def card_for(item: Item, language: str) -> ResourceCard:
+    shown = item.text_for(language)
+    return ResourceCard(item.id, shown.title, shown.summary, item.contact)

@@ -10,7 +10,7 @@ from server.domain.booking.appointments import Appointment
 from server.domain.booking.slots import Slot
 from server.domain.conversations import Conversation, Message, Note, needs_language
 from server.domain.escalation import AGE_BANDS, Escalation, EscalationConfig, requires_approval
-from server.domain.knowledge import Contact, Item, Kind, Version
+from server.domain.knowledge import Contact, Item, Kind, ResourceCard, Version
 from server.domain.reminders import sms_problem
 from server.domain.staff import StaffUser
 from server.services.booking import StaffAppointment
@@ -31,7 +31,12 @@ def message(m: Message) -> dict[str, Any]:
         "text": m.text,
         "sent_at": iso(m.sent_at),
         "client_id": m.client_id,
+        **({"resource": resource_card(m.card)} if m.card else {}),
     }
+
+
+def resource_card(card: ResourceCard) -> dict[str, Any]:
+    return {"id": card.id, "title": card.title, "summary": card.summary, "contact": contact(card.contact)}
 
 
 def queue_item(c: Conversation, away: bool) -> dict[str, Any]:
