@@ -32,7 +32,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _texts(tables: dict[str, Any]) -> tuple[Text, ...]:
     return tuple(
-        Text(language, str(t.get("title", "")), str(t.get("summary", "")), str(t.get("body", "")))
+        Text(language, *(str(t.get(name, "")).strip() for name in ("title", "summary", "body")))
         for language, t in tables.items()
     )
 
