@@ -12,6 +12,7 @@ from server.transports.http.auth_routes import add_auth_routes
 from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.chat_routes import add_chat_routes
 from server.transports.http.escalation_routes import add_escalation_routes
+from server.transports.http.help_page import add_help_page
 from server.transports.http.knowledge_routes import add_knowledge_routes
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.static import add_static_routes
@@ -35,6 +36,7 @@ def add_http_routes(app: web.Application, web_root: Path) -> None:
     add_statistics_routes(app)
     add_survey_routes(app)
     add_knowledge_routes(app)
+    add_help_page(app)
     add_twilio_webhooks(app)
     add_openapi_route(app)
     add_static_routes(app, web_root)

@@ -796,7 +796,18 @@ def _knowledge_paths() -> dict[str, Any]:
     query = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}}
     by_id = [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
     item = _json("the item", {"type": "object", "required": ["item"]})
+    html = {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}
     paths: dict[str, Any] = {
+        "/help": {
+            "get": {
+                "summary": "The public page Information and help: server-rendered, works without JavaScript",
+                "parameters": [
+                    {"name": "lang", "in": "query", "schema": {"type": "string", "default": "sv"}},
+                    district,
+                ],
+                "responses": {"200": html},
+            }
+        },
         "/api/resources": {
             "get": {
                 "summary": "Published resources for relatives, for a district (or all)",
