@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.accessibility import assert_accessible, assert_no_sideways_scroll
-from tests.e2e.browser import PageProblems, chromium
+from tests.e2e.browser import PageProblems, chromium, open_page, submit_sign_in
 from tests.e2e.catalogs import text
 from tests.e2e.relative_page import EXIT_URL, conversation_id, phone, phone_server, signed_in_counsellor
 from tests.support.clients import Harness, new_client_id
@@ -157,4 +157,20 @@ def test_a_somali_relative_sees_the_resource_a_counsellor_sends_as_a_card(
         assert_accessible(page, "a resource card in Somali")
         page.screenshot(path=artifacts_dir / "knowledge-card-so.png", full_page=True)
         page.context.close()
+    assert problems.seen == []
+
+
+def test_the_coordinator_signs_in_to_the_statistics_and_never_the_chat(
+    browser: Browser, knowledge_server: ServerProcess, artifacts_dir: Path
+) -> None:
+    problems = PageProblems(expected_failures=("/api/me",))
+    page = open_page(browser, knowledge_server.url, problems, "coordinator", phone=False)
+    submit_sign_in(page, COORDINATOR)
+    expect(page.get_by_test_id("statistics-view")).to_be_visible()
+    expect(page.get_by_test_id("view-statistics")).to_be_visible()
+    for hidden in ("live", "history", "escalations", "appointments", "audit"):
+        expect(page.locator(f'.view-button[data-view="{hidden}"]')).to_be_hidden()
+    assert_accessible(page, "the coordinator's console")
+    page.screenshot(path=artifacts_dir / "console-1280-coordinator-statistics.png", full_page=True)
+    page.context.close()
     assert problems.seen == []
