@@ -22,6 +22,7 @@ from server.domain.errors import (
     Unavailable,
 )
 from server.domain.hours import OpeningHours
+from server.domain.knowledge import Item, ResourceCard, card_for
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import CHAT_ROLES, StaffUser
 from server.domain.text import check_client_id
@@ -433,6 +434,7 @@ class ChatService:
         text: str,
         sender: Sender,
         author: StaffUser | None = None,
+        card: ResourceCard | None = None,
     ) -> Message:
         """Store once per client_id; a repeat returns the stored message and announces nothing.
         The client's client_id is a UUID; the server's own senders (bot, system) name theirs."""
@@ -447,7 +449,9 @@ class ChatService:
                 self.permit(author, Action.CONVERSATION_SEND, conversation)
 
         appended = await self.uow.append_message(
-            AppendRequest(conversation_id, client_id, sender, text, now, author.id if author else None, check)
+            AppendRequest(
+                conversation_id, client_id, sender, text, now, author.id if author else None, check, card
+            )
         )
         if appended is None:
             async with self.uow.read() as repos:
@@ -459,6 +463,18 @@ class ChatService:
         if conversation is not None:
             await self.events.publish(MessagePosted(replace(conversation, last_seq=message.seq), message))
         return message
+
+    async def send_resource(
+        self, conversation_id: str, client_id: str, resource: Item, author: StaffUser
+    ) -> Message:
+        """A resource as a card in the conversation's language (or its fallback), with its plain
+        version as the text; otherwise exactly a counsellor's message (send_message)."""
+        async with self.uow.read() as repos:
+            conversation = await get_conversation(repos, conversation_id)
+        card = card_for(resource, conversation.language)
+        return await self.post_message(
+            conversation_id, client_id, card.plain(), Sender.COUNSELLOR, author=author, card=card
+        )
 
     async def post_bot_message(self, conversation_id: str, text: str) -> Message | None:
         """The bot speaks only into open conversations; returns None when it is closed."""
