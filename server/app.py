@@ -327,7 +327,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     events.subscribe(broadcaster.on_event)
     app[app_keys.PRESENCE].on_change(broadcaster.queue_changed)
-    relatives.on_new_page(broadcaster.queue_changed)
+    relatives.on_new_page(broadcaster.queue_changed, broadcaster.label)
     overview = OverviewPush(
         sio,
         app[app_keys.SUPERVISION],

@@ -80,6 +80,21 @@ class RoundState:
     number: int = 0
     orders: Mapping[frozenset[str], ViewOrder] = field(default_factory=dict)
     believed: Mapping[str, Place] = field(default_factory=dict)
+    # Every waiting conversation's place at this round, for labelling a page that connects.
+    places: Mapping[str, Place] = field(default_factory=dict)
+
+    def label(self, conversation_id: str) -> Place | None:
+        """The place to show a page that connects now, labelled with this round: the page will
+        derive from it, so it is believed from here on. None before the conversation's first round."""
+        return self.places.get(conversation_id)
+
+    def showing(self, conversation_id: str, place: Place) -> RoundState:
+        return RoundState(self.number, self.orders, {**self.believed, conversation_id: place}, self.places)
+
+    def forgetting(self, conversation_ids: Collection[str]) -> RoundState:
+        """These pages show no labelled place (they reconnected, or asked after a gap)."""
+        believed = {k: v for k, v in self.believed.items() if k not in conversation_ids}
+        return RoundState(self.number, self.orders, believed, self.places)
 
 
 @dataclass(frozen=True)
@@ -104,12 +119,16 @@ def plan_round(
     view changed (what the broadcast carries besides the changes, such as the wait per position,
     did)."""
     orders = {line: view_order(waiting, line) for line in {place.line for place in places.values()}}
+    shown_on: dict[frozenset[str], list[int]] = {}
+    for conversation_id in deriving:
+        if (shown := state.believed.get(conversation_id)) is not None:
+            shown_on.setdefault(shown.line, []).append(shown.position)
     changes: dict[frozenset[str], ViewChange] = {}
     for line, order in orders.items():
         before = state.orders.get(line)
         if before is not None:
             change = view_change(before, order)
-            if change:
+            if change and _moves_someone(change, shown_on.get(line, ())):
                 changes[line] = change
     broadcast = bool(changes) or force
     number = state.number + 1 if broadcast else state.number
@@ -128,7 +147,14 @@ def plan_round(
             corrections.add(conversation_id)
         believed[conversation_id] = place
     plan = RoundPlan(number if broadcast else None, changes, frozenset(corrections))
-    return plan, RoundState(number, orders, believed)
+    return plan, RoundState(number, orders, believed, places)
+
+
+def _moves_someone(change: ViewChange, shown: Collection[int]) -> bool:
+    """Whether a page showing one of these positions is moved by the change: a place vacated or
+    filled at or ahead of it. An arrival at the end of the queue moves nobody, and is not sent."""
+    first = min((*change.vacated, *change.inserted))
+    return any(position >= first for position in shown)
 
 
 def line_id(line: frozenset[str]) -> str:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from server.adapters.webhook import SIGNATURE_HEADER, verify
 from server.config.paths import config_dir
+from server.config.settings import SupervisionSettings
 from tests.support.clients import SESSION_COOKIE, Api, Harness, HttpResult, SocketClient
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess, free_port
 
@@ -165,9 +166,12 @@ def audit_rows(server: ServerProcess) -> list[tuple[int | None, str, str]]:
 
 
 def assert_audit_has_no_content(server: ServerProcess) -> None:
-    """The audit log says who, when, which escalation and what action; nothing else."""
+    """The audit log says who, when, which escalation and what action, and at most a configured
+    reason id (a supervisor's read); nothing else."""
     columns = [row[1] for row in query(server, "PRAGMA table_info(audit_log)")]
-    assert columns == ["id", "at", "actor_id", "action", "object_type", "object_id"]
+    assert columns == ["id", "at", "actor_id", "action", "object_type", "object_id", "detail"]
+    reasons = {row[0] for row in query(server, "SELECT DISTINCT detail FROM audit_log")}
+    assert reasons <= {None, *SupervisionSettings().read_reasons}
     cells = " ".join(str(cell) for row in query(server, "SELECT * FROM audit_log") for cell in row)
     for canary in CANARIES:
         assert canary not in cells

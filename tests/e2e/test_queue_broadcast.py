@@ -117,7 +117,8 @@ async def test_pages_derive_their_position_through_claims_raises_and_leaves(
         assert all(page.labelled_statuses() == 1 for page in waiting_pages), (
             "a claim of the head sent statuses"
         )
-        assert len(legacy.log.named("status")) >= 4, "the page without queue_events is told at every move"
+        # The page without queue_events is told at every move.
+        await legacy.log.wait_until(lambda: len(legacy.log.named("status")) >= 4)
         assert mixed.shown()["queue_position"] == len(order)
 
         last = next(page for page in deriving if page.conversation_id == order[-2])

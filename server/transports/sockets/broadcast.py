@@ -16,9 +16,10 @@ from typing import Any
 
 import socketio
 
+from server.domain import conversations as rules
 from server.domain.conversations import Conversation, Place, Sender, State, relative_closed_reason
-from server.domain.queue_rounds import RoundState, plan_round
-from server.services.chat import ChatService
+from server.domain.queue_rounds import RoundState, line_id, plan_round
+from server.services.chat import ChatService, RelativeStatus
 from server.services.events import (
     AwayChanged,
     ConversationChanged,
@@ -100,6 +101,25 @@ class Broadcaster:
             )
         elif isinstance(event, RelativeAccessEnded):
             await self.sio.manager.disconnect_room(RELATIVE, conversation_room(event.conversation_id))
+
+    def label(self, conversation_id: str, status: RelativeStatus) -> dict[str, Any] | None:
+        """A waiting page that derives its position, as it connects: its status labelled with the
+        last round and the place that round gave it, so it derives from the next broadcast on
+        without a round of its own. None when it must wait for a round (its conversation has not
+        been in one yet, or several processes share the rooms)."""
+        if not self.rounds_enabled or status.state is not State.WAITING:
+            return None
+        place = self._rounds.label(conversation_id)
+        if place is None or self._per_position is None:
+            return None
+        self._rounds = self._rounds.showing(conversation_id, place)
+        self._sent_extras[conversation_id] = _extras(status)
+        return {
+            **wire.relative_status(status, self._rounds.number),
+            "queue_position": place.position,
+            "estimated_wait_seconds": rules.estimate_wait_seconds(place.position, self._per_position),
+            "line": line_id(place.line),
+        }
 
     def queue_changed(self) -> None:
         """Something outside the database changed the queue's views or statuses (a console
@@ -208,8 +228,7 @@ class Broadcaster:
         deriving = self.relatives.deriving(statuses) if self.rounds_enabled else set()
         fresh = self.relatives.take_new_pages()
         if fresh:
-            believed = {k: v for k, v in self._rounds.believed.items() if k not in fresh}
-            self._rounds = RoundState(self._rounds.number, self._rounds.orders, believed)
+            self._rounds = self._rounds.forgetting(fresh)
         places = {
             cid: Place(s.line, s.queue_position)
             for cid, s in statuses.items()
@@ -230,11 +249,7 @@ class Broadcaster:
             status = wire.relative_status(relative_status)
             sent[conversation_id] = status
             if conversation_id in deriving:
-                extras = (
-                    relative_status.language,
-                    relative_status.language_online,
-                    relative_status.language_choice,
-                )
+                extras = _extras(relative_status)
                 if conversation_id in plan.corrections or self._sent_extras.get(conversation_id) != extras:
                     self._sent_extras[conversation_id] = extras
                     moved.append((conversation_id, {**status, "round": labelled}))
@@ -258,3 +273,8 @@ class Broadcaster:
 def _staff_rooms(conversation: Conversation) -> list[str]:
     """The user rooms of the holder and of a colleague who joined."""
     return [user_room(user_id) for user_id in sorted(conversation.staff_ids())]
+
+
+def _extras(status: RelativeStatus) -> tuple[object, ...]:
+    """What a page that derives its position cannot derive: told personally when it changes."""
+    return (status.language, status.language_online, status.language_choice)

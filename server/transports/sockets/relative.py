@@ -11,13 +11,15 @@ from pydantic import Field
 
 from server.domain.conversations import LanguageChoice, Sender, State
 from server.domain.errors import DomainError
-from server.services.chat import ChatService
+from server.services.chat import ChatService, RelativeStatus
 from server.transports import wire
 from server.transports.bounds import DbCount, is_db_count
 from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event, refuse
 from server.transports.sockets.rooms import WAITING_ROOM, conversation_room
 
 NAMESPACE = "/relative"
+# The status of a page that derives its position, labelled with the last queue round, or None.
+Labeller = Callable[[str, RelativeStatus], dict[str, Any] | None]
 
 
 class SendMessage(EventPayload):
@@ -58,11 +60,14 @@ class RelativeNamespace(GuardedNamespace):
         self._deriving: set[str] = set()
         self._new_pages: set[str] = set()
         self._page_listeners: list[Callable[[], None]] = []
+        self._labeller: Labeller | None = None
 
-    def on_new_page(self, listener: Callable[[], None]) -> None:
-        """``listener`` runs when a waiting relative's page needs its position labelled with a
-        round (a page that just connected, or asked after a gap): the broadcaster runs a round."""
+    def on_new_page(self, listener: Callable[[], None], labeller: Labeller) -> None:
+        """A page that derives its position connects (or asks after a gap): ``labeller`` gives its
+        status labelled with the last round when it can (Broadcaster.label); else ``listener`` runs
+        and the broadcaster's next round labels it."""
         self._page_listeners.append(listener)
+        self._labeller = labeller
 
     def deriving(self, conversation_ids: Collection[str]) -> set[str]:
         """Those of the conversations whose sockets here all derive positions from the broadcast."""
@@ -83,10 +88,19 @@ class RelativeNamespace(GuardedNamespace):
             if sid in self._deriving:
                 await self.leave_room(sid, WAITING_ROOM)
 
-    def _new_page(self, conversation_id: str) -> None:
+    def _status_for_page(
+        self, conversation_id: str, status: RelativeStatus, deriving: bool
+    ) -> dict[str, Any]:
+        """Synchronous from the labelling to the return, so no round can come in between."""
+        if not deriving:
+            return wire.relative_status(status)
+        labelled = self._labeller(conversation_id, status) if self._labeller is not None else None
+        if labelled is not None:
+            return labelled
         self._new_pages.add(conversation_id)
         for listener in self._page_listeners:
             listener()
+        return wire.relative_status(status)
 
     async def sweep(self) -> int:
         """Presence as this process sees it, then the abandon sweep (ChatService.sweep_presence)."""
@@ -137,11 +151,11 @@ class RelativeNamespace(GuardedNamespace):
         except BaseException:
             await self.on_disconnect(sid)
             raise
-        await self.emit("status", wire.relative_status(opened.status), to=sid)
-        if auth.get("queue_events") == 1 and opened.status.state is State.WAITING:
+        deriving = auth.get("queue_events") == 1 and opened.status.state is State.WAITING
+        if deriving:
             self._deriving.add(sid)
             await self.enter_room(sid, WAITING_ROOM)
-            self._new_page(conversation.id)
+        await self.emit("status", self._status_for_page(conversation.id, opened.status, deriving), to=sid)
         for message in opened.missed:
             await self.emit("message", wire.message(message), to=sid)
         if conversation.counsellor_read_seq:
@@ -188,9 +202,8 @@ class RelativeNamespace(GuardedNamespace):
         round, and a status labelled with the next round follows."""
         conversation_id = await self._conversation_id(sid)
         status = await self.chat.status_of(conversation_id)
-        if sid in self._deriving and status.state is State.WAITING:
-            self._new_page(conversation_id)
-        return {"ok": True, "status": wire.relative_status(status)}
+        deriving = sid in self._deriving and status.state is State.WAITING
+        return {"ok": True, "status": self._status_for_page(conversation_id, status, deriving)}
 
     @event(Empty)
     async def on_typing(self, sid: str, _payload: Empty) -> dict[str, Any]:
