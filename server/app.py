@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import socketio
@@ -15,9 +15,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bots.intake import IntakeBot, greetings
 from bots.sms import SmsBot
 from server import app_keys
+from server.adapters.counters import Counters, counter_hash
 from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
+from server.adapters.db.operational_counts import SqlOperationalCounts
 from server.adapters.db.unit_of_work import SqlUnitOfWork
+from server.adapters.metrics import BackendErrorLog, Metrics
+from server.adapters.probes import DatabaseProbe, RedisProbe
 from server.adapters.sms.outbox import OutboxSmsSender
 from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
@@ -30,16 +34,16 @@ from server.domain.booking.kinds import GroupSchedule, KindRules
 from server.domain.hours import OpeningHours
 from server.domain.reminders import ThrottlePolicy
 from server.domain.supervision import AlertRules
-from server.domain.tokens import EphemeralKeyedHash
 from server.services.audit import AuditService
-from server.services.auth import AuthService, SessionPolicy
+from server.services.auth import AuthService, SessionPolicy, login_throttle
 from server.services.booking import BookingPolicy, BookingService
 from server.services.chat import ChatPolicy, ChatService
 from server.services.contact_records import ContactRecorder, RecordPolicy
 from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
+from server.services.operations import OperationsService
 from server.services.ports.clock import system_clock
-from server.services.rate_limit import RateLimiter
+from server.services.ports.operations import Probe
 from server.services.reminders import TextPolicy, TextService
 from server.services.retention import RetentionService
 from server.services.statistics import StatisticsPolicy, StatisticsService
@@ -72,6 +76,12 @@ def presence_sweep_seconds(policy: ChatPolicy) -> float:
     return min(15.0, max(0.5, shortest.total_seconds() / 4))
 
 
+def retention_sweep_seconds(auto_close_after: timedelta) -> float:
+    """Every 10 minutes, or more often when ``chat.auto_close_after`` is short (at least every
+    quarter of it, at most every 0.5 s), so an inactive conversation closes soon after it is due."""
+    return min(600.0, max(0.5, auto_close_after.total_seconds() / 4))
+
+
 def opening_hours(settings: Settings) -> OpeningHours:
     return OpeningHours(
         timezone=settings.hours.timezone,
@@ -97,6 +107,7 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         waiting_per_address=settings.limits.waiting_per_address,
         abandon_after=chat.abandon_after,
         away_after=chat.away_after,
+        auto_close_after=chat.auto_close_after,
         records=contact_recorder(settings),
     )
 
@@ -150,6 +161,37 @@ def _socket_server(settings: Settings) -> socketio.AsyncServer:
     )
 
 
+async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Counts the database and Redis errors logged while the app runs (server/adapters/metrics.py)."""
+    errors = BackendErrorLog(app[app_keys.METRICS])
+    errors.install()
+    yield
+    errors.uninstall()
+
+
+async def _counters_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Rate limits and the sign-in slowdown's hash key: in this process, or shared through Redis
+    (scale.redis_url) under a key derived from the data key."""
+    settings = app[app_keys.SETTINGS]
+    limits, security = settings.limits, settings.security
+    keyed = counter_hash(
+        settings.scale.redis_url, security.data_key, settings.resolved_path(security.data_key_file)
+    )
+    counters = Counters(settings.scale.redis_url, keyed, app[app_keys.METRICS].backend_error)
+    app[app_keys.COUNTERS] = counters
+    app[app_keys.RATE_LIMIT_HMAC] = keyed
+    per_minute = limits.new_conversations_per_minute
+    app[app_keys.CONVERSATION_LIMITER] = counters.rate_limit("conversations", per_minute)
+    app[app_keys.RESUME_LIMITER] = counters.rate_limit("resume", max(per_minute * 2, 0))
+    app[app_keys.SLOT_LIMITER] = counters.rate_limit("slots", limits.slot_queries_per_minute)
+    app[app_keys.LOGIN_LIMITER] = counters.rate_limit("logins", limits.logins_per_minute)
+    bookings = settings.booking.bookings_per_minute
+    app[app_keys.BOOKING_LIMITER] = counters.rate_limit("bookings", bookings)
+    app[app_keys.MANAGE_LIMITER] = counters.rate_limit("manage", bookings * 3)
+    yield
+    await counters.close()
+
+
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[app_keys.SETTINGS]
     database = Database(settings.resolved_database_url())
@@ -164,24 +206,45 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[app_keys.CHAT] = ChatService(
         uow, events, system_clock, chat_policy(settings, app[app_keys.CATALOGS]), online=presence
     )
+    session_policy = SessionPolicy(
+        settings.security.session_idle_timeout,
+        settings.security.session_absolute_timeout,
+        settings.limits.login_failures_before_delay,
+        settings.auth.require_totp,
+        settings.auth.totp_issuer,
+        settings.auth.login_delay_base,
+        settings.auth.login_delay_max,
+        settings.auth.totp_lockout_after,
+        settings.auth.totp_lockout_for,
+    )
+    counters = app[app_keys.COUNTERS]
     app[app_keys.AUTH] = AuthService(
         uow,
         events,
         system_clock,
-        SessionPolicy(
-            settings.security.session_idle_timeout,
-            settings.security.session_absolute_timeout,
-            settings.limits.login_failures_before_delay,
-            settings.auth.require_totp,
-            settings.auth.totp_issuer,
-            settings.auth.login_delay_base,
-            settings.auth.login_delay_max,
-            settings.auth.totp_lockout_after,
-            settings.auth.totp_lockout_for,
-        ),
+        session_policy,
         ciphers.totp,
+        attempts=counters.login_attempts(login_throttle(session_policy, app[app_keys.RATE_LIMIT_HMAC])),
     )
-    app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention)
+    backend_error = app[app_keys.METRICS].backend_error
+    probes: list[Probe] = [DatabaseProbe(database, backend_error)]
+    if counters.redis is not None:
+        probes.append(RedisProbe(counters.redis, backend_error))
+    app[app_keys.OPERATIONS] = OperationsService(
+        SqlOperationalCounts(database),
+        presence,
+        system_clock,
+        settings.observability.escalation_deadline_warning,
+        probes,
+    )
+    app[app_keys.RETENTION] = RetentionService(
+        uow,
+        system_clock,
+        settings.privacy.chat_retention,
+        events,
+        close_inactive=app[app_keys.CHAT].close_inactive,
+        auto_close_after=settings.chat.auto_close_after,
+    )
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
     app[app_keys.SURVEY] = SurveyService(uow, system_clock)
     app[app_keys.SUPERVISION] = SupervisionService(
@@ -223,11 +286,22 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         app[app_keys.SESSION_WATCH],
     )
     relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
+    metrics = app[app_keys.METRICS]
+    relatives.ack_observer = counsellors.ack_observer = metrics.observe_ack
     sio.register_namespace(relatives)
     sio.register_namespace(counsellors)
-    broadcaster = Broadcaster(sio, chat, counsellors, settings.chat.queue_push_delay)
+    broadcaster = Broadcaster(
+        sio,
+        chat,
+        counsellors,
+        relatives,
+        settings.chat.queue_push_delay,
+        observe_delivery=metrics.observe_delivery,
+        shared=bool(settings.scale.redis_url),
+    )
     events.subscribe(broadcaster.on_event)
     app[app_keys.PRESENCE].on_change(broadcaster.queue_changed)
+    relatives.on_new_page(broadcaster.queue_changed)
     overview = OverviewPush(
         sio,
         app[app_keys.SUPERVISION],
@@ -331,9 +405,6 @@ async def _booking_ctx(app: web.Application) -> AsyncIterator[None]:
     events.subscribe(AppointmentPush(app[app_keys.SIO], booking).on_event)
     app[app_keys.SMS], app[app_keys.TEXTS], app[app_keys.BOOKING] = gateway, texts, booking
     app[app_keys.SMS_BOT] = SmsBot(booking, catalogs, settings.chat.languages)
-    per_minute = settings.booking.bookings_per_minute
-    app[app_keys.BOOKING_LIMITER] = RateLimiter(per_minute, system_clock)
-    app[app_keys.MANAGE_LIMITER] = RateLimiter(per_minute * 3, system_clock)
     yield
     await texts.drain()
     if twilio is not None:
@@ -393,7 +464,12 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
     )
     scheduler.add_job(
-        app[app_keys.RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
+        app[app_keys.RETENTION].sweep,
+        "interval",
+        seconds=retention_sweep_seconds(app[app_keys.SETTINGS].chat.auto_close_after),
+        id="retention",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(
         app[app_keys.ESCALATIONS].sweep,
@@ -458,26 +534,21 @@ def create_app(settings: Settings) -> web.Application:
     app[app_keys.SETTINGS] = settings
     app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
     app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")
-    app[app_keys.RATE_LIMIT_HMAC] = EphemeralKeyedHash()
     app[app_keys.TRUSTED_PROXIES] = parse_trusted(settings.security.trusted_proxies)
-    app[app_keys.CONVERSATION_LIMITER] = RateLimiter(
-        settings.limits.new_conversations_per_minute, system_clock
-    )
-    app[app_keys.RESUME_LIMITER] = RateLimiter(
-        max(settings.limits.new_conversations_per_minute * 2, 0), system_clock
-    )
-    app[app_keys.SLOT_LIMITER] = RateLimiter(settings.limits.slot_queries_per_minute, system_clock)
-    app[app_keys.LOGIN_LIMITER] = RateLimiter(settings.limits.logins_per_minute, system_clock)
     app[app_keys.ESCALATION_CONFIG] = load_escalation_config(
         settings.resolved_path(settings.escalation.routes_file),
         emergency_number=settings.privacy.emergency_number,
     )
     app[app_keys.EVENTS] = EventBus()
+    app[app_keys.METRICS] = Metrics()
+    app[app_keys.EVENTS].subscribe(app[app_keys.METRICS].on_event)
     sio = _socket_server(settings)
     sio.attach(app)
     app[app_keys.SIO] = sio
     app.on_shutdown.append(_close_sockets)
     add_http_routes(app, web_dir())
+    app.cleanup_ctx.append(_metrics_ctx)
+    app.cleanup_ctx.append(_counters_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_session_watch_ctx)
     app.cleanup_ctx.append(_realtime_ctx)

@@ -1,4 +1,5 @@
-"""The `kinline` command: serve, migrate, staff accounts, and the translations' coverage."""
+"""The `kinline` command: serve, migrate, back up and restore, staff accounts, and the translations'
+coverage."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from server.config.paths import config_dir, web_dir
 from server.config.settings import Settings, SettingsError, load_settings
 from server.domain.staff import Role
 from server.listening import PortInUse, listening_socket, url_of
+from server.log_json import JsonFormatter
 
 if TYPE_CHECKING:
     from server.adapters.db.unit_of_work import SqlUnitOfWork
@@ -27,11 +29,12 @@ if TYPE_CHECKING:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log.level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log.format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log.level, handlers=[handler])
     quiet = (
         "aiohttp.access",
         "engineio",
@@ -248,6 +251,48 @@ def _check_route(settings: Settings, role: Role, route: str | None) -> None:
         raise SystemExit(f"--route: no route {route!r} in the routes file; known: {known}")
 
 
+def _key_location(settings: Settings) -> str:
+    """Where the data key is, for the operator who must keep it with a backup (never the key)."""
+    security = settings.security
+    if security.data_key:
+        return "it is set in security.data_key (your config file or KINLINE_SECURITY__DATA_KEY)"
+    path = settings.resolved_path(security.data_key_file)
+    if not path.exists():
+        return f"it will be the file {path}, which the server creates at its first start"
+    return f"it is the file {path}"
+
+
+def _backup(settings: Settings, destination: str) -> str:
+    from pathlib import Path
+
+    from server.adapters.db.backup import BackupError, backup
+
+    try:
+        result = backup(settings.resolved_database_url(), Path(destination).resolve())
+    except BackupError as error:
+        raise SystemExit(f"kinline backup: {error}") from None
+    return (
+        f"backup written to {result.path} ({result.size} bytes, {result.kind})\n"
+        f"Keep the data key with this backup, as privately: {_key_location(settings)}.\n"
+        "Without the key the messages, notes and phone numbers in the backup cannot be read."
+    )
+
+
+def _restore(settings: Settings, source: str) -> str:
+    from pathlib import Path
+
+    from server.adapters.db.backup import BackupError, restore
+
+    try:
+        restore(settings.resolved_database_url(), Path(source).resolve())
+    except BackupError as error:
+        raise SystemExit(f"kinline restore: {error}") from None
+    return (
+        f"restored {source} and applied the migrations.\n"
+        f"The server needs the data key the backup was made with: {_key_location(settings)}."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kinline", description="Kinline support line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     commands.add_parser("migrate", help="apply database migrations")
+    backup = commands.add_parser(
+        "backup",
+        help="write a consistent copy of the database while the server runs (SQLite's online backup, "
+        "or pg_dump's custom format); keep the data key with it",
+    )
+    backup.add_argument("path", help="a new file")
+    restore = commands.add_parser(
+        "restore",
+        help="restore a backup into an empty database (refuses one with data) and apply migrations",
+    )
+    restore.add_argument("path", help="a file made by kinline backup")
     demo = commands.add_parser(
         "demo",
         help="serve a demonstration on its own database (var/demo.db) with demo staff and a schedule",
@@ -342,6 +398,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "migrate":
             _migrate(settings)
             print("migrations applied")
+        elif args.command == "backup":
+            print(_backup(settings, args.path))
+        elif args.command == "restore":
+            print(_restore(settings, args.path))
         elif args.command == "user":
             _migrate(settings)
             print(asyncio.run(_user_command(settings, args)))

@@ -17,7 +17,11 @@ from types import TracebackType
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-LIBRARY_LOGGERS = frozenset({"aiohttp", "engineio", "socketio", "asyncio"})
+LIBRARY_LOGGERS = frozenset({"aiohttp", "engineio", "socketio", "asyncio", "apscheduler"})
+# APScheduler reports the exception of a scheduled job (a sweep that lost its database, whose
+# message names the database's address): withheld like the others, but never taken for a fault of
+# a client, so it stays an ERROR.
+SERVER_SIDE_LOGGERS = frozenset({"apscheduler"})
 WITHHELD = "<withheld>"
 _PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
 # Frames of the decoders that read what a client sent over Engine.IO and Socket.IO.
@@ -49,7 +53,8 @@ class LibraryLogFilter(logging.Filter):
         template = str(record.msg).splitlines()[0] if str(record.msg) else ""
         message = _PLACEHOLDER.sub(WITHHELD, template) if record.args else template
         error, tb = (record.exc_info[1], record.exc_info[2]) if record.exc_info else (None, None)
-        if error is not None and _client_fault(error, tb):
+        server_side = record.name.partition(".")[0] in SERVER_SIDE_LOGGERS
+        if error is not None and not server_side and _client_fault(error, tb):
             message = f"{message} ({type(error).__name__}, caused by the client)"
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             record.exc_text = None

@@ -38,8 +38,13 @@ def server_factory(tmp_path: Path, artifacts_dir: Path) -> Iterator[Callable[...
     logs are copied to test-artifacts/server-logs/."""
     started: list[ServerProcess] = []
 
-    def make(env: dict[str, str] | None = None, name: str = "server", start: bool = True) -> ServerProcess:
-        server = ServerProcess(tmp_path / f"{name}-{len(started)}", env)
+    def make(
+        env: dict[str, str] | None = None,
+        name: str = "server",
+        start: bool = True,
+        separate_stdout: bool = False,
+    ) -> ServerProcess:
+        server = ServerProcess(tmp_path / f"{name}-{len(started)}", env, separate_stdout)
         started.append(server)
         return server.start() if start else server
 

@@ -96,8 +96,11 @@ class ChatSettings(_Section):
     # A waiting conversation whose relative has had no socket connected this long shows as "away"
     # in the queue (never, if it is not shorter than abandon_after).
     away_after: Duration = timedelta(seconds=60)
+    # A waiting or active conversation with no message from the relative or a counsellor this long
+    # closes as "inactive", so every conversation eventually falls under privacy.chat_retention.
+    auto_close_after: Duration = timedelta(hours=24)
 
-    @field_validator("abandon_after", "away_after")
+    @field_validator("abandon_after", "away_after", "auto_close_after")
     @classmethod
     def _check_presence_time(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=1):
@@ -272,10 +275,18 @@ class BookingSettings(_Section):
 
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
 
 
 class ScaleSettings(_Section):
     redis_url: str = ""
+
+
+class ObservabilitySettings(_Section):
+    # Empty: GET /metrics is not served (404). Set: served only with "Authorization: Bearer <token>".
+    metrics_token: str = ""
+    # An unacknowledged escalation counts as near its deadline this long before it.
+    escalation_deadline_warning: Duration = timedelta(hours=1)
 
 
 class EscalationSettings(_Section):
@@ -379,6 +390,7 @@ class Settings(BaseSettings):
     booking: BookingSettings = Field(default_factory=BookingSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     statistics: StatisticsSettings = Field(default_factory=StatisticsSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)

@@ -29,6 +29,10 @@ class Sender(enum.StrEnum):
 DEFAULT_TOPIC = "worried_about_someone"
 LEFT_BY_RELATIVE = "left_by_relative"
 ABANDONED = "abandoned"
+# Closed by the server: no message from the relative or a counsellor for chat.auto_close_after.
+INACTIVE = "inactive"
+#: Outcomes the server sets itself; a counsellor never picks them (chat.outcomes).
+SYSTEM_OUTCOMES = (LEFT_BY_RELATIVE, ABANDONED, INACTIVE)
 DANGER_PRIORITY = 10
 
 
@@ -149,6 +153,24 @@ def mark_danger(conversation: Conversation, reason: str, *, keeps_place: bool) -
     return (flag_danger if keeps_place else raise_priority)(conversation, reason)
 
 
+def last_activity(conversation: Conversation, last_message_at: datetime | None) -> datetime:
+    """When the conversation last moved: started, claimed, or the last message of the relative or
+    a counsellor (the bot's waiting updates do not count)."""
+    moments = [conversation.created_at, conversation.claimed_at, last_message_at]
+    return max(moment for moment in moments if moment is not None)
+
+
+def is_inactive(conversation: Conversation, last_message_at: datetime | None, cutoff: datetime) -> bool:
+    """An open conversation that has not moved since ``cutoff`` closes as INACTIVE."""
+    return conversation.state is not State.CLOSED and last_activity(conversation, last_message_at) <= cutoff
+
+
+def relative_closed_reason(conversation: Conversation) -> str | None:
+    """What a relative is told about why their conversation closed: only that the server closed
+    it for inactivity; a counsellor's outcome is never shown to them."""
+    return INACTIVE if conversation.state is State.CLOSED and conversation.outcome == INACTIVE else None
+
+
 def is_away(conversation: Conversation, now: datetime, away_after: timedelta) -> bool:
     """A waiting conversation whose relative has had no page open for ``away_after``. The same
     test at ``abandon_after`` closes it; that one runs in SQL (ChatRepository.gone_waiting)."""
@@ -197,41 +219,60 @@ def needs_language(conversation: Conversation, languages: Collection[str]) -> bo
     return conversation.language_choice is LanguageChoice.WAIT and conversation.language not in languages
 
 
+def view_key(conversation: Conversation, languages: Collection[str]) -> tuple[object, ...]:
+    """A conversation's place in the view of a counsellor who speaks ``languages``: its group
+    (their languages, the others, those waiting for a language they lack), then QUEUE_ORDER."""
+    if conversation.language in languages:
+        return (0, *queue_order_key(conversation))
+    return (2 if needs_language(conversation, languages) else 1, *queue_order_key(conversation))
+
+
 def queue_view(waiting: Iterable[Conversation], languages: Collection[str]) -> list[Conversation]:
     """The queue as a counsellor who speaks ``languages`` sees it: conversations in those languages
     first, then the others, then those waiting for a language the counsellor lacks; QUEUE_ORDER
     within each group."""
-
-    def key(conversation: Conversation) -> tuple[object, ...]:
-        if conversation.language in languages:
-            group = 0
-        else:
-            group = 2 if needs_language(conversation, languages) else 1
-        return (group, *queue_order_key(conversation))
-
-    return sorted(waiting, key=key)
+    return sorted(waiting, key=lambda conversation: view_key(conversation, languages))
 
 
-def queue_positions(waiting: Collection[Conversation], online: Collection[frozenset[str]]) -> dict[str, int]:
+@dataclass(frozen=True)
+class Place:
+    """A waiting conversation's position and the view it is counted in (its ``line``: the language
+    set of the counsellors whose view gives it)."""
+
+    line: frozenset[str]
+    position: int
+
+
+def queue_places(waiting: Collection[Conversation], online: Collection[frozenset[str]]) -> dict[str, Place]:
     """Each waiting conversation's 1-based position: its place in the view (queue_view) of the
     counsellor who will reach it soonest. That is the online counsellors who speak its language;
     when none is online, any online counsellor unless the relative waits for their language; when
-    nobody can take it now, a counsellor who speaks only its language (the one it waits for)."""
+    nobody can take it now, a counsellor who speaks only its language (the one it waits for).
+    Between views that give the same position, the one whose languages sort first."""
     views = {languages: _places(queue_view(waiting, languages)) for languages in set(online)}
     alone: dict[str, dict[str, int]] = {}
-    positions: dict[str, int] = {}
+    places: dict[str, Place] = {}
     for conversation in waiting:
         speakers = [languages for languages in views if conversation.language in languages]
         if not speakers and conversation.language_choice is not LanguageChoice.WAIT:
             speakers = list(views)
         if speakers:
-            positions[conversation.id] = min(views[languages][conversation.id] for languages in speakers)
+            places[conversation.id] = min(
+                (Place(languages, views[languages][conversation.id]) for languages in speakers),
+                key=lambda place: (place.position, sorted(place.line)),
+            )
         else:
-            language = conversation.language
-            if language not in alone:
-                alone[language] = _places(queue_view(waiting, {language}))
-            positions[conversation.id] = alone[language][conversation.id]
-    return positions
+            line = frozenset({conversation.language})
+            if conversation.language not in alone:
+                alone[conversation.language] = _places(queue_view(waiting, line))
+            places[conversation.id] = Place(line, alone[conversation.language][conversation.id])
+    return places
+
+
+def queue_positions(waiting: Collection[Conversation], online: Collection[frozenset[str]]) -> dict[str, int]:
+    return {
+        conversation_id: place.position for conversation_id, place in queue_places(waiting, online).items()
+    }
 
 
 def language_online(conversation: Conversation, online: Collection[frozenset[str]]) -> bool:
@@ -242,17 +283,21 @@ def _places(ordered: list[Conversation]) -> dict[str, int]:
     return {conversation.id: index for index, conversation in enumerate(ordered, start=1)}
 
 
-def estimate_wait_seconds(
-    position: int, recent_waits: list[float], fallback: float, counsellors_online: int
-) -> int:
-    """Median of recent waits scaled by queue position, shared across online counsellors."""
+def wait_per_position(recent_waits: list[float], fallback: float, counsellors_online: int) -> float:
+    """Seconds of waiting per place in the queue: the median of recent waits (at least 30 s),
+    shared across online counsellors."""
     if recent_waits:
         ordered = sorted(recent_waits)
         per_conversation = ordered[len(ordered) // 2]
     else:
         per_conversation = fallback
-    per_conversation = max(per_conversation, 30.0)
-    return int(per_conversation * position / max(counsellors_online, 1))
+    return max(per_conversation, 30.0) / max(counsellors_online, 1)
+
+
+def estimate_wait_seconds(position: int, per_position: float) -> int:
+    """Whole seconds, rounded down; a page that derives its position from the queue broadcast
+    computes the same (``Math.floor(per_position * position)``)."""
+    return int(per_position * position)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class LoginThrottle:
         self.free = free
         self.base = base
         self.cap = cap
-        self._keyed = keyed or EphemeralKeyedHash()
+        self.keyed = keyed or EphemeralKeyedHash()
         self._usernames: dict[str, _Username] = {}
 
     def delay_after(self, attempts: int) -> timedelta:
@@ -58,7 +58,7 @@ class LoginThrottle:
     def begin(self, username: str, now: datetime) -> str:
         """Counts an attempt and marks it in flight; returns the key to ``finish`` it with. Raises
         RateLimited, without counting, while the username is blocked or has an attempt in flight."""
-        key = self._keyed(username)
+        key = self.keyed(username)
         entry = self._usernames.get(key)
         if entry is None:
             if len(self._usernames) >= MAX_TRACKED_USERNAMES:

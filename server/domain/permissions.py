@@ -70,6 +70,7 @@ class Action(enum.StrEnum):
     SUPERVISION_READ = "supervision.read"
     SUPERVISION_JOIN = "supervision.join"
     SUPERVISION_REASSIGN = "supervision.reassign"
+    RETENTION_READ = "retention.read"
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,8 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     Action.SUPERVISION_READ: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
     Action.SUPERVISION_JOIN: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
     Action.SUPERVISION_REASSIGN: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
+    # What the retention sweeps removed (counts only): the administrators who answer for retention.
+    Action.RETENTION_READ: {Role.ADMIN: _SIGNED_IN},
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
@@ -181,8 +184,17 @@ BOOKING_ACTIONS = frozenset(
     if action.value.startswith(("availability.", "appointment.", "slots.", "sms_outbox."))
 )
 STATISTICS_ACTIONS = frozenset(action for action in Action if action.value.startswith("statistics."))
+# Running the service: the administrators' views (retention).
+OPERATIONS_ACTIONS = frozenset(action for action in Action if action.value.startswith("retention."))
 # Everything else is the chat's, its audit log (audit.read) included.
-CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS - BOOKING_ACTIONS - STATISTICS_ACTIONS
+CHAT_ACTIONS = (
+    frozenset(Action)
+    - ESCALATION_ACTIONS
+    - STAFF_ACTIONS
+    - BOOKING_ACTIONS
+    - STATISTICS_ACTIONS
+    - OPERATIONS_ACTIONS
+)
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
 # drafting and chat actions see own/other (holding the conversation or not), staff-account actions
@@ -204,6 +216,7 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.SMS_OUTBOX_READ,
             Action.STATISTICS_READ,
             Action.SUPERVISION_VIEW,
+            Action.RETENTION_READ,
         }
         else frozenset({Ownership.OWN, Ownership.OTHER})
         if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS | BOOKING_ACTIONS

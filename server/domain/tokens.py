@@ -29,11 +29,19 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class EphemeralKeyedHash:
-    """HMAC under a key that lives only in this process's memory, for rate-limit buckets."""
+class KeyedHash:
+    """HMAC-SHA-256 under ``key``, for rate-limit and sign-in counters: what is counted (an address,
+    a username) is never kept, only this hash of it."""
 
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
+    def __init__(self, key: bytes) -> None:
+        self._key = key
 
     def __call__(self, value: str) -> str:
         return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+
+class EphemeralKeyedHash(KeyedHash):
+    """HMAC under a key that lives only in this process's memory, for counters of one process."""
+
+    def __init__(self) -> None:
+        super().__init__(secrets.token_bytes(32))

@@ -6,7 +6,7 @@ factor after too many wrong codes, kept in the database."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +27,9 @@ from server.domain.totp import (
     recovery_code_hash,
 )
 from server.services.events import EventBus, SessionEnded, StaffDisabled, StaffSessionsEnded
+from server.services.login_attempts import LocalLoginAttempts
 from server.services.ports.clock import Clock
+from server.services.ports.counters import LoginAttempts
 from server.services.ports.staff import SecretBox
 from server.services.ports.unit_of_work import Repositories, UnitOfWork
 
@@ -48,6 +50,12 @@ class SessionPolicy:
     login_delay_max: timedelta = timedelta(seconds=8)
     totp_lockout_after: int = 10
     totp_lockout_for: timedelta = timedelta(hours=1)
+
+
+def login_throttle(policy: SessionPolicy, keyed: Callable[[str], str] | None = None) -> LoginThrottle:
+    """The sign-in slowdown rules of ``policy``; ``keyed`` hashes usernames (default: a key that
+    lives in this process's memory)."""
+    return LoginThrottle(policy.failures_before_delay, policy.login_delay_base, policy.login_delay_max, keyed)
 
 
 @dataclass(frozen=True)
@@ -76,17 +84,18 @@ class AuthService:
         policy: SessionPolicy,
         secrets: SecretBox,
         hasher: PasswordHasher | None = None,
+        attempts: LoginAttempts | None = None,
     ) -> None:
-        """``hasher``: argon2id with the library's defaults unless given (tests pass a cheap one)."""
+        """``hasher``: argon2id with the library's defaults unless given (tests pass a cheap one).
+        ``attempts``: the sign-in slowdown, shared by the processes when given (Redis); by default
+        kept in this process's memory."""
         self.uow = uow
         self.events = events
         self.clock = clock
         self.policy = policy
         self.secrets = secrets
         self.hasher = hasher or PasswordHasher()
-        self.throttle = LoginThrottle(
-            policy.failures_before_delay, policy.login_delay_base, policy.login_delay_max
-        )
+        self.attempts = attempts or LocalLoginAttempts(login_throttle(policy))
         self._dummy_hash = self.hasher.hash("kinline-timing-equaliser")
 
     async def add_user(
@@ -141,13 +150,13 @@ class AuthService:
         code or an unused recovery code. Every failure looks the same, whichever factor failed,
         and a locked second factor fails the same way. RateLimited (before anything is checked)
         while the username is slowed down or has another attempt in flight."""
-        key = self.throttle.begin(username, self.clock())
+        key = await self.attempts.begin(username, self.clock())
         succeeded = False
         try:
             user, token = await self._login(username, password, totp, recovery_code)
             succeeded = True
         finally:
-            self.throttle.finish(key, succeeded)
+            await self.attempts.finish(key, succeeded)
         return user, token
 
     async def _login(

@@ -65,6 +65,7 @@ class ChatPolicy:
     waiting_per_address: int = 0
     abandon_after: timedelta = timedelta(minutes=15)
     away_after: timedelta = timedelta(seconds=60)
+    auto_close_after: timedelta = timedelta(hours=24)
     records: ContactRecorder = field(default_factory=ContactRecorder)
 
 
@@ -85,6 +86,10 @@ class RelativeStatus:
     language: str | None = None
     language_online: bool | None = None
     language_choice: LanguageChoice | None = None
+    # While waiting: the view the position is counted in (rules.Place.line).
+    line: frozenset[str] | None = None
+    # Once closed: why, when the relative is told a reason (rules.relative_closed_reason).
+    closed_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,9 +244,16 @@ class ChatService:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         return conversation
 
+    async def status_of(self, conversation_id: str) -> RelativeStatus:
+        async with self.uow.read() as repos:
+            conversation = await self._get(repos, conversation_id)
+        return await self._status(conversation)
+
     async def _status(self, conversation: Conversation) -> RelativeStatus:
         if conversation.state is not State.WAITING:
-            return RelativeStatus(conversation.state, None, None)
+            return RelativeStatus(
+                conversation.state, None, None, closed_reason=rules.relative_closed_reason(conversation)
+            )
         waiting = await self.uow.waiting()
         if all(c.id != conversation.id for c in waiting):
             waiting.append(conversation)
@@ -252,25 +264,27 @@ class ChatService:
         return rules.queue_positions(waiting, self.online.language_sets())
 
     def waiting_statuses(self, waiting: list[Conversation], basis: WaitBasis) -> dict[str, RelativeStatus]:
-        """What each waiting relative is told: the position (rules.queue_positions), the wait it
-        suggests, whether someone who speaks their language is online, and their choice."""
+        """What each waiting relative is told: the position and its view (rules.queue_places), the
+        wait it suggests, whether someone who speaks their language is online, and their choice."""
         online = self.online.language_sets()
-        positions = rules.queue_positions(waiting, online)
+        places = rules.queue_places(waiting, online)
+        per_position = self.wait_per_position(basis)
         return {
             c.id: RelativeStatus(
                 State.WAITING,
-                positions[c.id],
-                self.estimate_wait(positions[c.id], basis),
+                places[c.id].position,
+                rules.estimate_wait_seconds(places[c.id].position, per_position),
                 c.language,
                 rules.language_online(c, online),
                 c.language_choice,
+                places[c.id].line,
             )
             for c in waiting
         }
 
-    def estimate_wait(self, position: int, basis: WaitBasis) -> int:
-        return rules.estimate_wait_seconds(
-            position, basis.recent_waits, self.policy.default_wait.total_seconds(), basis.counsellors_online
+    def wait_per_position(self, basis: WaitBasis) -> float:
+        return rules.wait_per_position(
+            basis.recent_waits, self.policy.default_wait.total_seconds(), basis.counsellors_online
         )
 
     async def waiting_with_estimates(self) -> tuple[list[Conversation], WaitBasis]:
@@ -364,6 +378,29 @@ class ChatService:
             self._away = away
             await self.events.publish(AwayChanged(away))
         return abandoned
+
+    async def close_inactive(self) -> int:
+        """Close as inactive every open conversation that has not moved for ``auto_close_after``
+        (no message of the relative or a counsellor), so that retention reaches it too. Each close
+        is one conditional write: with several processes sweeping, a conversation closes once, and
+        a message or claim that comes first keeps it open. Returns how many closed."""
+        now = self.clock()
+        async with self.uow.read() as repos:
+            due = await repos.chat.inactive_open(now - self.policy.auto_close_after)
+        closed_count = 0
+        for conversation in due:
+            closed = rules.close(conversation, rules.INACTIVE, now)
+            async with self.uow.write() as repos:
+                done = await repos.chat.close_inactive(conversation, closed)
+                if done:
+                    await self.policy.records.conversation_ended(repos, closed)
+            if done:
+                closed_count += 1
+                self.addresses.forget(conversation.id)
+                await self.events.publish(
+                    ConversationChanged(closed, previous_counsellor_id=conversation.counsellor_id)
+                )
+        return closed_count
 
     def is_away(self, conversation: Conversation) -> bool:
         return rules.is_away(conversation, self.clock(), self.policy.away_after)

@@ -23,7 +23,7 @@ from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
 from server.domain.tokens import normalise_resume_code, secret_hash
 from server.services.contact_records import ContactRecorder
-from server.services.events import EscalationAlert, EscalationChanged, EventBus
+from server.services.events import EscalationAlert, EscalationChanged, EventBus, RetentionPurged
 from server.services.ports.audit import AuditEntry
 from server.services.ports.clock import Clock
 from server.services.ports.escalation import Notification, RelativeMessenger, WebhookPoster
@@ -267,6 +267,7 @@ class EscalationService:
             deleted = await repos.escalations.delete_untouched_before(self.clock() - self.policy.retention)
         if deleted:
             log.info("escalation retention deleted %d escalations", deleted)
+            await self.events.publish(RetentionPurged("escalations", deleted))
         return deleted
 
     async def close(self) -> None:

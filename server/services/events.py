@@ -105,6 +105,15 @@ class EscalationAlert:
     reason: str
 
 
+@dataclass(frozen=True)
+class RetentionPurged:
+    """Retention deleted ``count`` of ``what`` ("conversations", "phone_numbers", "escalations");
+    counts only, for the metrics."""
+
+    what: str
+    count: int
+
+
 Event = (
     ConversationStarted
     | ConversationChanged
@@ -120,6 +129,7 @@ Event = (
     | AppointmentsChanged
     | EscalationChanged
     | EscalationAlert
+    | RetentionPurged
 )
 Subscriber = Callable[[Event], Awaitable[None]]
 

@@ -43,7 +43,7 @@ from server.domain.reminders import (
     state_for_provider_status,
     triage,
 )
-from server.services.events import AppointmentsChanged, EventBus
+from server.services.events import AppointmentsChanged, EventBus, RetentionPurged
 from server.services.ports.clock import Clock
 from server.services.ports.sms import SmsGateway, SmsOutcome
 from server.services.ports.texts import ClaimedText, UnresolvedText
@@ -362,4 +362,5 @@ class TextService:
             await repos.outbox.delete_before(cutoff)
         if forgotten:
             log.info("retention deleted the phone numbers of %d appointments", len(forgotten))
+            await self.events.publish(RetentionPurged("phone_numbers", len(forgotten)))
         return len(forgotten)

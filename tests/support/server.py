@@ -42,13 +42,18 @@ class ServerProcess:
 
     instances: ClassVar[list[ServerProcess]] = []
 
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, env: dict[str, str] | None = None, separate_stdout: bool = False
+    ) -> None:
+        """``separate_stdout``: what the process prints (its start-up line) goes to ``stdout_path``,
+        and ``log_path`` holds its standard error (the log) alone."""
         ServerProcess.instances.append(self)
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.db_path = workdir / "kinline.db"
         self.log_path = workdir / "server.log"
+        self.stdout_path = workdir / "stdout.log" if separate_stdout else None
         self.env = {
             **os.environ,
             "KINLINE_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
@@ -89,14 +94,17 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         log = self.log_path.open("ab")
+        out = self.stdout_path.open("ab") if self.stdout_path is not None else None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            stdout=out or log,
+            stderr=log if out is not None else subprocess.STDOUT,
             env=self.env,
             cwd=self.workdir,
         )
         log.close()
+        if out is not None:
+            out.close()
         wait_until(self._healthy, timeout=START_TIMEOUT_SECONDS, what=f"server on {self.url}")
         return self
 

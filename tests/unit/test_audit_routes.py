@@ -1,5 +1,6 @@
 """An audit row's wire shape names the object's id field after its type, as the escalation audit
-view does. That the route is served and documented: tests/integration/test_openapi.py."""
+view does, and carries the reason id of a supervisor's read (never free text). That the route is
+served and documented: tests/integration/test_openapi.py."""
 
 from __future__ import annotations
 
@@ -18,5 +19,12 @@ def test_an_entry_carries_who_what_when_and_which_object_only() -> None:
         "actor_id": 3,
         "actor": "Sam Supervisor",
         "action": "note.read",
+        "detail": None,
         "conversation_id": "c-1",
     }
+
+
+def test_a_supervisors_read_carries_its_reason_id() -> None:
+    at = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    entry = AuditEntry(8, at, 4, "Sam Supervisor", "supervision.read", "conversation", "c-1", "quality")
+    assert audit_entry(entry, "conversation_id", entry.object_id)["detail"] == "quality"

@@ -198,19 +198,24 @@ class TestPriorityAndQueueOrder:
 
 class TestWaitEstimate:
     def test_the_median_of_recent_waits_times_the_position(self) -> None:
-        assert rules.estimate_wait_seconds(2, [100.0, 400.0, 200.0], 300.0, 1) == 400
+        assert rules.estimate_wait_seconds(2, rules.wait_per_position([100.0, 400.0, 200.0], 300.0, 1)) == 400
 
     def test_the_fallback_is_used_without_history(self) -> None:
-        assert rules.estimate_wait_seconds(3, [], 300.0, 1) == 900
+        assert rules.estimate_wait_seconds(3, rules.wait_per_position([], 300.0, 1)) == 900
 
     def test_counsellors_online_share_the_queue(self) -> None:
-        assert rules.estimate_wait_seconds(4, [], 300.0, 2) == 600
+        assert rules.estimate_wait_seconds(4, rules.wait_per_position([], 300.0, 2)) == 600
 
     def test_an_estimate_never_assumes_less_than_thirty_seconds_each(self) -> None:
-        assert rules.estimate_wait_seconds(2, [1.0, 2.0, 3.0], 300.0, 1) == 60
+        assert rules.estimate_wait_seconds(2, rules.wait_per_position([1.0, 2.0, 3.0], 300.0, 1)) == 60
 
     def test_no_counsellors_online_counts_as_one(self) -> None:
-        assert rules.estimate_wait_seconds(1, [], 120.0, 0) == 120
+        assert rules.estimate_wait_seconds(1, rules.wait_per_position([], 120.0, 0)) == 120
+
+    def test_the_estimate_is_rounded_down_from_the_wait_per_position(self) -> None:
+        per_position = rules.wait_per_position([100.0], 300.0, 3)
+        assert per_position == 100.0 / 3
+        assert rules.estimate_wait_seconds(7, per_position) == 233
 
 
 def test_conversations_are_immutable_values() -> None:

@@ -64,6 +64,7 @@ const ui = {
   announcer: $('announcer'),
   typingIndicator: $('typing-indicator'),
   closedNotice: $('closed-notice'),
+  closedText: $('closed-text'),
   newConversation: $('new-conversation'),
   composer: $('composer'),
   messageInput: $('message-input'),
@@ -408,6 +409,10 @@ function renderStatus() {
 
   const closed = conversationState === 'closed';
   show(ui.closedNotice, closed);
+  // The server closed it after chat.auto_close_after with no message: say so, not just "ended".
+  const closedKey = closed && status.closed_reason === 'inactive' ? 'widget.closed_inactive_notice' : 'widget.closed_notice';
+  ui.closedText.dataset.i18n = closedKey;
+  ui.closedText.textContent = t(closedKey);
   show(ui.composer, !closed);
   show(ui.endButton, !closed);
   if (closed) hideTyping();

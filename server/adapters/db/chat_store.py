@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +22,10 @@ from server.adapters.db.tables import (
 )
 from server.domain.conversations import Conversation, LanguageChoice, Message, Note, Sender, State
 from server.domain.errors import NotFound
-from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, PurgedChats, RelativeView
+
+# Messages that show a conversation is alive; the bot's waiting updates do not.
+HUMAN_SENDERS = (Sender.RELATIVE.value, Sender.COUNSELLOR.value)
 
 
 def conversation_from_row(row: Any) -> Conversation:
@@ -188,6 +191,42 @@ class ChatStore:
                 c.id == before.id,
                 c.state == State.WAITING.value,
                 c.relative_gone_since <= gone_before,
+            )
+            .values(state=closed.state.value, closed_at=closed.closed_at, outcome=closed.outcome)
+        )
+        return result.rowcount == 1
+
+    async def inactive_open(self, cutoff: datetime) -> list[Conversation]:
+        """Open conversations that have not moved since ``cutoff``: started and claimed (if ever)
+        by then, and no message of the relative or a counsellor after it
+        (domain.conversations.is_inactive, in SQL)."""
+        c, m = conversations.c, messages.c
+        recent_message = exists().where(
+            m.conversation_id == c.id, m.sender.in_(HUMAN_SENDERS), m.sent_at > cutoff
+        )
+        rows = await self.connection.execute(
+            select(conversations).where(
+                c.state != State.CLOSED.value,
+                c.created_at <= cutoff,
+                or_(c.claimed_at.is_(None), c.claimed_at <= cutoff),
+                ~recent_message,
+            )
+        )
+        return [conversation_from_row(row) for row in rows]
+
+    async def close_inactive(self, before: Conversation, closed: Conversation) -> bool:
+        """Close only if nothing happened since ``before`` was read: same state, same holder and no
+        new message (``last_seq``), so a message or a claim that wins the race keeps it open."""
+        c = conversations.c
+        result = await self.connection.execute(
+            update(conversations)
+            .where(
+                c.id == before.id,
+                c.state == before.state.value,
+                c.counsellor_id.is_(None)
+                if before.counsellor_id is None
+                else c.counsellor_id == before.counsellor_id,
+                c.last_seq == before.last_seq,
             )
             .values(state=closed.state.value, closed_at=closed.closed_at, outcome=closed.outcome)
         )
@@ -506,21 +545,29 @@ class ChatStore:
             for row in rows
         ]
 
-    async def delete_closed_before(self, cutoff: datetime) -> Sequence[str]:
-        ids = (
-            (
-                await self.connection.execute(
-                    select(conversations.c.id).where(
-                        conversations.c.state == State.CLOSED.value, conversations.c.closed_at < cutoff
-                    )
-                )
-            )
-            .scalars()
-            .all()
+    async def delete_closed_before(self, cutoff: datetime) -> PurgedChats:
+        """Closed conversations past ``cutoff``, with their messages, notes and tokens (by
+        cascade); returns what went, counted before the delete."""
+        due = select(conversations.c.id).where(
+            conversations.c.state == State.CLOSED.value, conversations.c.closed_at < cutoff
         )
-        if ids:
-            await self.connection.execute(delete(conversations).where(conversations.c.id.in_(ids)))
-        return ids
+        ids = (await self.connection.execute(due)).scalars().all()
+        if not ids:
+            return PurgedChats()
+        message_count = await self._count(messages, messages.c.conversation_id.in_(ids))
+        note_count = await self._count(notes, notes.c.conversation_id.in_(ids))
+        await self.connection.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+        return PurgedChats(tuple(ids), message_count, note_count)
 
-    async def delete_expired_tokens(self, now: datetime) -> None:
-        await self.connection.execute(delete(relative_tokens).where(relative_tokens.c.expires_at <= now))
+    async def _count(self, table: Any, condition: Any) -> int:
+        return int(
+            (
+                await self.connection.execute(select(func.count()).select_from(table).where(condition))
+            ).scalar_one()
+        )
+
+    async def delete_expired_tokens(self, now: datetime) -> int:
+        result = await self.connection.execute(
+            delete(relative_tokens).where(relative_tokens.c.expires_at <= now)
+        )
+        return result.rowcount

@@ -409,3 +409,20 @@ contact_counts = Table(
     Column("count", Integer, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# ---- retention (issue 14) ----
+
+# One row per retention sweep, counts only (never an id or content of what went), kept for
+# RETENTION_SWEEPS_KEPT (services/retention.py) for GET /api/staff/retention.
+retention_sweeps = Table(
+    "retention_sweeps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
+    Column("closed_inactive", Integer, nullable=False),
+    Column("conversations", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("notes", Integer, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Index("ix_retention_sweeps_ran_at", "ran_at"),
+)

@@ -20,6 +20,7 @@ from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import EscalationStore
 from server.adapters.db.group_commit import GroupCommitter, InThread
 from server.adapters.db.record_store import RecordStore
+from server.adapters.db.retention_store import RetentionStore
 from server.adapters.db.staff_store import StaffStore
 from server.domain.conversations import Conversation
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
@@ -35,6 +36,7 @@ class SqlRepositories:
     outbox: OutboxStore
     escalations: EscalationStore
     records: RecordStore
+    retention: RetentionStore
 
 
 class SqlUnitOfWork:
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
             outbox=OutboxStore(connection, ciphers.booking),
             escalations=EscalationStore(connection, ciphers.escalations),
             records=RecordStore(connection),
+            retention=RetentionStore(connection),
         )
 
     @asynccontextmanager

@@ -29,7 +29,7 @@ class Login(BaseModel):
 
 async def login(request: web.Request) -> web.Response:
     check_same_origin(request)
-    request.app[app_keys.LOGIN_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.LOGIN_LIMITER].check(rate_limit_key(request))
     body = await parse_body(request, Login)
     user, token = await request.app[app_keys.AUTH].login(
         body.username, body.password, totp=body.totp, recovery_code=body.recovery_code

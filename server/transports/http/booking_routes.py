@@ -156,7 +156,7 @@ async def list_slots(request: web.Request) -> web.Response:
     language = request.query.get("language", "")
     start = _time(request, "from")
     end = _time(request, "to")
-    request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
     found = await request.app[app_keys.BOOKING].slots(kind, language, start, end)
     return web.json_response({"slots": [wire.slot(s) for s in found]})
 
@@ -165,14 +165,14 @@ async def slot_languages(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "")
     start = _time(request, "from")
     end = _time(request, "to")
-    request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.SLOT_LIMITER].check(rate_limit_key(request))
     found = await request.app[app_keys.BOOKING].languages_with_slots(kind, start, end)
     return web.json_response({"kind": kind, "languages": found})
 
 
 async def book(request: web.Request) -> web.Response:
     body = await parse_body(request, BookAppointment)
-    request.app[app_keys.BOOKING_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.BOOKING_LIMITER].check(rate_limit_key(request))
     booked = await request.app[app_keys.BOOKING].book(
         body.kind, body.start, body.language, body.phone, body.conversation_token
     )
@@ -191,21 +191,21 @@ async def book(request: web.Request) -> web.Response:
 
 async def lookup(request: web.Request) -> web.Response:
     body = await parse_body(request, ManageCode)
-    request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
     appointment = await request.app[app_keys.BOOKING].lookup(body.manage_code)
     return web.json_response({"appointment": _relative_appointment(request, appointment)})
 
 
 async def cancel(request: web.Request) -> web.Response:
     body = await parse_body(request, ManageCode)
-    request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
     cancelled = await request.app[app_keys.BOOKING].cancel_with_code(body.manage_code)
     return web.json_response({"appointment": _relative_appointment(request, cancelled)})
 
 
 async def rebook(request: web.Request) -> web.Response:
     body = await parse_body(request, Rebook)
-    request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
     booked = await request.app[app_keys.BOOKING].rebook(body.manage_code, body.start)
     return web.json_response(
         {"appointment": _relative_appointment(request, booked.appointment), "manage_code": booked.manage_code}
@@ -214,7 +214,7 @@ async def rebook(request: web.Request) -> web.Response:
 
 async def calendar_file(request: web.Request) -> web.Response:
     body = await parse_body(request, ManageCode)
-    request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.MANAGE_LIMITER].check(rate_limit_key(request))
     appointment = await request.app[app_keys.BOOKING].lookup(body.manage_code)
     return web.Response(
         text=ics(request, appointment),

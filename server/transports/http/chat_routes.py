@@ -59,7 +59,7 @@ async def public_settings(request: web.Request) -> web.Response:
 async def start_conversation(request: web.Request) -> web.Response:
     body = await parse_body(request, StartConversation)
     key = rate_limit_key(request)
-    request.app[app_keys.CONVERSATION_LIMITER].check(key)
+    await request.app[app_keys.CONVERSATION_LIMITER].check(key)
     started = await request.app[app_keys.CHAT].start_conversation(body.language, body.topic, key)
     return web.json_response(
         {
@@ -73,7 +73,7 @@ async def start_conversation(request: web.Request) -> web.Response:
 
 async def resume_conversation(request: web.Request) -> web.Response:
     body = await parse_body(request, ResumeConversation)
-    request.app[app_keys.RESUME_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.RESUME_LIMITER].check(rate_limit_key(request))
     conversation, token = await request.app[app_keys.CHAT].resume(body.resume_code)
     return web.json_response({"conversation_id": conversation.id, "token": token})
 

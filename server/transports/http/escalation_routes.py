@@ -139,7 +139,7 @@ async def audit_trail(request: web.Request) -> web.Response:
 async def relative_status(request: web.Request) -> web.Response:
     """Public: the relative's resume code is the key, rate-limited like resuming."""
     body = await parse_body(request, StatusLookup)
-    request.app[app_keys.RESUME_LIMITER].check(rate_limit_key(request))
+    await request.app[app_keys.RESUME_LIMITER].check(rate_limit_key(request))
     statuses = await _service(request).relative_status(body.resume_code)
     return web.json_response({"escalations": [{"status": status.value} for status in statuses]})
 

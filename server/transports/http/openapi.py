@@ -152,6 +152,37 @@ def _hoist_defs(node: Any, into: dict[str, Any]) -> None:
             _hoist_defs(value, into)
 
 
+_SWEEP_COUNTS = {
+    "type": "object",
+    "properties": {
+        name: {"type": "integer", "minimum": 0}
+        for name in ("closed_inactive", "conversations", "messages", "notes", "tokens")
+    },
+}
+_RETENTION_REPORT = {
+    "type": "object",
+    "properties": {
+        "last_sweep": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "ran_at": {"type": "string", "format": "date-time"},
+                        "counts": _SWEEP_COUNTS,
+                    },
+                },
+            ]
+        },
+        "totals": _SWEEP_COUNTS,
+        "sweeps": {"type": "integer", "minimum": 0},
+        "since": {"type": ["string", "null"], "format": "date-time"},
+        "chat_retention_seconds": {"type": "integer"},
+        "auto_close_after_seconds": {"type": ["integer", "null"]},
+    },
+}
+
+
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     content = {"application/json": {"schema": schema or {"type": "object"}}}
     return {"description": description, "content": content}
@@ -204,7 +235,10 @@ def _document() -> dict[str, Any]:
         },
         "components": {
             "schemas": {"Error": _ERROR, "Message": _MESSAGE, "User": _USER},
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "kinline_session"}},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "kinline_session"},
+                "metrics_token": {"type": "http", "scheme": "bearer"},
+            },
         },
         "paths": {
             "/healthz": {
@@ -212,6 +246,44 @@ def _document() -> dict[str, Any]:
                     "summary": "Liveness",
                     "responses": {
                         "200": _json("ok", {"type": "object", "properties": {"status": {"const": "ok"}}})
+                    },
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: the database (and Redis, when configured) answer",
+                    "responses": {
+                        "200": _json(
+                            "ready", {"type": "object", "properties": {"status": {"const": "ready"}}}
+                        ),
+                        "503": _json(
+                            "a backend does not answer",
+                            {
+                                "type": "object",
+                                "required": ["status", "down"],
+                                "properties": {
+                                    "status": {"const": "unavailable"},
+                                    "down": {
+                                        "type": "array",
+                                        "items": {"enum": ["database", "redis"]},
+                                    },
+                                },
+                            },
+                        ),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (text format); only with observability.metrics_token set",
+                    "security": [{"metrics_token": []}],
+                    "responses": {
+                        "200": {
+                            "description": "the metrics (docs/operations.md, Monitoring)",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "401": _json("no or a wrong bearer token", {"$ref": SCHEMAS + "Error"}),
+                        "404": _json("observability.metrics_token is not set", {"$ref": SCHEMAS + "Error"}),
                     },
                 }
             },
@@ -371,6 +443,16 @@ def _document() -> dict[str, Any]:
                             "schema": {"type": "string"},
                         }
                     ],
+                }
+            },
+            "/api/staff/retention": {
+                "get": {
+                    **_staff(
+                        "The retention sweeps (admins): the last sweep's counts and the totals of the "
+                        "sweeps of the last 30 days; counts only, never content",
+                        _json("report", _RETENTION_REPORT),
+                        403,
+                    )
                 }
             },
             "/api/staff/audit": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -51,7 +52,19 @@ def event(model: type[Payload]) -> Callable[[Callable[[Any, str, Payload], Await
 
 
 class GuardedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    # Gets the seconds from receiving each send_message to its ack (the metrics), when set.
+    ack_observer: Callable[[float], None] | None = None
+
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
+        if event_name == "send_message" and self.ack_observer is not None:
+            started = time.perf_counter()
+            try:
+                return await self._dispatch(event_name, *args)
+            finally:
+                self.ack_observer(time.perf_counter() - started)
+        return await self._dispatch(event_name, *args)
+
+    async def _dispatch(self, event_name: str, *args: Any) -> Any:
         if event_name in LIFECYCLE_EVENTS:
             return await super().trigger_event(event_name, *args)
         handler = getattr(self, f"on_{event_name}", None)
