@@ -130,8 +130,9 @@ class Relative:
     the client rule of docs/protocol.md: a personal `status` (of the same or a later round) sets
     position, line and round; a `queue` broadcast of the next round moves the position by what
     was vacated and inserted before it; after a gap in the rounds it asks `queue_status`.
-    Without, the last `status` is the position. `statuses` logs (time, state, position) at every
-    status and every change the broadcasts make."""
+    A status without a round stops the derivation until a labelled one (Kinline sends one in its
+    next round). Without queue_events, the last `status` is the position. `statuses` logs
+    (time, state, position) at every status and every change the broadcasts make."""
 
     conversation_id: str
     token: str
@@ -196,8 +197,9 @@ class Relative:
         self.position = data.get("queue_position")
         self.estimated_wait = data.get("estimated_wait_seconds")
         self.line = data.get("line")
-        if status_round is not None:
-            self.round = status_round
+        # Without a round (on connect, a queue_status answer, an old server) the position stands
+        # but nothing is derived from broadcasts until a status labelled with a round comes.
+        self.round = status_round
         self.statuses.append((time.monotonic(), str(self.state), self.position))
 
     def on_queue(self, data: dict[str, Any]) -> None:
