@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import socketio
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import IntegrityError
 
 from bots.intake import IntakeBot, greetings
 from bots.sms import SmsBot
@@ -27,10 +28,11 @@ from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
 from server.config.escalation_file import load_escalation_config
 from server.config.i18n import Catalogs
-from server.config.knowledge import Knowledge
+from server.config.knowledge import read_directory
 from server.config.paths import config_dir, web_dir
 from server.config.settings import Settings
 from server.domain.booking.kinds import GroupSchedule, KindRules
+from server.domain.escalation import EscalationConfig
 from server.domain.hours import OpeningHours
 from server.domain.reminders import ThrottlePolicy
 from server.domain.supervision import AlertRules
@@ -41,6 +43,7 @@ from server.services.chat import ChatPolicy, ChatService
 from server.services.contact_records import ContactRecorder, RecordPolicy
 from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
+from server.services.knowledge import KnowledgePolicy, KnowledgeService
 from server.services.operations import OperationsService
 from server.services.ports.clock import system_clock
 from server.services.ports.operations import Probe
@@ -110,6 +113,11 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         auto_close_after=chat.auto_close_after,
         records=contact_recorder(settings),
     )
+
+
+def knowledge_policy(settings: Settings, escalation: EscalationConfig) -> KnowledgePolicy:
+    """The perspectives are the statistics' and the districts the escalation routes' ids."""
+    return KnowledgePolicy(tuple(settings.statistics.perspectives), tuple(escalation.routes))
 
 
 def supervision_policy(settings: Settings, catalogs: Catalogs) -> SupervisionPolicy:
@@ -257,9 +265,26 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[app_keys.STATISTICS] = StatisticsService(
         uow, StatisticsPolicy(settings.statistics.min_cell, settings.statistics.max_weeks)
     )
+    knowledge = KnowledgeService(
+        uow, system_clock, knowledge_policy(settings, app[app_keys.ESCALATION_CONFIG])
+    )
+    app[app_keys.KNOWLEDGE] = knowledge
+    await _first_start_knowledge(knowledge)
     yield
     await uow.close()
     await database.dispose()
+
+
+async def _first_start_knowledge(knowledge: KnowledgeService) -> None:
+    """A fresh database gets the shipped knowledge (config/knowledge/) so a new install behaves as
+    the files say; a bank that holds anything is left alone (docs/knowledge.md). When two
+    processes start on one new database, one import wins and the other finds its unique keys."""
+    try:
+        loaded = await knowledge.import_drafts(read_directory(config_dir() / "knowledge"), only_if_empty=True)
+    except IntegrityError:
+        loaded = 0
+    if loaded:
+        log.info("the empty knowledge bank got the %d shipped items", loaded)
 
 
 async def _session_watch_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -284,6 +309,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         cookie_name(settings.security.secure_cookies),
         app[app_keys.PRESENCE],
         app[app_keys.SESSION_WATCH],
+        app[app_keys.KNOWLEDGE],
     )
     relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
     metrics = app[app_keys.METRICS]
@@ -533,7 +559,6 @@ def create_app(settings: Settings) -> web.Application:
     hide_server_version()
     app[app_keys.SETTINGS] = settings
     app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
-    app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")
     app[app_keys.TRUSTED_PROXIES] = parse_trusted(settings.security.trusted_proxies)
     app[app_keys.ESCALATION_CONFIG] = load_escalation_config(
         settings.resolved_path(settings.escalation.routes_file),

@@ -10,6 +10,7 @@ from functools import total_ordering
 from typing import Any
 
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from server.domain.knowledge import ResourceCard
 from server.domain.text import clean_text
 
 
@@ -309,6 +310,8 @@ class Message:
     text: str
     sent_at: datetime
     client_id: str = ""
+    # A resource sent with send_resource; ``text`` then holds its plain version.
+    card: ResourceCard | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from server.domain.booking.appointments import Appointment
 from server.domain.booking.slots import Slot
 from server.domain.conversations import Conversation, Message, Note, needs_language
 from server.domain.escalation import AGE_BANDS, Escalation, EscalationConfig, requires_approval
+from server.domain.knowledge import Contact, Item, Kind, ResourceCard, Version
 from server.domain.queue_rounds import RoundPlan, line_id
 from server.domain.reminders import sms_problem
 from server.domain.staff import StaffUser
@@ -18,6 +19,7 @@ from server.services.booking import StaffAppointment
 from server.services.chat import RelativeStatus
 from server.services.ports.retention import SweepCounts
 from server.services.retention import RetentionReport
+from server.transports import markdown
 
 
 def iso(value: datetime | None) -> str | None:
@@ -33,7 +35,12 @@ def message(m: Message) -> dict[str, Any]:
         "text": m.text,
         "sent_at": iso(m.sent_at),
         "client_id": m.client_id,
+        **({"resource": resource_card(m.card)} if m.card else {}),
     }
+
+
+def resource_card(card: ResourceCard) -> dict[str, Any]:
+    return {"id": card.id, "title": card.title, "summary": card.summary, "contact": contact(card.contact)}
 
 
 def queue_item(c: Conversation, away: bool) -> dict[str, Any]:
@@ -358,4 +365,72 @@ def retention_report(report: RetentionReport) -> dict[str, Any]:
         "auto_close_after_seconds": int(report.auto_close_after.total_seconds())
         if report.auto_close_after is not None
         else None,
+    }
+
+
+# The knowledge bank (docs/knowledge.md, docs/protocol.md) ----------------------------------------
+
+
+def contact(c: Contact) -> dict[str, str]:
+    return {"phone": c.phone, "url": c.url, "address": c.address, "hours": c.hours}
+
+
+def public_item(item: Item, language: str) -> dict[str, Any]:
+    """An article or resource for relatives, in ``language`` or its fallback (``language`` says
+    which); resources carry ``contact``."""
+    shown = item.text_for(language)
+    body: dict[str, Any] = {
+        "id": item.id,
+        "language": shown.language,
+        "title": shown.title,
+        "summary": shown.summary,
+        "body_html": markdown.render(shown.body),
+        "perspectives": list(item.perspectives),
+        "districts": list(item.districts),
+        "languages": list(item.languages),
+        "updated_at": iso(item.updated_at),
+    }
+    if item.kind is Kind.RESOURCE:
+        body["contact"] = contact(item.contact)
+    return body
+
+
+def staff_item(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "key": item.key,
+        "audience": item.audience.value,
+        "published": item.published,
+        "perspectives": list(item.perspectives),
+        "districts": list(item.districts),
+        "languages": list(item.languages),
+        "contact": contact(item.contact),
+        "texts": {
+            language: {
+                "title": text.title,
+                "summary": text.summary,
+                "body": text.body,
+                "body_html": markdown.render(text.body),
+                "version": text.version,
+                "changed_by": text.changed_by,
+                "changed_at": iso(text.changed_at),
+            }
+            for language, text in ((code, item.texts[code]) for code in item.languages)
+        },
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+    }
+
+
+def knowledge_version(v: Version) -> dict[str, Any]:
+    return {
+        "language": v.language,
+        "version": v.version,
+        "title": v.title,
+        "summary": v.summary,
+        "body": v.body,
+        "changed_by": v.changed_by,
+        "changed_by_name": v.changed_by_name,
+        "changed_at": iso(v.changed_at),
     }

@@ -42,6 +42,7 @@ const ui = {
   topbar: $('topbar'),
   startHeading: $('start-heading'),
   quickExit: $('quick-exit'),
+  helpLink: $('help-link'),
   hours: { now: $('hours-now'), caption: $('hours-caption'), rows: $('hours-rows'), timezone: $('hours-timezone') },
   emergency: $('emergency'),
   serviceClosed: $('service-closed'),
@@ -179,6 +180,7 @@ function fillTopicSelect(topics) {
 function renderTexts() {
   translateDom(document);
   document.title = t('widget.title');
+  ui.helpLink.href = `/help?lang=${encodeURIComponent(language())}`;
   if (state.publicInfo) {
     fillTopicSelect(state.publicInfo.topics);
     renderPublicInfo();

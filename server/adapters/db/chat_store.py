@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
+from server.adapters.db import cards
 from server.adapters.db import chat_statements as statements
 from server.adapters.db.queue_order import order_by, served_before
 from server.adapters.db.tables import (
@@ -22,6 +23,7 @@ from server.adapters.db.tables import (
 )
 from server.domain.conversations import Conversation, LanguageChoice, Message, Note, Sender, State
 from server.domain.errors import NotFound
+from server.domain.knowledge import ResourceCard
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, PurgedChats, RelativeView
 
 # Messages that show a conversation is alive; the bot's waiting updates do not.
@@ -295,6 +297,7 @@ class ChatStore:
             request.text,
             request.now,
             request.author_id,
+            request.card,
         )
         return None if message is None else (conversation, message)
 
@@ -306,6 +309,7 @@ class ChatStore:
         text: str,
         now: datetime,
         author_id: int | None = None,
+        card: ResourceCard | None = None,
     ) -> Message | None:
         """Take the next seq with one conditional UPDATE (a row lock on PostgreSQL) and insert.
         Returns None when the same client_id won a race in another transaction; the savepoint then
@@ -313,17 +317,17 @@ class ChatStore:
         if self.connection.dialect.name == "sqlite":
             # One writer connection: no other transaction can hold this client_id.
             seq, message_id = await self._insert_next(
-                conversation_id, client_id, sender, text, now, author_id
+                conversation_id, client_id, sender, text, now, author_id, card
             )
         else:
             try:
                 async with self.connection.begin_nested():
                     seq, message_id = await self._insert_next(
-                        conversation_id, client_id, sender, text, now, author_id
+                        conversation_id, client_id, sender, text, now, author_id, card
                     )
             except IntegrityError:
                 return None
-        return Message(message_id, conversation_id, seq, sender, text, now, client_id)
+        return Message(message_id, conversation_id, seq, sender, text, now, client_id, card)
 
     async def _insert_next(
         self,
@@ -333,6 +337,7 @@ class ChatStore:
         text: str,
         now: datetime,
         author_id: int | None,
+        card: ResourceCard | None = None,
     ) -> tuple[int, int]:
         seq = (
             await self.connection.execute(statements.NEXT_SEQ, {"conversation_id": conversation_id})
@@ -348,6 +353,7 @@ class ChatStore:
                     "author_id": author_id,
                     "body": self.cipher.encrypt(text),
                     "sent_at": now,
+                    "card": cards.encode(self.cipher, card),
                 },
             )
         ).scalar_one()
@@ -371,6 +377,7 @@ class ChatStore:
             text=self.cipher.decrypt(row.body),
             sent_at=row.sent_at,
             client_id=row.client_id,
+            card=cards.decode(self.cipher, row.card),
         )
 
     async def waiting(self) -> list[Conversation]:

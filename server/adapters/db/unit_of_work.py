@@ -19,6 +19,7 @@ from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import EscalationStore
 from server.adapters.db.group_commit import GroupCommitter, InThread
+from server.adapters.db.knowledge_store import KnowledgeStore
 from server.adapters.db.record_store import RecordStore
 from server.adapters.db.retention_store import RetentionStore
 from server.adapters.db.staff_store import StaffStore
@@ -37,6 +38,7 @@ class SqlRepositories:
     escalations: EscalationStore
     records: RecordStore
     retention: RetentionStore
+    knowledge: KnowledgeStore
 
 
 class SqlUnitOfWork:
@@ -94,6 +96,7 @@ class SqlUnitOfWork:
             escalations=EscalationStore(connection, ciphers.escalations),
             records=RecordStore(connection),
             retention=RetentionStore(connection),
+            knowledge=KnowledgeStore(connection),
         )
 
     @asynccontextmanager

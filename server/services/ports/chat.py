@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from server.domain.conversations import Conversation, Message, Note, Sender
+from server.domain.knowledge import ResourceCard
 
 AppendCheck = Callable[[Conversation], None]
 
@@ -24,6 +25,7 @@ class AppendRequest:
     now: datetime
     author_id: int | None
     check: AppendCheck
+    card: ResourceCard | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class ChatRepository(Protocol):
         text: str,
         now: datetime,
         author_id: int | None = None,
+        card: ResourceCard | None = None,
     ) -> Message | None:
         """Take the next seq with one conditional UPDATE (a row lock on PostgreSQL) and insert.
         Returns None when the same client_id won a race in another transaction; the savepoint then

@@ -10,6 +10,7 @@ from server.domain.conversations import Conversation
 from server.services.ports.booking import BookingRepository
 from server.services.ports.chat import Appended, AppendRequest, ChatRepository, NewConversation, RelativeView
 from server.services.ports.escalation import EscalationRepository
+from server.services.ports.knowledge import KnowledgeRepository
 from server.services.ports.records import RecordRepository
 from server.services.ports.retention import RetentionRepository
 from server.services.ports.staff import StaffRepository
@@ -40,6 +41,9 @@ class Repositories(Protocol):
 
     @property
     def retention(self) -> RetentionRepository: ...
+
+    @property
+    def knowledge(self) -> KnowledgeRepository: ...
 
 
 class Transactions(Protocol):

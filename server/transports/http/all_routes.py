@@ -12,6 +12,8 @@ from server.transports.http.auth_routes import add_auth_routes
 from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.chat_routes import add_chat_routes
 from server.transports.http.escalation_routes import add_escalation_routes
+from server.transports.http.help_page import add_help_page
+from server.transports.http.knowledge_routes import add_knowledge_routes
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.ops_routes import add_ops_routes
 from server.transports.http.retention_routes import add_retention_routes
@@ -36,6 +38,8 @@ def add_http_routes(app: web.Application, web_root: Path) -> None:
     add_stats_export_routes(app)
     add_statistics_routes(app)
     add_survey_routes(app)
+    add_knowledge_routes(app)
+    add_help_page(app)
     add_twilio_webhooks(app)
     add_ops_routes(app)
     add_openapi_route(app)

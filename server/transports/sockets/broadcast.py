@@ -211,7 +211,9 @@ class Broadcaster:
             believed = {k: v for k, v in self._rounds.believed.items() if k not in fresh}
             self._rounds = RoundState(self._rounds.number, self._rounds.orders, believed)
         places = {
-            cid: Place(s.line, s.queue_position) for cid, s in statuses.items() if s.line and s.queue_position
+            cid: Place(s.line, s.queue_position)
+            for cid, s in statuses.items()
+            if s.line is not None and s.queue_position is not None
         }
         plan, self._rounds = plan_round(
             self._rounds, waiting, places, deriving, force=per_position != self._per_position
