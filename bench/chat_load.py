@@ -127,7 +127,7 @@ class Relative:
     """One anonymous relative: its conversation and everything it received, across reconnects.
 
     With `queue_events` it connects with `"queue_events": 1` and keeps its place in the queue by
-    the client rule of docs/protocol.md: a personal `status` (of the same or a later round) sets
+    the client rule of docs/protocol.md ("Queue positions, version 2"): a personal `status` sets
     position, line and round; a `queue` broadcast of the next round moves the position by what
     was vacated and inserted before it; after a gap in the rounds it asks `queue_status`.
     A status without a round stops the derivation until a labelled one (Kinline sends one in its
@@ -190,9 +190,6 @@ class Relative:
 
     def take_status(self, data: dict[str, Any]) -> None:
         status_round = data.get("round")
-        stale = status_round is not None and self.round is not None and status_round < self.round
-        if stale and data.get("state") == "waiting":
-            return
         self.state = data.get("state")
         self.position = data.get("queue_position")
         self.estimated_wait = data.get("estimated_wait_seconds")
