@@ -337,6 +337,8 @@ def build_app(db_path: Path, queue_mode: str) -> web.Application:
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
     queue = Queue(sio, store, queue_mode)
     relative_conversation: dict[str, str] = {}
+    relative_sids: dict[str, set[str]] = collections.defaultdict(set)  # conversation -> sids
+    replayed: dict[str, int] = {}  # sid -> the highest seq its connect replayed
 
     async def create_conversation(request: web.Request) -> web.Response:
         body = await request.json()
@@ -353,11 +355,14 @@ def build_app(db_path: Path, queue_mode: str) -> web.Application:
         if conversation_id is None:
             raise socketio.exceptions.ConnectionRefusedError({"code": "invalid_token"})
         relative_conversation[sid] = conversation_id
-        # Join first, then read: a message committed in between is sent live and replayed,
-        # never lost. With SQLite on the loop nothing runs in between, so it is sent once.
+        # Join first, then read: a message committed before the read and emitted after it (its
+        # group's handlers resume in a later loop turn) is replayed, never lost; the live emit
+        # skips this socket for it (`replayed`), so it is sent once.
         await sio.enter_room(sid, relative_room(conversation_id), namespace="/relative")
+        relative_sids[conversation_id].add(sid)
         status = await queue.join(sid, conversation_id, bool(auth.get("queue_events")))
         missed = store.messages_after(conversation_id, int(auth.get("after_seq") or 0))
+        replayed[sid] = missed[-1]["seq"] if missed else 0
         await sio.emit("status", status, to=sid, namespace="/relative")
         for message in missed:
             await sio.emit("message", message, to=sid, namespace="/relative")
@@ -365,8 +370,12 @@ def build_app(db_path: Path, queue_mode: str) -> web.Application:
     @sio.on("disconnect", namespace="/relative")
     async def relative_disconnect(sid: str, *_: Any) -> None:
         conversation_id = relative_conversation.pop(sid, None)
+        replayed.pop(sid, None)
         if conversation_id is not None:
             queue.leave(sid, conversation_id)
+            relative_sids[conversation_id].discard(sid)
+            if not relative_sids[conversation_id]:
+                del relative_sids[conversation_id]
 
     @sio.on("queue_status", namespace="/relative")
     async def relative_queue_status(sid: str, _data: Any) -> dict[str, Any]:
@@ -413,7 +422,14 @@ def build_app(db_path: Path, queue_mode: str) -> web.Application:
             conversation_id, str(data["client_id"]), "counsellor", data["text"]
         )
         if created:
-            await sio.emit("message", message, to=relative_room(conversation_id), namespace="/relative")
+            seen = [s for s in relative_sids.get(conversation_id, ()) if replayed.get(s, 0) >= message["seq"]]
+            await sio.emit(
+                "message",
+                message,
+                to=relative_room(conversation_id),
+                skip_sid=seen or None,
+                namespace="/relative",
+            )
             await sio.emit(
                 "message",
                 message,
