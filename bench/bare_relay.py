@@ -1,10 +1,18 @@
 """A bare python-socketio + aiohttp relay: the baseline Kinline's figures are read against.
 
 It speaks only the subset of docs/protocol.md that bench/chat_load.py drives, and does the
-minimum a relay with the same delivery guarantee must do: every message is committed to a
-SQLite file (WAL, synchronous=FULL, one transaction per message, UNIQUE(conversation_id,
-client_id), a per-conversation seq) before it is acked, and a reconnect replays from the file.
-No sessions, no permissions, no encryption, no bots, no audit, no counsellor `queue` event.
+minimum a relay with the same delivery guarantee must do, as well as a simple relay can: every
+message is committed to a SQLite file (WAL, synchronous=FULL, UNIQUE(conversation_id,
+client_id), a per-conversation seq) before it is acked, the messages that arrive in the same loop
+turn share one transaction (group commit), a reconnect replays from the file, and it runs on
+uvloop when uvloop is installed. No sessions, no permissions, no encryption, no bots, no audit,
+no counsellor `queue` event.
+
+Its queue: POST /api/conversations puts a conversation at the end of one waiting list (one line
+for every language, no priority); a counsellor `claim` takes it off. After each claim the waiting
+relatives that connected with `queue_events` get one `queue` broadcast (docs/protocol.md), encoded
+once, and work out their own position; the others get a personal `status` each. With
+`--queue status` every waiting relative gets a personal `status`, the simplest way.
 
     .venv/bin/python bench/bare_relay.py --port 8765 --db /tmp/bare_relay.db
 """
@@ -13,13 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import collections
 import hashlib
 import secrets
 import sqlite3
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +34,9 @@ import socketio
 from aiohttp import web
 
 MAX_TEXT_LENGTH = 4000
+LINE = "all"  # the relay's one queue: every language, no priority
+WAITING_ROOM = "waiting"  # the waiting relatives that take `queue` broadcasts
+QUEUE_MODES = ("broadcast", "status")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -53,6 +63,17 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 """
 
+SELECT_MESSAGE = (
+    "SELECT id, conversation_id, seq, sender, text, sent_at FROM messages"
+    " WHERE conversation_id = ? AND client_id = ?"
+)
+POSITION = (
+    "SELECT COUNT(*) FROM conversations w WHERE w.state = 'waiting' AND w.seq_in_queue <= c.seq_in_queue"
+)
+
+NewMessage = tuple[str, str, str, str]  # conversation_id, client_id, sender, text
+Stored = tuple[dict[str, Any], bool]  # the message, and whether it is new
+
 
 def error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
@@ -63,33 +84,17 @@ def token_hash(token: str) -> str:
 
 
 class Store:
-    """Plain sqlite3; each call is one whole transaction, never interleaved with another.
+    """Plain sqlite3 on the event loop thread: each call is one whole transaction and blocks the
+    loop for its fsync (about 0.3 ms here), so no other call ever runs in between. Running it on a
+    thread instead, as aiosqlite does, was slower on a 2-core machine (the GIL hand-offs cost more
+    than the fsync they hide) and would let a claim and a connect interleave."""
 
-    By default calls run on the event loop thread and block it for the fsync (about 0.3 ms
-    here). With `on_thread` they run on one dedicated thread instead, as aiosqlite does; on a
-    2-core machine the GIL hand-offs that costs are slower than the fsync they hide.
-    """
-
-    def __init__(self, path: Path, on_thread: bool) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite") if on_thread else None
+    def __init__(self, path: Path) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
 
-    async def run(self, fn: Any, *args: Any) -> Any:
-        if self._executor is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    async def open(self) -> None:
-        await self.run(self._open)
-
-    async def close(self) -> None:
-        await self.run(self._close)
-        if self._executor is not None:
-            self._executor.shutdown()
-
-    def _open(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+    def open(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -97,7 +102,7 @@ class Store:
         conn.executescript(SCHEMA)
         self._conn = conn
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
 
@@ -125,13 +130,12 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
-    def status(self, conversation_id: str) -> dict[str, Any]:
+    def state(self, conversation_id: str) -> tuple[str, int | None]:
+        """The conversation's state and, while it waits, its place in the queue (1 = next)."""
         state, position = self.conn.execute(
-            "SELECT state, (SELECT COUNT(*) FROM conversations w WHERE w.state = 'waiting'"
-            " AND w.seq_in_queue <= c.seq_in_queue) FROM conversations c WHERE id = ?",
-            (conversation_id,),
+            f"SELECT state, ({POSITION}) FROM conversations c WHERE id = ?", (conversation_id,)
         ).fetchone()
-        return status_payload(state, position if state == "waiting" else None)
+        return state, position if state == "waiting" else None
 
     def waiting_in_order(self) -> list[str]:
         rows = self.conn.execute(
@@ -139,13 +143,18 @@ class Store:
         ).fetchall()
         return [row[0] for row in rows]
 
-    def claim(self, conversation_id: str) -> bool:
+    def claim(self, conversation_id: str) -> int | None:
+        """Take a waiting conversation off the queue; return the place it had, None if it was
+        not waiting."""
         with self.conn:
-            cursor = self.conn.execute(
-                "UPDATE conversations SET state = 'active' WHERE id = ? AND state = 'waiting'",
+            row = self.conn.execute(
+                f"SELECT ({POSITION}) FROM conversations c WHERE id = ? AND state = 'waiting'",
                 (conversation_id,),
-            )
-        return cursor.rowcount == 1
+            ).fetchone()
+            if row is None:
+                return None
+            self.conn.execute("UPDATE conversations SET state = 'active' WHERE id = ?", (conversation_id,))
+        return int(row[0])
 
     def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -155,39 +164,73 @@ class Store:
         ).fetchall()
         return [message_payload(row) for row in rows]
 
-    def store_message(
-        self, conversation_id: str, client_id: str, sender: str, text: str
-    ) -> tuple[dict[str, Any], bool]:
-        """Return the message and whether it is new; a repeated client_id stores nothing."""
-        select = (
-            "SELECT id, conversation_id, seq, sender, text, sent_at FROM messages"
-            " WHERE conversation_id = ? AND client_id = ?"
-        )
-        existing = self.conn.execute(select, (conversation_id, client_id)).fetchone()
-        if existing:
-            return message_payload(existing), False
+    def store_messages(self, batch: list[NewMessage]) -> list[Stored]:
+        """Store a batch in one transaction (one fsync); a repeated client_id stores nothing."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            (seq,) = self.conn.execute(
-                "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-                (conversation_id,),
-            ).fetchone()
-            sent_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-            self.conn.execute(
-                "INSERT INTO messages (conversation_id, seq, client_id, sender, text, sent_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, seq, client_id, sender, text, sent_at),
-            )
+            stored = [self._store_one(*message) for message in batch]
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        stored = self.conn.execute(select, (conversation_id, client_id)).fetchone()
-        return message_payload(stored), True
+        return stored
+
+    def _store_one(self, conversation_id: str, client_id: str, sender: str, text: str) -> Stored:
+        existing = self.conn.execute(SELECT_MESSAGE, (conversation_id, client_id)).fetchone()
+        if existing:
+            return message_payload(existing), False
+        (seq,) = self.conn.execute(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+            (conversation_id,),
+        ).fetchone()
+        sent_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        (message_id,) = self.conn.execute(
+            "INSERT INTO messages (conversation_id, seq, client_id, sender, text, sent_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (conversation_id, seq, client_id, sender, text, sent_at),
+        ).fetchone()
+        return message_payload((message_id, conversation_id, seq, sender, text, sent_at)), True
 
 
-def status_payload(state: str, position: int | None) -> dict[str, Any]:
-    return {"state": state, "queue_position": position, "estimated_wait_seconds": None}
+class GroupCommit:
+    """The messages stored in one loop turn share one transaction; each caller gets its message
+    only after the COMMIT that holds it (the idea of server/adapters/db/group_commit.py, on the
+    loop)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pending: list[tuple[NewMessage, asyncio.Future[Stored]]] = []
+
+    async def store_message(self, conversation_id: str, client_id: str, sender: str, text: str) -> Stored:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Stored] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._commit)
+        self._pending.append(((conversation_id, client_id, sender, text), future))
+        return await future
+
+    def _commit(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            stored = self.store.store_messages([message for message, _ in batch])
+        except Exception as failure:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for (_, future), result in zip(batch, stored, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def status_payload(state: str, position: int | None, queue_round: int | None) -> dict[str, Any]:
+    return {
+        "state": state,
+        "queue_position": position,
+        "estimated_wait_seconds": None,
+        "line": LINE if state == "waiting" else None,
+        "round": queue_round,
+    }
 
 
 def message_payload(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -218,23 +261,88 @@ def text_problem(text: Any) -> dict[str, Any] | None:
     return None
 
 
-def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
-    store = Store(db_path, db_on_thread)
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
-    relative_conversation: dict[str, str] = {}
+class Queue:
+    """Who waits for queue news, and how they get it. `round` counts the claims (an append at the
+    end of the queue moves nobody, so it needs no round)."""
 
-    async def push_queue_positions() -> None:
-        for position, conversation_id in enumerate(await store.run(store.waiting_in_order), 1):
-            await sio.emit(
-                "status",
-                status_payload("waiting", position),
-                to=relative_room(conversation_id),
+    def __init__(self, sio: socketio.AsyncServer, store: Store, mode: str) -> None:
+        self.sio = sio
+        self.store = store
+        self.broadcast = mode == "broadcast"
+        self.round = 0
+        self.subscribers: dict[str, set[str]] = collections.defaultdict(set)  # conversation -> sids
+        self.personal: collections.Counter[str] = collections.Counter()  # conversation -> sockets
+
+    def status(self, conversation_id: str) -> dict[str, Any]:
+        state, position = self.store.state(conversation_id)
+        return status_payload(state, position, self.round if self.broadcast else None)
+
+    async def join(self, sid: str, conversation_id: str, queue_events: bool) -> dict[str, Any]:
+        """A relative's socket connects: its status, read in the same loop turn as it joins."""
+        if queue_events and self.broadcast:
+            self.subscribers[conversation_id].add(sid)
+            await self.sio.enter_room(sid, WAITING_ROOM, namespace="/relative")
+        else:
+            self.personal[conversation_id] += 1
+        return self.status(conversation_id)
+
+    def leave(self, sid: str, conversation_id: str) -> None:
+        sids = self.subscribers.get(conversation_id)
+        if sids is not None and sid in sids:
+            sids.discard(sid)
+            if not sids:
+                del self.subscribers[conversation_id]
+        else:
+            self.personal[conversation_id] -= 1
+            if self.personal[conversation_id] <= 0:
+                del self.personal[conversation_id]
+
+    async def claimed(self, conversation_id: str, vacated: int) -> None:
+        """After a claim: the claimed relative's status, then the others' news."""
+        for sid in self.subscribers.pop(conversation_id, set()):
+            await self.sio.leave_room(sid, WAITING_ROOM, namespace="/relative")
+            self.personal[conversation_id] += 1  # an active conversation's status is personal
+        if self.broadcast:
+            self.round += 1
+        await self.sio.emit(
+            "status",
+            status_payload("active", None, self.round if self.broadcast else None),
+            to=relative_room(conversation_id),
+            namespace="/relative",
+        )
+        if self.broadcast:
+            await self.sio.emit(
+                "queue",
+                {
+                    "round": self.round,
+                    "views": {LINE: {"vacated": [vacated], "inserted": []}},
+                    "wait_per_position": 0.0,
+                },
+                to=WAITING_ROOM,
                 namespace="/relative",
             )
+        for position, waiting_id in enumerate(self.store.waiting_in_order(), 1):
+            if waiting_id in self.personal:
+                await self.sio.emit(
+                    "status",
+                    status_payload("waiting", position, self.round if self.broadcast else None),
+                    to=relative_room(waiting_id),
+                    namespace="/relative",
+                )
+
+
+def build_app(db_path: Path, queue_mode: str) -> web.Application:
+    store = Store(db_path)
+    commits = GroupCommit(store)
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
+    queue = Queue(sio, store, queue_mode)
+    relative_conversation: dict[str, str] = {}
+    relative_sids: dict[str, set[str]] = collections.defaultdict(set)  # conversation -> sids
+    replayed: dict[str, int] = {}  # sid -> the highest seq its connect replayed
 
     async def create_conversation(request: web.Request) -> web.Response:
         body = await request.json()
-        created = await store.run(store.create_conversation, str(body.get("language", "sv")))
+        created = store.create_conversation(str(body.get("language", "sv")))
         return web.json_response(created, status=201)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -243,23 +351,35 @@ def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
     @sio.on("connect", namespace="/relative")
     async def relative_connect(sid: str, _environ: dict[str, Any], auth: Any) -> None:
         auth = auth if isinstance(auth, dict) else {}
-        conversation_id = await store.run(store.conversation_for_token, str(auth.get("token", "")))
+        conversation_id = store.conversation_for_token(str(auth.get("token", "")))
         if conversation_id is None:
             raise socketio.exceptions.ConnectionRefusedError({"code": "invalid_token"})
         relative_conversation[sid] = conversation_id
-        # Join first, then read: a message committed in between is sent live and replayed,
-        # never lost. With SQLite on the loop nothing runs in between, so it is sent once.
+        # Join first, then read: a message committed before the read and emitted after it (its
+        # group's handlers resume in a later loop turn) is replayed, never lost; the live emit
+        # skips this socket for it (`replayed`), so it is sent once.
         await sio.enter_room(sid, relative_room(conversation_id), namespace="/relative")
-        after_seq = int(auth.get("after_seq") or 0)
-        missed = await store.run(store.messages_after, conversation_id, after_seq)
-        status = await store.run(store.status, conversation_id)
+        relative_sids[conversation_id].add(sid)
+        status = await queue.join(sid, conversation_id, bool(auth.get("queue_events")))
+        missed = store.messages_after(conversation_id, int(auth.get("after_seq") or 0))
+        replayed[sid] = missed[-1]["seq"] if missed else 0
         await sio.emit("status", status, to=sid, namespace="/relative")
         for message in missed:
             await sio.emit("message", message, to=sid, namespace="/relative")
 
     @sio.on("disconnect", namespace="/relative")
     async def relative_disconnect(sid: str, *_: Any) -> None:
-        relative_conversation.pop(sid, None)
+        conversation_id = relative_conversation.pop(sid, None)
+        replayed.pop(sid, None)
+        if conversation_id is not None:
+            queue.leave(sid, conversation_id)
+            relative_sids[conversation_id].discard(sid)
+            if not relative_sids[conversation_id]:
+                del relative_sids[conversation_id]
+
+    @sio.on("queue_status", namespace="/relative")
+    async def relative_queue_status(sid: str, _data: Any) -> dict[str, Any]:
+        return {"ok": True, "status": queue.status(relative_conversation[sid])}
 
     @sio.on("send_message", namespace="/relative")
     async def relative_send(sid: str, data: Any) -> dict[str, Any]:
@@ -268,8 +388,8 @@ def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
         if problem := text_problem(data.get("text")):
             return problem
         conversation_id = relative_conversation[sid]
-        message, created = await store.run(
-            store.store_message, conversation_id, str(data["client_id"]), "relative", data["text"]
+        message, created = await commits.store_message(
+            conversation_id, str(data["client_id"]), "relative", data["text"]
         )
         if created:
             await sio.emit("message", message, to=counsellor_room(conversation_id), namespace="/counsellor")
@@ -282,16 +402,11 @@ def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
     @sio.on("claim", namespace="/counsellor")
     async def counsellor_claim(sid: str, data: Any) -> dict[str, Any]:
         conversation_id = str(data.get("conversation_id")) if isinstance(data, dict) else ""
-        if not await store.run(store.claim, conversation_id):
+        vacated = store.claim(conversation_id)
+        if vacated is None:
             return error("already_claimed", "conversation is not waiting")
         await sio.enter_room(sid, counsellor_room(conversation_id), namespace="/counsellor")
-        await sio.emit(
-            "status",
-            status_payload("active", None),
-            to=relative_room(conversation_id),
-            namespace="/relative",
-        )
-        await push_queue_positions()
+        await queue.claimed(conversation_id, vacated)
         return {"ok": True, "conversation": {"conversation_id": conversation_id, "state": "active"}}
 
     @sio.on("send_message", namespace="/counsellor")
@@ -303,11 +418,18 @@ def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
         conversation_id = str(data.get("conversation_id"))
         if counsellor_room(conversation_id) not in sio.rooms(sid, namespace="/counsellor"):
             return error("not_holder", "claim the conversation first")
-        message, created = await store.run(
-            store.store_message, conversation_id, str(data["client_id"]), "counsellor", data["text"]
+        message, created = await commits.store_message(
+            conversation_id, str(data["client_id"]), "counsellor", data["text"]
         )
         if created:
-            await sio.emit("message", message, to=relative_room(conversation_id), namespace="/relative")
+            seen = [s for s in relative_sids.get(conversation_id, ()) if replayed.get(s, 0) >= message["seq"]]
+            await sio.emit(
+                "message",
+                message,
+                to=relative_room(conversation_id),
+                skip_sid=seen or None,
+                namespace="/relative",
+            )
             await sio.emit(
                 "message",
                 message,
@@ -318,9 +440,9 @@ def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
         return {"ok": True, "message": message}
 
     async def store_ctx(_: web.Application) -> Any:
-        await store.open()
+        store.open()
         yield
-        await store.close()
+        store.close()
 
     app = web.Application()
     app.cleanup_ctx.append(store_ctx)
@@ -330,12 +452,20 @@ def build_app(db_path: Path, db_on_thread: bool) -> web.Application:
     return app
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    with contextlib.suppress(ImportError):
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "uvloop":
         import uvloop
 
         return uvloop.new_event_loop()
     return asyncio.new_event_loop()
+
+
+def default_loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
 
 
 def main() -> None:
@@ -345,16 +475,26 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("/tmp/bare_relay.db"))
     parser.add_argument("--keep-db", action="store_true", help="reuse an existing database file")
     parser.add_argument(
-        "--db-thread", action="store_true", help="run SQLite on a thread, not on the event loop"
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default=default_loop(),
+        help="event loop (default: uvloop when it is installed)",
+    )
+    parser.add_argument(
+        "--queue",
+        choices=QUEUE_MODES,
+        default="broadcast",
+        help="after a claim: one `queue` broadcast to the relatives that connected with"
+        " queue_events (personal `status` to the rest), or a personal `status` to every one",
     )
     args = parser.parse_args()
     if not args.keep_db:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{args.db}{suffix}").unlink(missing_ok=True)
-    loop = new_event_loop()
-    print(f"bare relay on http://{args.host}:{args.port} ({type(loop).__module__}), db {args.db}")
+    loop = new_event_loop(args.loop)
+    print(f"bare relay on http://{args.host}:{args.port} ({args.loop}, queue {args.queue}), db {args.db}")
     web.run_app(
-        build_app(args.db, args.db_thread),
+        build_app(args.db, args.queue),
         host=args.host,
         port=args.port,
         backlog=4096,

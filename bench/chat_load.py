@@ -9,6 +9,9 @@ Scenarios, each bounded in time and loopback-only:
               then claims from the front and times every waiting relative's position update
   reconnect   relatives drop and reconnect with after_seq while counsellors keep sending;
               every counsellor message must arrive exactly once
+  churn       active conversations at a fixed rate both ways while a counsellor claims the
+              head of a long queue once a second; delivery latency, and the time until every
+              waiting relative's position (derived from `queue` and `status`) is right
 
 The load runs in --procs worker processes (spawned). Each holds a slice of the conversations
 and some of the --counsellors counsellor sockets, which claim that slice between them. Against
@@ -25,10 +28,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import collections
 import contextlib
 import json
 import logging
+import math
 import multiprocessing
 import random
 import resource
@@ -119,10 +124,19 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 @dataclass(eq=False)
 class Relative:
-    """One anonymous relative: its conversation and everything it received, across reconnects."""
+    """One anonymous relative: its conversation and everything it received, across reconnects.
+
+    With `queue_events` it connects with `"queue_events": 1` and keeps its place in the queue by
+    the client rule of docs/protocol.md ("Queue positions, version 2"): a personal `status` sets
+    position, line and round; a `queue` broadcast of the next round moves the position by what
+    was vacated and inserted before it; after a gap in the rounds it asks `queue_status`.
+    A status without a round stops the derivation until a labelled one (Kinline sends one in its
+    next round). Without queue_events, the last `status` is the position. `statuses` logs
+    (time, state, position) at every status and every change the broadcasts make."""
 
     conversation_id: str
     token: str
+    queue_events: bool = False
     client: SocketClient | None = None
     statuses: list[tuple[float, str, int | None]] = field(default_factory=list)
     seq_counts: collections.Counter[int] = field(default_factory=collections.Counter)
@@ -130,6 +144,19 @@ class Relative:
     out_of_order: int = 0
     connection: int = 0
     lost_connections: int = 0
+    state: str | None = None
+    position: int | None = None
+    line: str | None = None
+    round: int | None = None
+    estimated_wait: int | None = None
+    status_events: int = 0
+    queue_events_seen: int = 0
+    resyncs: int = 0
+    resyncing: bool = False
+    held_back: list[dict[str, Any]] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    delivered: collections.Counter[str] = field(default_factory=collections.Counter)
+    deliveries: list[tuple[int, float]] = field(default_factory=list)
 
     def handlers(self) -> dict[str, Callable[[Any], None]]:
         """Handlers for a new connection; they go deaf once it is dropped, so frames still
@@ -142,28 +169,110 @@ class Relative:
 
         return {
             "status": live(self.on_status),
+            "queue": live(self.on_queue),
             "message": live(self.on_message),
             "disconnect": live(self.on_disconnect),
         }
+
+    def auth(self) -> dict[str, Any]:
+        auth: dict[str, Any] = {"token": self.token, "after_seq": self.contiguous_seq}
+        if self.queue_events:
+            auth["queue_events"] = 1
+        return auth
 
     def on_disconnect(self, reason: Any) -> None:
         if reason != raw_socketio.Reason.CLIENT_DISCONNECT:
             self.lost_connections += 1
 
     def on_status(self, data: dict[str, Any]) -> None:
-        self.statuses.append((time.monotonic(), data.get("state"), data.get("queue_position")))
+        self.status_events += 1
+        self.take_status(data)
+
+    def take_status(self, data: dict[str, Any]) -> None:
+        status_round = data.get("round")
+        self.state = data.get("state")
+        self.position = data.get("queue_position")
+        self.estimated_wait = data.get("estimated_wait_seconds")
+        self.line = data.get("line")
+        # Without a round (on connect, a queue_status answer, an old server) the position stands
+        # but nothing is derived from broadcasts until a status labelled with a round comes.
+        self.round = status_round
+        self.statuses.append((time.monotonic(), str(self.state), self.position))
+
+    def on_queue(self, data: dict[str, Any]) -> None:
+        self.queue_events_seen += 1
+        if self.resyncing:
+            self.held_back.append(data)
+        else:
+            self.apply_queue(data)
+
+    def apply_queue(self, data: dict[str, Any]) -> None:
+        queue_round = int(data["round"])
+        if self.state != "waiting" or self.round is None or self.position is None:
+            return
+        if queue_round <= self.round:
+            return
+        if queue_round > self.round + 1:
+            self.held_back.append(data)
+            self.resync()
+            return
+        self.round = queue_round
+        change = data["views"].get(self.line) if self.line is not None else None
+        if change is not None:
+            position = self.position - sum(1 for v in change["vacated"] if v < self.position)
+            moved = 0
+            for inserted in change["inserted"]:
+                if inserted <= position + moved:
+                    moved += 1
+            position += moved
+            self.estimated_wait = math.floor(float(data["wait_per_position"]) * position)
+            if position != self.position:
+                self.position = position
+                self.statuses.append((time.monotonic(), "waiting", position))
+
+    def resync(self) -> None:
+        """A round was missed: ask for the status, then apply what arrived meanwhile."""
+        if self.resyncing or self.client is None:
+            return
+        self.resyncing = True
+        self.resyncs += 1
+        task = asyncio.get_running_loop().create_task(self._resync(self.client))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _resync(self, client: SocketClient) -> None:
+        try:
+            ack = await client.call("queue_status", {}, timeout=30)
+            if isinstance(ack, dict) and ack.get("ok"):
+                self.take_status(ack["status"])
+        except Exception:
+            pass
+        finally:
+            self.resyncing = False
+            held, self.held_back = sorted(self.held_back, key=lambda d: int(d["round"])), []
+            for data in held:
+                if self.resyncing:
+                    self.held_back.append(data)
+                else:
+                    self.apply_queue(data)
 
     def on_message(self, message: dict[str, Any]) -> None:
+        received_ns = time.monotonic_ns()
         seq = int(message["seq"])
         self.seq_counts[seq] += 1
         if seq > self.contiguous_seq + 1:
             self.out_of_order += 1
         while self.seq_counts[self.contiguous_seq + 1]:
             self.contiguous_seq += 1
+        parsed = parse_text(str(message.get("text", "")))
+        if message.get("sender") == "counsellor" and parsed is not None:
+            sent_ns, client_id = parsed
+            self.delivered[client_id] += 1
+            if self.delivered[client_id] == 1:
+                self.deliveries.append((sent_ns, (received_ns - sent_ns) / 1e6))
 
     def current_position(self) -> int | None:
-        state, position = self.statuses[-1][1:] if self.statuses else (None, None)
-        return position if state == "waiting" else None
+        return self.position if self.state == "waiting" else None
 
     def drop(self) -> None:
         """Cut the TCP connection under the socket, as a phone losing its network would."""
@@ -274,12 +383,12 @@ class Protocol:
         for session in [self.session, *self.counsellor_sessions]:
             await session.close()
 
-    async def create_conversation(self) -> Relative:
+    async def create_conversation(self, queue_events: bool = False) -> Relative:
         async with self.session.post(f"{self.url}/api/conversations", json={"language": "sv"}) as response:
             body = await response.json()
             if response.status != 201:
                 raise RuntimeError(f"POST /api/conversations -> {response.status} {body}")
-        return Relative(body["conversation_id"], body["token"])
+        return Relative(body["conversation_id"], body["token"], queue_events)
 
     async def login(self, username: str, password: str) -> str:
         """Return the session cookie as a Cookie header value."""
@@ -316,11 +425,7 @@ class Protocol:
         return client
 
     async def connect_relative(self, relative: Relative) -> None:
-        relative.client = await self.connect(
-            RELATIVE,
-            relative.handlers(),
-            auth={"token": relative.token, "after_seq": relative.contiguous_seq},
-        )
+        relative.client = await self.connect(RELATIVE, relative.handlers(), auth=relative.auth())
 
 
 async def disconnect(client: SocketClient | None) -> None:
@@ -352,6 +457,7 @@ class Worker:
         self.options = options
         self.protocol = Protocol(options.url, options.timeout, options.client)
         self.relatives: list[Relative] = []
+        self.waiting: list[Relative] = []  # churn: the waiting relatives, in the order created
         self.counsellors = [Counsellor(username) for username in account_names(options, index)]
         self.holder: dict[str, Counsellor] = {}
         self.errors: collections.Counter[str] = collections.Counter()
@@ -401,7 +507,7 @@ class Worker:
         """Create conversations; optionally claim each at once and connect its relative."""
 
         async def one(counsellor: Counsellor) -> None:
-            relative = await self.protocol.create_conversation()
+            relative = await self.protocol.create_conversation(self.options.queue_events)
             if claim:
                 await self.claim(relative.conversation_id, counsellor)
             if connect:
@@ -434,8 +540,43 @@ class Worker:
             "failed": len(failures),
         }
 
+    async def cmd_create_waiting(self, count: int) -> dict[str, Any]:
+        """Create conversations one after another and leave them waiting, so that their order
+        in the queue is the order of `self.waiting`."""
+        started = time.monotonic()
+        for _ in range(count):
+            self.waiting.append(await self.protocol.create_conversation(self.options.queue_events))
+        return {"ids": [r.conversation_id for r in self.waiting], "seconds": time.monotonic() - started}
+
+    async def cmd_connect_waiting(self) -> dict[str, Any]:
+        started = time.monotonic()
+        outcomes = await bounded(
+            self.options.concurrency,
+            [lambda relative=relative: self.protocol.connect_relative(relative) for relative in self.waiting],
+        )
+        failures = [repr(outcome) for outcome in outcomes if isinstance(outcome, Exception)]
+        return {
+            "connected": len(self.waiting) - len(failures),
+            "seconds": time.monotonic() - started,
+            "failures": failures[:5],
+            "failed": len(failures),
+        }
+
+    async def cmd_waiting_positions(self) -> list[int | None]:
+        return [relative.current_position() for relative in self.waiting]
+
+    async def cmd_waiting_log(self) -> dict[str, Any]:
+        return {
+            "logs": [relative.statuses for relative in self.waiting],
+            "status_events": sum(r.status_events for r in self.waiting),
+            "queue_events": sum(r.queue_events_seen for r in self.waiting),
+            "resyncs": sum(r.resyncs for r in self.waiting),
+            "lost": sum(r.lost_connections for r in self.waiting),
+        }
+
     async def cmd_close(self) -> None:
-        await bounded(64, [lambda r=r: disconnect(r.client) for r in self.relatives])
+        everyone = self.relatives + self.waiting
+        await bounded(64, [lambda r=r: disconnect(r.client) for r in everyone])
         await self.cmd_drop_counsellors()
         await self.protocol.close()
 
@@ -477,47 +618,92 @@ class Worker:
         last_ack = time.monotonic()
         return await self.delivery_report(acks, acked, start_at, last_ack, sent=len(acked))
 
-    async def cmd_paced(self, start_at: float, duration: float, rate: float) -> dict[str, Any]:
-        """Open loop: each conversation sends on its own fixed schedule, acked or not."""
+    async def cmd_paced(
+        self, start_at: float, duration: float, rate: float, both_ways: bool = False
+    ) -> dict[str, Any]:
+        """Open loop: each conversation sends on its own fixed schedule, acked or not; with
+        `both_ways` its relative and its counsellor take turns."""
         acks: list[tuple[int, float]] = []
         acked: set[str] = set()
+        acked_back: set[str] = set()
         lags: list[float] = []
         sent = 0
         total = self.options.conversations
         interval = total / rate
         end_at = start_at + duration
 
-        def on_ack(client_id: str, sent_ns: int, ack: dict[str, Any]) -> None:
+        def on_ack(client_id: str, sent_ns: int, into: set[str], ack: dict[str, Any]) -> None:
             if not ack.get("ok"):
                 self.errors[str(ack.get("error", {}).get("code"))] += 1
                 return
             acks.append((sent_ns, (time.monotonic_ns() - sent_ns) / 1e6))
-            acked.add(client_id)
+            into.add(client_id)
 
         async def open_loop(relative: Relative, slot: int) -> None:
             nonlocal sent
             assert relative.client is not None
+            counsellor = self.holder[relative.conversation_id].client
             due = start_at + interval * slot / total
+            turn = slot
             while due < end_at:
                 await sleep_until(due)
                 lags.append((time.monotonic() - due) * 1000)
                 client_id = str(uuid.uuid4())
                 text = message_text(client_id)
                 sent_ns = parse_text(text)[0]  # type: ignore[index]
-                await relative.client.emit(
-                    "send_message",
-                    {"client_id": client_id, "text": text},
-                    callback=lambda ack, c=client_id, s=sent_ns: on_ack(c, s, ack),
-                )
+                if both_ways and turn % 2 and counsellor is not None:
+                    await counsellor.emit(
+                        "send_message",
+                        {"conversation_id": relative.conversation_id, "client_id": client_id, "text": text},
+                        callback=lambda ack, c=client_id, s=sent_ns: on_ack(c, s, acked_back, ack),
+                    )
+                else:
+                    await relative.client.emit(
+                        "send_message",
+                        {"client_id": client_id, "text": text},
+                        callback=lambda ack, c=client_id, s=sent_ns: on_ack(c, s, acked, ack),
+                    )
                 sent += 1
+                turn += 1
                 due += interval
 
         first_slot = sum(split(total, self.options.procs)[: self.index])
         await asyncio.gather(*(open_loop(r, first_slot + slot) for slot, r in enumerate(self.relatives)))
         await self.wait_for(lambda: len(acks) + sum(self.errors.values()) >= sent)
         last_ack = time.monotonic()
-        report = await self.delivery_report(acks, acked, start_at, last_ack, sent=sent)
+        report = await self.delivery_report(acks, acked, start_at, last_ack, sent=sent, acked_back=acked_back)
         report["send_lag_ms"] = lags
+        return report
+
+    async def cmd_churn(
+        self,
+        start_at: float,
+        duration: float,
+        rate: float,
+        claims: list[str],
+        claim_interval: float,
+    ) -> dict[str, Any]:
+        """Messages both ways at `rate` in all while (worker 0) a counsellor claims `claims` in
+        order, `claim_interval` apart, from half an interval after the start."""
+
+        async def claim_in_order() -> list[tuple[float, float, bool]]:
+            times = []
+            await sleep_until(start_at + claim_interval / 2)
+            for conversation_id in claims:
+                sent = time.monotonic()
+                try:
+                    await self.claim(conversation_id, self.counsellors[0])
+                    ok = True
+                except Exception as exc:
+                    self.errors[f"claim: {exc}"] += 1
+                    ok = False
+                times.append((sent, time.monotonic(), ok))
+                await sleep_until(sent + claim_interval)
+            return times
+
+        claimer = asyncio.create_task(claim_in_order())
+        report = await self.cmd_paced(start_at, duration, rate, both_ways=True)
+        report["claim_times"] = await claimer
         return report
 
     async def wait_for(self, condition: Callable[[], bool]) -> bool:
@@ -535,24 +721,31 @@ class Worker:
         start_at: float,
         last_ack: float,
         sent: int,
+        acked_back: set[str] | None = None,
     ) -> dict[str, Any]:
+        """`acked`: sent by relatives, due at their counsellor; `acked_back`: sent by
+        counsellors, due at their relative."""
+        acked_back = acked_back or set()
         delivered: collections.Counter[str] = collections.Counter()
 
         def all_delivered() -> bool:
             delivered.clear()
             for counsellor in self.counsellors:
                 delivered.update(counsellor.delivered)
-            return all(delivered[client_id] for client_id in acked)
+            for relative in self.relatives:
+                delivered.update(relative.delivered)
+            return all(delivered[client_id] for client_id in acked | acked_back)
 
         await self.wait_for(all_delivered)
         return {
             "sent": sent,
-            "acked": len(acked),
+            "acked": len(acked) + len(acked_back),
             "start_at": start_at,
             "last_ack": last_ack,
             "acks": acks,
-            "deliveries": [d for counsellor in self.counsellors for d in counsellor.deliveries],
-            "lost": sum(1 for client_id in acked if not delivered[client_id]),
+            "deliveries": [d for counsellor in self.counsellors for d in counsellor.deliveries]
+            + [d for relative in self.relatives for d in relative.deliveries],
+            "lost": sum(1 for client_id in acked | acked_back if not delivered[client_id]),
             "duplicates": sum(count - 1 for count in delivered.values() if count > 1),
             "foreign": sum(counsellor.foreign for counsellor in self.counsellors),
             "errors": dict(self.errors),
@@ -864,7 +1057,12 @@ async def run_delivery(
     before = probe.snapshot()
     start_at = time.monotonic() + 0.5
     results = await pool.call_all(command, start_at=start_at, duration=options.duration, **kwargs)
-    cpu = probe.figures(before)
+    return delivery_figures(results, start_at, options, probe.figures(before))
+
+
+def delivery_figures(
+    results: list[dict[str, Any]], start_at: float, options: argparse.Namespace, cpu: dict[str, Any]
+) -> dict[str, Any]:
     measure_from = int((start_at + options.warmup) * 1e9)
     acked = sum(result["acked"] for result in results)
     wall = max(result["last_ack"] for result in results) - start_at
@@ -906,6 +1104,129 @@ async def scenario_throughput(pool: WorkerPool, options: argparse.Namespace) -> 
 
 async def scenario_paced(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
     return await run_delivery(pool, options, "paced", rate=options.rate)
+
+
+async def scenario_churn(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
+    """Delivery in the active conversations while the queue moves, and the queue positions."""
+    await setup_claimed(pool, options)
+    started = time.monotonic()
+    order: list[str] = []
+    for index, size in enumerate(split(options.waiting, options.procs)):
+        # One worker after another, each one conversation at a time: the queue's order is known.
+        order.extend((await pool.call(index, "create_waiting", count=size))["ids"])
+    print(f"{len(order)} waiting conversations created in {time.monotonic() - started:.1f} s")
+    report_setup("waiting relatives connected", await pool.call_all("connect_waiting"), "connected")
+
+    async def positions() -> list[int | None]:
+        return [p for part in await pool.call_all("waiting_positions") for p in part]
+
+    deadline = time.monotonic() + options.settle * 10
+    while (shown := await positions()) != list(range(1, len(order) + 1)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    wrong_before = sum(1 for index, p in enumerate(shown) if p != index + 1)
+    print(f"positions before the claims: {len(order) - wrong_before} right, {wrong_before} not")
+
+    claims = order[: int(options.duration / options.claim_interval)]
+    probe = Probe(options.server_pid, pool)
+    before = probe.snapshot()
+    start_at = time.monotonic() + 0.5
+    per_worker = [
+        {
+            "start_at": start_at,
+            "duration": options.duration,
+            "rate": options.rate,
+            "claims": claims if index == 0 else [],
+            "claim_interval": options.claim_interval,
+        }
+        for index in range(options.procs)
+    ]
+    results = await pool.call_all("churn", per_worker)
+    cpu = probe.figures(before)
+    await asyncio.sleep(options.settle)
+    figures = delivery_figures(results, start_at, options, cpu)
+
+    parts = await pool.call_all("waiting_log")
+    logs = [log for part in parts for log in part["logs"]]
+    claim_times = results[0]["claim_times"]
+    queue_figures = position_figures(order, logs, claim_times, options.position_deadline)
+    figures.update(queue_figures)
+    for key in ("status_events", "queue_events", "resyncs"):
+        figures[key] = sum(part[key] for part in parts)
+    figures["waiting_connections_lost"] = sum(part["lost"] for part in parts)
+    figures["waiting_wrong_before_claims"] = wrong_before
+    claim_ms = distribution((acked - sent) * 1000 for sent, acked, _ in claim_times)
+    figures["claim_ack_ms"] = claim_ms
+    print(format_distribution("claim ack", claim_ms))
+    print(format_distribution("position right after", queue_figures["position_right_ms"]))
+    print(
+        "every waiting relative right, per claim (ms): "
+        + " ".join(f"{ms:.0f}" for ms in queue_figures["every_waiting_right_ms_per_claim"])
+    )
+    print(
+        f"claims {queue_figures['claims']} ({queue_figures['claims_failed']} failed);"
+        f" positions not right within {options.position_deadline:g} s:"
+        f" {queue_figures['not_right_in_time']} of {queue_figures['position_checks']}"
+        f" ({queue_figures['never_right']} never);"
+        f" waiting relatives got {figures['status_events']} status, {figures['queue_events']} queue,"
+        f" asked queue_status {figures['resyncs']} times;"
+        f" connections lost {figures['waiting_connections_lost']}"
+    )
+    return figures
+
+
+def position_figures(
+    order: list[str],
+    logs: list[list[tuple[float, str, int | None]]],
+    claim_times: list[tuple[float, float, bool]],
+    deadline: float,
+) -> dict[str, Any]:
+    """For each claim and each relative still waiting after it: the time from the claim until
+    the relative's derived position is right, i.e. equal to the truth after this claim or after
+    a later one already sent by then. The truth: 1 + the waiting conversations created before."""
+    claimed_index = {conversation_id: index for index, conversation_id in enumerate(order)}
+    done = [(sent, claimed_index[order[k]]) for k, (sent, _, ok) in enumerate(claim_times) if ok]
+    failed = sum(1 for *_, ok in claim_times if not ok)
+    sent_times = [sent for sent, _ in done]
+
+    def truth(index: int, claims_done: int) -> int:
+        return index + 1 - sum(1 for _, claimed in done[:claims_done] if claimed < index)
+
+    seconds: list[float] = []
+    per_claim_worst: list[float] = []
+    late = never = 0
+    for k, (sent, _) in enumerate(done, 1):
+        worst = 0.0
+        for index, log in enumerate(logs):
+            if any(claimed == index for _, claimed in done[:k]):
+                continue
+            right_at = None
+            for at, state, position in log:
+                if at < sent:
+                    continue
+                if state != "waiting":
+                    break
+                sent_by_then = bisect.bisect_right(sent_times, at)
+                if truth(index, sent_by_then) <= (position or 0) <= truth(index, k):
+                    right_at = at
+                    break
+            if right_at is None:
+                never += 1
+                late += 1
+                worst = math.inf
+                continue
+            seconds.append(right_at - sent)
+            worst = max(worst, right_at - sent)
+            late += right_at - sent > deadline
+        per_claim_worst.append(worst)
+    return {
+        "claims": len(done),
+        "claims_failed": failed,
+        "position_checks": len(seconds) + never,
+        "position_right_ms": distribution(s * 1000 for s in seconds),
+        "every_waiting_right_ms_per_claim": [s * 1000 for s in per_claim_worst],
+        "not_right_in_time": late,
+        "never_right": never,
+    }
 
 
 async def pool_health(pool: WorkerPool) -> dict[str, int]:
@@ -1070,8 +1391,12 @@ async def scenario_reconnect(pool: WorkerPool, options: argparse.Namespace) -> d
 SCENARIOS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "throughput": (scenario_throughput, {"conversations": 200}),
     "paced": (scenario_paced, {"conversations": 200, "rate": 1000.0}),
-    "idle": (scenario_idle, {"conversations": 10_000}),
+    "idle": (scenario_idle, {"conversations": 10_000, "claim_interval": 2.5}),
     "reconnect": (scenario_reconnect, {"conversations": 5_000, "rate": 200.0}),
+    "churn": (
+        scenario_churn,
+        {"conversations": 200, "rate": 500.0, "claim_interval": 1.0, "queue_events": True},
+    ),
 }
 
 
@@ -1099,15 +1424,27 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out of latencies")
-    parser.add_argument("--rate", type=float, help="msg/s in total (paced, reconnect)")
+    parser.add_argument("--rate", type=float, help="msg/s in total (paced, reconnect, churn)")
     parser.add_argument("--concurrency", type=int, default=64, help="setup calls in flight")
     parser.add_argument("--timeout", type=float, default=30.0, help="per call, seconds")
     parser.add_argument("--attempts", type=int, default=3, help="sends of one client_id")
     parser.add_argument("--grace", type=float, default=10.0, help="wait for stragglers")
     parser.add_argument("--waiting-share", type=float, default=0.5, help="idle: share waiting")
     parser.add_argument("--claims", type=int, default=10, help="idle: claims from the front")
-    parser.add_argument("--claim-interval", type=float, default=2.5, help="idle: seconds")
-    parser.add_argument("--settle", type=float, default=3.0, help="idle: seconds before RSS")
+    parser.add_argument("--claim-interval", type=float, help="idle, churn: seconds between claims (2.5, 1)")
+    parser.add_argument("--waiting", type=int, default=1000, help="churn: relatives waiting")
+    parser.add_argument(
+        "--queue-events",
+        action=argparse.BooleanOptionalAction,
+        help="relatives connect with queue_events and derive their position from `queue`"
+        " broadcasts (default: on for churn, off for idle)",
+    )
+    parser.add_argument(
+        "--position-deadline", type=float, default=2.0, help="churn: a position is late after this"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="idle: seconds before RSS; idle, churn: after the claims"
+    )
     parser.add_argument("--before-drop", type=float, default=3.0, help="reconnect: seconds")
     parser.add_argument("--spread", type=float, default=10.0, help="reconnect: reconnects over")
     parser.add_argument("--window", type=float, default=20.0, help="reconnect: must be back in")
@@ -1124,6 +1461,7 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for name, default in SCENARIOS[options.scenario][1].items():
         if getattr(options, name) is None:
             setattr(options, name, default)
+    options.queue_events = bool(options.queue_events)
     if options.counsellors is None:
         options.counsellors = options.procs
     if options.conversations < options.counsellors or options.counsellors < options.procs:
