@@ -18,6 +18,7 @@ import pytest
 import socketio
 from openapi_spec_validator import validate
 
+from server.domain.staff import Role
 from tests.e2e.escalation_helpers import draft_body
 from tests.support.booking import FAST_BOOKING_ENV, BookingClient
 from tests.support.clients import Harness, connect_error_code
@@ -373,7 +374,7 @@ async def test_openapi_refs_resolve_and_invalid_json_is_documented(server: Serve
                 assert "400" in operation["responses"], (method, path)
                 assert "invalid_json" in operation["responses"]["400"]["description"], (method, path)
     user_role = document["components"]["schemas"]["User"]["properties"]["role"]
-    assert set(user_role["enum"]) == {"counsellor", "supervisor", "admin", "social_services"}
+    assert set(user_role["enum"]) == {role.value for role in Role}
 
 
 CANARY = "EchoCanaryKlöverblad4471"
