@@ -220,6 +220,6 @@ async def test_an_end_through_one_process_closes_sockets_held_on_another(
             answers_until_closed(alice_alerts, "barrier_round_trip"),
         )
 
-        reset = await root.api.request("DELETE", "/api/staff/users/bob/totp")
+        reset = await root.api.request("DELETE", "/api/staff/accounts/bob/totp")
         assert reset.status == 200, reset.body
         await answers_until_closed(bob_chat, "staff")
