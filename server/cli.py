@@ -221,7 +221,7 @@ async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
 async def _account_change(
     settings: Settings, auth: AuthService, accounts: AccountService, args: argparse.Namespace
 ) -> str:
-    from server.domain.errors import DomainError
+    from server.domain.errors import DomainError, NotFound
     from server.domain.staff import check_route
     from server.transports.wire import setup_url
 
@@ -231,7 +231,7 @@ async def _account_change(
             try:
                 check_route(role, args.route, accounts.policy.routes)
             except ValueError as error:
-                raise SystemExit(f"--route: {error}") from None
+                raise SystemExit(f"--route {args.route!r}: {error}") from None
             password = _read_password(f"password for {args.name}: ")
             user_id = await auth.add_user(args.name, password, role, args.display_name, args.route)
             return f"added {role.value} {args.name} (id {user_id})"
@@ -253,6 +253,8 @@ async def _account_change(
             return f"two-factor sign-in of {args.name} is unlocked ({state}); its code works again"
         user = await accounts.change_account(None, args.name, active=args.user_command == "enable")
         return f"{args.name} is now {'enabled' if user.active else 'disabled'}"
+    except NotFound:
+        raise SystemExit(f"error: no user {args.name}") from None
     except DomainError as error:
         raise SystemExit(f"error: {error.message}") from None
 

@@ -49,9 +49,9 @@ def check_route(role: Role, route: str | None, known_routes: Collection[str]) ->
     one."""
     if role is not Role.SOCIAL_SERVICES:
         if route:
-            raise ValueError("only social_services accounts have a route")
+            raise ValueError("a route is only for social_services accounts")
         return
     if not route:
         raise ValueError("social_services accounts need a route")
     if route not in known_routes:
-        raise ValueError(f"no route {route!r} in the routes file; known: {', '.join(sorted(known_routes))}")
+        raise ValueError(f"no such route in the routes file; known: {', '.join(sorted(known_routes))}")

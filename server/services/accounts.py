@@ -85,7 +85,7 @@ async def insert_account(
     except ValueError as error:
         raise InvalidInput(str(error), code="invalid_username") from None
     if await repos.staff.credentials(username) is not None:
-        raise Conflict(f"user {username} exists", code="user_exists")
+        raise Conflict("that username is taken", code="user_exists")
     return await repos.staff.add_user(
         username, clean_text(display_name or username), password_hash, role, now, route
     )
@@ -278,7 +278,7 @@ class AccountService:
         async with self.uow.read() as repos:
             found = await repos.staff.credentials(username)
         if found is None:
-            raise NotFound(f"no user {username}")
+            raise NotFound("no such user")
         target = found[0]
         if actor is not None:
             require(actor.role, action, Ownership.OWN if actor.id == target.id else Ownership.OTHER)
