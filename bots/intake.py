@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from server.config.i18n import Catalogs
-from server.config.knowledge import Knowledge
 from server.domain.conversations import Sender
 from server.domain.risk import DANGER_REASON, signals_danger
 from server.services.chat import ChatService
 from server.services.events import Event, MessagePosted
+from server.services.knowledge import KnowledgeService
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class IntakeBot:
         self,
         chat: ChatService,
         catalogs: Catalogs,
-        knowledge: Knowledge,
+        knowledge: KnowledgeService,
         emergency_number: str,
         waiting_update_every: timedelta,
     ) -> None:
@@ -55,7 +55,7 @@ class IntakeBot:
             await self.check_danger(event.conversation.id, event.conversation.language, event.message.text)
 
     async def check_danger(self, conversation_id: str, language: str, text: str) -> None:
-        if not signals_danger(text, self.knowledge.danger_pattern(language)):
+        if not signals_danger(text, await self.knowledge.danger_pattern(language)):
             return
         if await self.chat.raise_priority(conversation_id, DANGER_REASON) is None:
             return

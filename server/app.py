@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import socketio
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import IntegrityError
 
 from bots.intake import IntakeBot, greetings
 from bots.sms import SmsBot
@@ -27,10 +28,11 @@ from server.adapters.sms.twilio import TwilioConfig, TwilioSmsSender
 from server.adapters.webhook import WebhookClient, new_session
 from server.config.escalation_file import load_escalation_config
 from server.config.i18n import Catalogs
-from server.config.knowledge import Knowledge
+from server.config.knowledge import read_directory
 from server.config.paths import config_dir, web_dir
 from server.config.settings import Settings
 from server.domain.booking.kinds import GroupSchedule, KindRules
+from server.domain.escalation import EscalationConfig
 from server.domain.hours import OpeningHours
 from server.domain.reminders import ThrottlePolicy
 from server.domain.supervision import AlertRules
@@ -42,6 +44,7 @@ from server.services.chat import ChatPolicy, ChatService
 from server.services.contact_records import ContactRecorder, RecordPolicy
 from server.services.escalation import EscalationPolicy, EscalationService
 from server.services.events import EventBus
+from server.services.knowledge import KnowledgePolicy, KnowledgeService
 from server.services.operations import OperationsService
 from server.services.ports.clock import system_clock
 from server.services.ports.operations import Probe
@@ -77,6 +80,12 @@ def presence_sweep_seconds(policy: ChatPolicy) -> float:
     return min(15.0, max(0.5, shortest.total_seconds() / 4))
 
 
+def retention_sweep_seconds(auto_close_after: timedelta) -> float:
+    """Every 10 minutes, or more often when ``chat.auto_close_after`` is short (at least every
+    quarter of it, at most every 0.5 s), so an inactive conversation closes soon after it is due."""
+    return min(600.0, max(0.5, auto_close_after.total_seconds() / 4))
+
+
 def opening_hours(settings: Settings) -> OpeningHours:
     return OpeningHours(
         timezone=settings.hours.timezone,
@@ -102,8 +111,14 @@ def chat_policy(settings: Settings, catalogs: Catalogs) -> ChatPolicy:
         waiting_per_address=settings.limits.waiting_per_address,
         abandon_after=chat.abandon_after,
         away_after=chat.away_after,
+        auto_close_after=chat.auto_close_after,
         records=contact_recorder(settings),
     )
+
+
+def knowledge_policy(settings: Settings, escalation: EscalationConfig) -> KnowledgePolicy:
+    """The perspectives are the statistics' and the districts the escalation routes' ids."""
+    return KnowledgePolicy(tuple(settings.statistics.perspectives), tuple(escalation.routes))
 
 
 def supervision_policy(settings: Settings, catalogs: Catalogs) -> SupervisionPolicy:
@@ -238,7 +253,14 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.observability.escalation_deadline_warning,
         probes,
     )
-    app[app_keys.RETENTION] = RetentionService(uow, system_clock, settings.privacy.chat_retention, events)
+    app[app_keys.RETENTION] = RetentionService(
+        uow,
+        system_clock,
+        settings.privacy.chat_retention,
+        events,
+        close_inactive=app[app_keys.CHAT].close_inactive,
+        auto_close_after=settings.chat.auto_close_after,
+    )
     app[app_keys.AUDIT] = AuditService(uow, system_clock)
     app[app_keys.SURVEY] = SurveyService(uow, system_clock)
     app[app_keys.SUPERVISION] = SupervisionService(
@@ -251,9 +273,26 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[app_keys.STATISTICS] = StatisticsService(
         uow, StatisticsPolicy(settings.statistics.min_cell, settings.statistics.max_weeks)
     )
+    knowledge = KnowledgeService(
+        uow, system_clock, knowledge_policy(settings, app[app_keys.ESCALATION_CONFIG])
+    )
+    app[app_keys.KNOWLEDGE] = knowledge
+    await _first_start_knowledge(knowledge)
     yield
     await uow.close()
     await database.dispose()
+
+
+async def _first_start_knowledge(knowledge: KnowledgeService) -> None:
+    """A fresh database gets the shipped knowledge (config/knowledge/) so a new install behaves as
+    the files say; a bank that holds anything is left alone (docs/knowledge.md). When two
+    processes start on one new database, one import wins and the other finds its unique keys."""
+    try:
+        loaded = await knowledge.import_drafts(read_directory(config_dir() / "knowledge"), only_if_empty=True)
+    except IntegrityError:
+        loaded = 0
+    if loaded:
+        log.info("the empty knowledge bank got the %d shipped items", loaded)
 
 
 async def _session_watch_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -278,6 +317,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         cookie_name(settings.security.secure_cookies),
         app[app_keys.PRESENCE],
         app[app_keys.SESSION_WATCH],
+        app[app_keys.KNOWLEDGE],
     )
     relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
     metrics = app[app_keys.METRICS]
@@ -285,10 +325,17 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(relatives)
     sio.register_namespace(counsellors)
     broadcaster = Broadcaster(
-        sio, chat, counsellors, settings.chat.queue_push_delay, observe_delivery=metrics.observe_delivery
+        sio,
+        chat,
+        counsellors,
+        relatives,
+        settings.chat.queue_push_delay,
+        observe_delivery=metrics.observe_delivery,
+        shared=bool(settings.scale.redis_url),
     )
     events.subscribe(broadcaster.on_event)
     app[app_keys.PRESENCE].on_change(broadcaster.queue_changed)
+    relatives.on_new_page(broadcaster.queue_changed)
     overview = OverviewPush(
         sio,
         app[app_keys.SUPERVISION],
@@ -451,7 +498,12 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
     )
     scheduler.add_job(
-        app[app_keys.RETENTION].sweep, "interval", minutes=10, id="retention", max_instances=1, coalesce=True
+        app[app_keys.RETENTION].sweep,
+        "interval",
+        seconds=retention_sweep_seconds(app[app_keys.SETTINGS].chat.auto_close_after),
+        id="retention",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(
         app[app_keys.ESCALATIONS].sweep,
@@ -515,7 +567,6 @@ def create_app(settings: Settings) -> web.Application:
     hide_server_version()
     app[app_keys.SETTINGS] = settings
     app[app_keys.CATALOGS] = Catalogs(web_dir() / "i18n")
-    app[app_keys.KNOWLEDGE] = Knowledge(config_dir() / "knowledge")
     app[app_keys.TRUSTED_PROXIES] = parse_trusted(settings.security.trusted_proxies)
     app[app_keys.ESCALATION_CONFIG] = load_escalation_config(
         settings.resolved_path(settings.escalation.routes_file),

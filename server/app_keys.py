@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from server.adapters.db.unit_of_work import SqlUnitOfWork
     from server.adapters.metrics import Metrics
     from server.config.i18n import Catalogs
-    from server.config.knowledge import Knowledge
     from server.config.settings import Settings
     from server.domain.escalation import EscalationConfig
     from server.domain.tokens import KeyedHash
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from server.services.chat import ChatService
     from server.services.escalation import EscalationService
     from server.services.events import EventBus
+    from server.services.knowledge import KnowledgeService
     from server.services.operations import OperationsService
     from server.services.ports.counters import RateLimit
     from server.services.ports.sms import SmsGateway
@@ -55,7 +55,7 @@ SURVEY: web.AppKey[SurveyService] = web.AppKey("survey")
 RETENTION: web.AppKey[RetentionService] = web.AppKey("retention")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
-KNOWLEDGE: web.AppKey[Knowledge] = web.AppKey("knowledge")
+KNOWLEDGE: web.AppKey[KnowledgeService] = web.AppKey("knowledge")
 CONVERSATION_LIMITER: web.AppKey[RateLimit] = web.AppKey("conversation_limiter")
 RESUME_LIMITER: web.AppKey[RateLimit] = web.AppKey("resume_limiter")
 SLOT_LIMITER: web.AppKey[RateLimit] = web.AppKey("slot_limiter")

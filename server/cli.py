@@ -1,4 +1,5 @@
-"""The `kinline` command: serve, migrate, staff accounts, and the translations' coverage."""
+"""The `kinline` command: serve, migrate, back up and restore, staff accounts, and the translations'
+coverage."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from server import log_privacy
@@ -259,6 +261,48 @@ async def _account_change(
         raise SystemExit(f"error: {error.message}") from None
 
 
+def _key_location(settings: Settings) -> str:
+    """Where the data key is, for the operator who must keep it with a backup (never the key)."""
+    security = settings.security
+    if security.data_key:
+        return "it is set in security.data_key (your config file or KINLINE_SECURITY__DATA_KEY)"
+    path = settings.resolved_path(security.data_key_file)
+    if not path.exists():
+        return f"it will be the file {path}, which the server creates at its first start"
+    return f"it is the file {path}"
+
+
+def _backup(settings: Settings, destination: str) -> str:
+    from pathlib import Path
+
+    from server.adapters.db.backup import BackupError, backup
+
+    try:
+        result = backup(settings.resolved_database_url(), Path(destination).resolve())
+    except BackupError as error:
+        raise SystemExit(f"kinline backup: {error}") from None
+    return (
+        f"backup written to {result.path} ({result.size} bytes, {result.kind})\n"
+        f"Keep the data key with this backup, as privately: {_key_location(settings)}.\n"
+        "Without the key the messages, notes and phone numbers in the backup cannot be read."
+    )
+
+
+def _restore(settings: Settings, source: str) -> str:
+    from pathlib import Path
+
+    from server.adapters.db.backup import BackupError, restore
+
+    try:
+        restore(settings.resolved_database_url(), Path(source).resolve())
+    except BackupError as error:
+        raise SystemExit(f"kinline restore: {error}") from None
+    return (
+        f"restored {source} and applied the migrations.\n"
+        f"The server needs the data key the backup was made with: {_key_location(settings)}."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kinline", description="Kinline support line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -266,6 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     commands.add_parser("migrate", help="apply database migrations")
+    backup = commands.add_parser(
+        "backup",
+        help="write a consistent copy of the database while the server runs (SQLite's online backup, "
+        "or pg_dump's custom format); keep the data key with it",
+    )
+    backup.add_argument("path", help="a new file")
+    restore = commands.add_parser(
+        "restore",
+        help="restore a backup into an empty database (refuses one with data) and apply migrations",
+    )
+    restore.add_argument("path", help="a file made by kinline backup")
     demo = commands.add_parser(
         "demo",
         help="serve a demonstration on its own database (var/demo.db) with demo staff and a schedule",
@@ -276,9 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="add a staff account; the password is read from stdin")
     add.add_argument("name")
-    add.add_argument(
-        "--role", required=True, choices=["counsellor", "supervisor", "admin", "social_services"]
-    )
+    add.add_argument("--role", required=True, choices=[role.value for role in Role])
     add.add_argument("--display-name")
     add.add_argument("--route", help="escalation route of a social_services user")
     for verb in ("disable", "enable"):
@@ -304,6 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--to", dest="last", required=True, help="last ISO week, e.g. 2026-W52")
     report.add_argument("--by", required=True, help="one or two dimensions, e.g. perspective,language")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
+    knowledge = commands.add_parser(
+        "knowledge", help="the knowledge bank's import format (docs/knowledge.md)"
+    )
+    knowledge_commands = knowledge.add_subparsers(dest="knowledge_command", required=True)
+    load = knowledge_commands.add_parser(
+        "import", help="load a directory (like config/knowledge) into an empty bank; refused otherwise"
+    )
+    load.add_argument("directory", type=Path)
+    dump = knowledge_commands.add_parser("export", help="write the bank to a directory in the import format")
+    dump.add_argument("directory", type=Path)
     i18n = commands.add_parser("i18n", help="translations")
     i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_check = i18n_commands.add_parser(
@@ -327,6 +390,33 @@ async def _report(settings: Settings, args: argparse.Namespace) -> str:
         except DomainError as error:
             raise SystemExit(f"error: {error.message}") from None
     return table_csv(table) if args.format == "csv" else table_json_text(table, args.first, args.last)
+
+
+async def _knowledge(settings: Settings, args: argparse.Namespace) -> str:
+    from server.app import knowledge_policy
+    from server.config.escalation_file import load_escalation_config
+    from server.config.knowledge import read_directory, write_directory
+    from server.domain.errors import DomainError
+    from server.services.knowledge import KnowledgeService
+    from server.services.ports.clock import system_clock
+
+    escalation = load_escalation_config(
+        settings.resolved_path(settings.escalation.routes_file),
+        emergency_number=settings.privacy.emergency_number,
+    )
+    async with _staff_accounts(settings) as (_auth, uow):
+        service = KnowledgeService(uow, system_clock, knowledge_policy(settings, escalation))
+        try:
+            if args.knowledge_command == "import":
+                try:
+                    drafts = read_directory(args.directory)
+                except (OSError, ValueError, KeyError) as error:
+                    raise SystemExit(f"error: {error}") from None
+                return f"imported {await service.import_drafts(drafts)} items from {args.directory}"
+            written = write_directory(args.directory, await service.export_items())
+            return f"exported the bank to {len(written)} files in {args.directory}"
+        except DomainError as error:
+            raise SystemExit(f"error: {error.message}") from None
 
 
 def _i18n_check(limit: int) -> None:
@@ -358,9 +448,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "migrate":
             _migrate(settings)
             print("migrations applied")
+        elif args.command == "backup":
+            print(_backup(settings, args.path))
+        elif args.command == "restore":
+            print(_restore(settings, args.path))
         elif args.command == "user":
             _migrate(settings)
             print(asyncio.run(_user_command(settings, args)))
+        elif args.command == "knowledge":
+            _migrate(settings)
+            print(asyncio.run(_knowledge(settings, args)))
         elif args.command == "report":
             _migrate(settings)
             print(asyncio.run(_report(settings, args)), end="")

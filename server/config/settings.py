@@ -96,8 +96,11 @@ class ChatSettings(_Section):
     # A waiting conversation whose relative has had no socket connected this long shows as "away"
     # in the queue (never, if it is not shorter than abandon_after).
     away_after: Duration = timedelta(seconds=60)
+    # A waiting or active conversation with no message from the relative or a counsellor this long
+    # closes as "inactive", so every conversation eventually falls under privacy.chat_retention.
+    auto_close_after: Duration = timedelta(hours=24)
 
-    @field_validator("abandon_after", "away_after")
+    @field_validator("abandon_after", "away_after", "auto_close_after")
     @classmethod
     def _check_presence_time(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=1):

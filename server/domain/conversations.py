@@ -10,6 +10,7 @@ from functools import total_ordering
 from typing import Any
 
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from server.domain.knowledge import ResourceCard
 from server.domain.text import clean_text
 
 
@@ -29,6 +30,10 @@ class Sender(enum.StrEnum):
 DEFAULT_TOPIC = "worried_about_someone"
 LEFT_BY_RELATIVE = "left_by_relative"
 ABANDONED = "abandoned"
+# Closed by the server: no message from the relative or a counsellor for chat.auto_close_after.
+INACTIVE = "inactive"
+#: Outcomes the server sets itself; a counsellor never picks them (chat.outcomes).
+SYSTEM_OUTCOMES = (LEFT_BY_RELATIVE, ABANDONED, INACTIVE)
 DANGER_PRIORITY = 10
 
 
@@ -147,6 +152,24 @@ def mark_danger(conversation: Conversation, reason: str, *, keeps_place: bool) -
     if conversation.priority_reason is not None or conversation.state is State.CLOSED:
         return None
     return (flag_danger if keeps_place else raise_priority)(conversation, reason)
+
+
+def last_activity(conversation: Conversation, last_message_at: datetime | None) -> datetime:
+    """When the conversation last moved: started, claimed, or the last message of the relative or
+    a counsellor (the bot's waiting updates do not count)."""
+    moments = [conversation.created_at, conversation.claimed_at, last_message_at]
+    return max(moment for moment in moments if moment is not None)
+
+
+def is_inactive(conversation: Conversation, last_message_at: datetime | None, cutoff: datetime) -> bool:
+    """An open conversation that has not moved since ``cutoff`` closes as INACTIVE."""
+    return conversation.state is not State.CLOSED and last_activity(conversation, last_message_at) <= cutoff
+
+
+def relative_closed_reason(conversation: Conversation) -> str | None:
+    """What a relative is told about why their conversation closed: only that the server closed
+    it for inactivity; a counsellor's outcome is never shown to them."""
+    return INACTIVE if conversation.state is State.CLOSED and conversation.outcome == INACTIVE else None
 
 
 def is_away(conversation: Conversation, now: datetime, away_after: timedelta) -> bool:
@@ -287,6 +310,8 @@ class Message:
     text: str
     sent_at: datetime
     client_id: str = ""
+    # A resource sent with send_resource; ``text`` then holds its plain version.
+    card: ResourceCard | None = None
 
 
 @dataclass(frozen=True)

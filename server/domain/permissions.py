@@ -74,6 +74,9 @@ class Action(enum.StrEnum):
     SUPERVISION_READ = "supervision.read"
     SUPERVISION_JOIN = "supervision.join"
     SUPERVISION_REASSIGN = "supervision.reassign"
+    RETENTION_READ = "retention.read"
+    KNOWLEDGE_EDIT = "knowledge.edit"
+    KNOWLEDGE_READ_INTERNAL = "knowledge.read_internal"
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,12 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     Action.SMS_OUTBOX_READ: {Role.ADMIN: _SIGNED_IN},
     # Counts over anonymous contact records (small counts suppressed): for those who oversee the
     # line and report on it; never counsellors or social services.
-    Action.STATISTICS_READ: dict.fromkeys(OVERSEERS, _SIGNED_IN),
+    Action.STATISTICS_READ: dict.fromkeys((*OVERSEERS, Role.COORDINATOR), _SIGNED_IN),
+    # The knowledge bank (docs/knowledge.md): the coordinator and administrators write it (drafts,
+    # versions, publishing); those who chat also read the internal guidance and unpublished items.
+    # Sending a resource into a chat (send_resource) is conversation.send.
+    Action.KNOWLEDGE_EDIT: dict.fromkeys((Role.COORDINATOR, Role.ADMIN), _SIGNED_IN),
+    Action.KNOWLEDGE_READ_INTERNAL: dict.fromkeys((*sorted(CHAT_ROLES), Role.COORDINATOR), _SIGNED_IN),
     # Supervision (the live view): those who oversee the line see every waiting and active
     # conversation's facts (never its text), read one for a configured reason (audited), join it
     # as a second counsellor, and hand it to another counsellor. "Own" means holding or having
@@ -182,6 +190,8 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     Action.SUPERVISION_READ: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
     Action.SUPERVISION_JOIN: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
     Action.SUPERVISION_REASSIGN: dict.fromkeys(OVERSEERS, _ANY_CONVERSATION),
+    # What the retention sweeps removed (counts only): the administrators who answer for retention.
+    Action.RETENTION_READ: {Role.ADMIN: _SIGNED_IN},
 }
 
 ESCALATION_ACTIONS = frozenset(action for action in Action if action.value.startswith("escalation."))
@@ -192,8 +202,19 @@ BOOKING_ACTIONS = frozenset(
     if action.value.startswith(("availability.", "appointment.", "slots.", "sms_outbox."))
 )
 STATISTICS_ACTIONS = frozenset(action for action in Action if action.value.startswith("statistics."))
+# Running the service: the administrators' views (retention).
+OPERATIONS_ACTIONS = frozenset(action for action in Action if action.value.startswith("retention."))
+KNOWLEDGE_ACTIONS = frozenset(action for action in Action if action.value.startswith("knowledge."))
 # Everything else is the chat's, its audit log (audit.read) included.
-CHAT_ACTIONS = frozenset(Action) - ESCALATION_ACTIONS - STAFF_ACTIONS - BOOKING_ACTIONS - STATISTICS_ACTIONS
+CHAT_ACTIONS = (
+    frozenset(Action)
+    - ESCALATION_ACTIONS
+    - STAFF_ACTIONS
+    - BOOKING_ACTIONS
+    - STATISTICS_ACTIONS
+    - OPERATIONS_ACTIONS
+    - KNOWLEDGE_ACTIONS
+)
 
 # The ownerships that can occur for each action: actions on one escalation see own/route/other,
 # drafting and chat actions see own/other (holding the conversation or not), staff-account actions
@@ -217,6 +238,9 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.SUPERVISION_VIEW,
             Action.STAFF_LIST,
             Action.STAFF_ADD,
+            Action.RETENTION_READ,
+            Action.KNOWLEDGE_EDIT,
+            Action.KNOWLEDGE_READ_INTERNAL,
         }
         else frozenset({Ownership.OWN, Ownership.OTHER})
         if action is Action.ESCALATION_CREATE or action in CHAT_ACTIONS | STAFF_ACTIONS | BOOKING_ACTIONS

@@ -13,6 +13,8 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     SOCIAL_SERVICES = "social_services"
+    # Keeps the knowledge bank (docs/knowledge.md) and reads the statistics; never a conversation.
+    COORDINATOR = "coordinator"
 
 
 #: The roles who chat and take appointments; the permission table gives them their rows.

@@ -22,6 +22,7 @@ from server.domain.errors import (
     Unavailable,
 )
 from server.domain.hours import OpeningHours
+from server.domain.knowledge import Item, ResourceCard, card_for
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import CHAT_ROLES, StaffUser
 from server.domain.text import check_client_id
@@ -65,6 +66,7 @@ class ChatPolicy:
     waiting_per_address: int = 0
     abandon_after: timedelta = timedelta(minutes=15)
     away_after: timedelta = timedelta(seconds=60)
+    auto_close_after: timedelta = timedelta(hours=24)
     records: ContactRecorder = field(default_factory=ContactRecorder)
 
 
@@ -87,6 +89,8 @@ class RelativeStatus:
     language_choice: LanguageChoice | None = None
     # While waiting: the view the position is counted in (rules.Place.line).
     line: frozenset[str] | None = None
+    # Once closed: why, when the relative is told a reason (rules.relative_closed_reason).
+    closed_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,14 @@ class QueueView:
     languages: frozenset[str]
     user_ids: list[int]
     conversations: list[Conversation]
+
+
+async def get_conversation(repos: Repositories, conversation_id: str) -> Conversation:
+    """The conversation, or NotFound."""
+    conversation = await repos.chat.get(conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation")
+    return conversation
 
 
 class ChatService:
@@ -241,9 +253,16 @@ class ChatService:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
         return conversation
 
+    async def status_of(self, conversation_id: str) -> RelativeStatus:
+        async with self.uow.read() as repos:
+            conversation = await get_conversation(repos, conversation_id)
+        return await self._status(conversation)
+
     async def _status(self, conversation: Conversation) -> RelativeStatus:
         if conversation.state is not State.WAITING:
-            return RelativeStatus(conversation.state, None, None)
+            return RelativeStatus(
+                conversation.state, None, None, closed_reason=rules.relative_closed_reason(conversation)
+            )
         waiting = await self.uow.waiting()
         if all(c.id != conversation.id for c in waiting):
             waiting.append(conversation)
@@ -305,7 +324,7 @@ class ChatService:
         code it was made under, and a booking with its own manage code."""
         now = self.clock()
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             closed = None
             if conversation.state is not State.CLOSED:
                 closed = rules.close(conversation, rules.LEFT_BY_RELATIVE, now)
@@ -369,13 +388,36 @@ class ChatService:
             await self.events.publish(AwayChanged(away))
         return abandoned
 
+    async def close_inactive(self) -> int:
+        """Close as inactive every open conversation that has not moved for ``auto_close_after``
+        (no message of the relative or a counsellor), so that retention reaches it too. Each close
+        is one conditional write: with several processes sweeping, a conversation closes once, and
+        a message or claim that comes first keeps it open. Returns how many closed."""
+        now = self.clock()
+        async with self.uow.read() as repos:
+            due = await repos.chat.inactive_open(now - self.policy.auto_close_after)
+        closed_count = 0
+        for conversation in due:
+            closed = rules.close(conversation, rules.INACTIVE, now)
+            async with self.uow.write() as repos:
+                done = await repos.chat.close_inactive(conversation, closed)
+                if done:
+                    await self.policy.records.conversation_ended(repos, closed)
+            if done:
+                closed_count += 1
+                self.addresses.forget(conversation.id)
+                await self.events.publish(
+                    ConversationChanged(closed, previous_counsellor_id=conversation.counsellor_id)
+                )
+        return closed_count
+
     def is_away(self, conversation: Conversation) -> bool:
         return rules.is_away(conversation, self.clock(), self.policy.away_after)
 
     async def choose_language(self, conversation_id: str, choice: LanguageChoice) -> RelativeStatus:
         """The relative waits for a counsellor who speaks their language, or takes the next one."""
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             chosen = rules.choose_language(conversation, choice)
             if chosen != conversation and not await repos.chat.save_state(conversation, chosen):
                 raise Conflict("the conversation changed meanwhile", code="conflict")
@@ -392,6 +434,7 @@ class ChatService:
         text: str,
         sender: Sender,
         author: StaffUser | None = None,
+        card: ResourceCard | None = None,
     ) -> Message:
         """Store once per client_id; a repeat returns the stored message and announces nothing.
         The client's client_id is a UUID; the server's own senders (bot, system) name theirs."""
@@ -406,7 +449,9 @@ class ChatService:
                 self.permit(author, Action.CONVERSATION_SEND, conversation)
 
         appended = await self.uow.append_message(
-            AppendRequest(conversation_id, client_id, sender, text, now, author.id if author else None, check)
+            AppendRequest(
+                conversation_id, client_id, sender, text, now, author.id if author else None, check, card
+            )
         )
         if appended is None:
             async with self.uow.read() as repos:
@@ -419,10 +464,22 @@ class ChatService:
             await self.events.publish(MessagePosted(replace(conversation, last_seq=message.seq), message))
         return message
 
+    async def send_resource(
+        self, conversation_id: str, client_id: str, resource: Item, author: StaffUser
+    ) -> Message:
+        """A resource as a card in the conversation's language (or its fallback), with its plain
+        version as the text; otherwise exactly a counsellor's message (send_message)."""
+        async with self.uow.read() as repos:
+            conversation = await get_conversation(repos, conversation_id)
+        card = card_for(resource, conversation.language)
+        return await self.post_message(
+            conversation_id, client_id, card.plain(), Sender.COUNSELLOR, author=author, card=card
+        )
+
     async def post_bot_message(self, conversation_id: str, text: str) -> Message | None:
         """The bot speaks only into open conversations; returns None when it is closed."""
         async with self.uow.read() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
         if conversation.state is State.CLOSED:
             return None
         return await self.post_message(conversation_id, f"bot-{uuid.uuid4()}", text, Sender.BOT)
@@ -433,7 +490,7 @@ class ChatService:
 
     async def staff_history(self, conversation_id: str, after_seq: int, reader: StaffUser) -> list[Message]:
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self._permit_read(reader, conversation)
             await repos.staff.audit(
                 reader.id, "conversation.read", "conversation", conversation_id, self.clock()
@@ -442,20 +499,20 @@ class ChatService:
 
     async def relative_typing(self, conversation_id: str) -> None:
         async with self.uow.read() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
         rules.require_open(conversation)
         if conversation.state is State.ACTIVE:
             await self.events.publish(Typing(conversation, by_relative=True))
 
     async def counsellor_typing(self, conversation_id: str, counsellor: StaffUser) -> None:
         async with self.uow.read() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
         self.permit(counsellor, Action.CONVERSATION_SEND, conversation)
         await self.events.publish(Typing(conversation, by_relative=False))
 
     async def mark_read(self, conversation_id: str, counsellor: StaffUser, seq: int) -> int:
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self.permit(counsellor, Action.CONVERSATION_SEND, conversation)
             stored = await repos.chat.mark_read(conversation_id, seq)
         await self.events.publish(ReadMarked(conversation, stored))
@@ -466,7 +523,7 @@ class ChatService:
     async def claim(self, conversation_id: str, counsellor: StaffUser) -> Conversation:
         now = self.clock()
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self.permit(counsellor, Action.CONVERSATION_CLAIM, conversation)
             claimed = rules.claim(conversation, counsellor.id, now)
             changed = claimed is not conversation
@@ -483,7 +540,7 @@ class ChatService:
     async def transfer(self, conversation_id: str, counsellor: StaffUser, to_user_id: int) -> Conversation:
         now = self.clock()
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self.permit(counsellor, Action.CONVERSATION_TRANSFER, conversation)
             target = await repos.staff.get_user(to_user_id)
             if target is None or not target.active or not self.may_hold(target):
@@ -522,7 +579,7 @@ class ChatService:
     ) -> Conversation:
         now = self.clock()
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             if actor is not None:
                 self.permit(actor, Action.CONVERSATION_CLOSE, conversation)
             closed = rules.close(conversation, outcome, now)
@@ -553,7 +610,7 @@ class ChatService:
                 took = True
         shared = key is not None and self.addresses.priority_holder(key) != conversation_id
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             raised = rules.mark_danger(conversation, reason, keeps_place=shared)
             if raised is not None and not await repos.chat.save_state(conversation, raised):
                 raised = None
@@ -577,7 +634,7 @@ class ChatService:
         text = rules.check_text(text, self.policy.max_text_length)
         now = self.clock()
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self.permit(author, Action.CONVERSATION_NOTE, conversation)
             note_id = await repos.chat.add_note(conversation_id, author.id, text, now)
             await repos.staff.audit(author.id, "note.add", "conversation", conversation_id, now)
@@ -587,7 +644,7 @@ class ChatService:
 
     async def notes(self, conversation_id: str, reader: StaffUser) -> list[Note]:
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self._permit_read(reader, conversation)
             await repos.staff.audit(reader.id, "note.read", "conversation", conversation_id, self.clock())
             return await repos.chat.notes_for(conversation_id)
@@ -634,7 +691,7 @@ class ChatService:
         self, conversation_id: str, reader: StaffUser
     ) -> tuple[Conversation, list[Message], list[Note]]:
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self._permit_read(reader, conversation)
             await repos.staff.audit(
                 reader.id, "conversation.read", "conversation", conversation_id, self.clock()
@@ -656,13 +713,6 @@ class ChatService:
         return [(conversation, positions.get(conversation.id, 1)) for conversation in claimed]
 
     # helpers
-
-    @staticmethod
-    async def _get(repos: Repositories, conversation_id: str) -> Conversation:
-        conversation = await repos.chat.get(conversation_id)
-        if conversation is None:
-            raise NotFound("no such conversation")
-        return conversation
 
     @staticmethod
     def permit_console(user: StaffUser) -> None:

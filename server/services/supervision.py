@@ -16,10 +16,10 @@ from server.domain.errors import Conflict, NotFound
 from server.domain.permissions import Action, Ownership
 from server.domain.staff import StaffUser
 from server.domain.supervision import AlertRules, LiveConversation, Overview
-from server.services.chat import ChatService
+from server.services.chat import ChatService, get_conversation
 from server.services.events import ConversationChanged, EventBus
 from server.services.ports.clock import Clock
-from server.services.ports.unit_of_work import Repositories, UnitOfWork
+from server.services.ports.unit_of_work import UnitOfWork
 
 JOINED, LEFT = "joined", "left"
 
@@ -87,7 +87,7 @@ class SupervisionService:
         the audit row names the reason."""
         rules.check_reason(reason, self.policy.read_reasons)
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self._permit(reader, Action.SUPERVISION_READ, conversation)
             await repos.staff.audit(
                 reader.id,
@@ -122,7 +122,7 @@ class SupervisionService:
     async def reassign(self, conversation_id: str, supervisor: StaffUser, to_user_id: int) -> Conversation:
         now = self.clock()
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self._permit(supervisor, Action.SUPERVISION_REASSIGN, conversation)
             target = await repos.staff.get_user(to_user_id)
             if target is None or not target.active or not self.chat.may_hold(target):
@@ -149,7 +149,7 @@ class SupervisionService:
         """Apply ``change``; returns the conversation and whether it changed."""
         now = self.clock()
         async with self.uow.write() as repos:
-            conversation = await self._get(repos, conversation_id)
+            conversation = await get_conversation(repos, conversation_id)
             self._permit(actor, action, conversation)
             changed = change(conversation)
             if changed == conversation:
@@ -172,13 +172,6 @@ class SupervisionService:
                 text,
                 Sender.SYSTEM,
             )
-
-    @staticmethod
-    async def _get(repos: Repositories, conversation_id: str) -> Conversation:
-        conversation = await repos.chat.get(conversation_id)
-        if conversation is None:
-            raise NotFound("no such conversation")
-        return conversation
 
     def _permit(self, user: StaffUser, action: Action, conversation: Conversation) -> None:
         self.chat.permit(user, action, conversation)

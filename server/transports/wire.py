@@ -10,12 +10,17 @@ from server.domain.booking.appointments import Appointment
 from server.domain.booking.slots import Slot
 from server.domain.conversations import Conversation, Message, Note, needs_language
 from server.domain.escalation import AGE_BANDS, Escalation, EscalationConfig, requires_approval
+from server.domain.knowledge import Contact, Item, Kind, ResourceCard, Version
+from server.domain.queue_rounds import RoundPlan, line_id
 from server.domain.reminders import sms_problem
 from server.domain.staff import StaffUser
 from server.domain.supervision import Alert, LiveConversation, LiveCounsellor, Overview
 from server.services.booking import StaffAppointment
 from server.services.chat import RelativeStatus
+from server.services.ports.retention import SweepCounts
 from server.services.ports.staff import StaffAccount
+from server.services.retention import RetentionReport
+from server.transports import markdown
 
 
 def iso(value: datetime | None) -> str | None:
@@ -31,7 +36,12 @@ def message(m: Message) -> dict[str, Any]:
         "text": m.text,
         "sent_at": iso(m.sent_at),
         "client_id": m.client_id,
+        **({"resource": resource_card(m.card)} if m.card else {}),
     }
+
+
+def resource_card(card: ResourceCard) -> dict[str, Any]:
+    return {"id": card.id, "title": card.title, "summary": card.summary, "contact": contact(card.contact)}
 
 
 def queue_item(c: Conversation, away: bool) -> dict[str, Any]:
@@ -115,7 +125,12 @@ def user(u: StaffUser) -> dict[str, Any]:
     return {"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role.value}
 
 
-def status(state: str, queue_position: int | None, estimated_wait_seconds: int | None) -> dict[str, Any]:
+def status(
+    state: str,
+    queue_position: int | None,
+    estimated_wait_seconds: int | None,
+    closed_reason: str | None = None,
+) -> dict[str, Any]:
     return {
         "state": state,
         "queue_position": queue_position,
@@ -123,15 +138,34 @@ def status(state: str, queue_position: int | None, estimated_wait_seconds: int |
         "language": None,
         "language_online": None,
         "language_choice": None,
+        "line": None,
+        "round": None,
+        "closed_reason": closed_reason,
     }
 
 
-def relative_status(s: RelativeStatus) -> dict[str, Any]:
+def relative_status(s: RelativeStatus, queue_round: int | None = None) -> dict[str, Any]:
+    """``queue_round``: the queue round the position belongs to, for a page that derives later
+    positions from the `queue` broadcast (None: the page must wait for a status that has one)."""
     return {
-        **status(s.state.value, s.queue_position, s.estimated_wait_seconds),
+        **status(s.state.value, s.queue_position, s.estimated_wait_seconds, s.closed_reason),
         "language": s.language,
         "language_online": s.language_online,
         "language_choice": s.language_choice.value if s.language_choice else None,
+        "line": line_id(s.line) if s.line is not None else None,
+        "round": queue_round,
+    }
+
+
+def queue_round(plan: RoundPlan, per_position: float) -> dict[str, Any]:
+    """The `queue` broadcast to waiting relatives: what changed in each view, encoded once."""
+    return {
+        "round": plan.number,
+        "views": {
+            line_id(line): {"vacated": list(change.vacated), "inserted": list(change.inserted)}
+            for line, change in plan.changes.items()
+        },
+        "wait_per_position": per_position,
     }
 
 
@@ -327,4 +361,101 @@ def _alert(a: Alert) -> dict[str, Any]:
         "since": iso(a.since),
         "conversation_id": a.conversation_id,
         "escalation_id": a.escalation_id,
+    }
+
+
+# ---- retention
+
+
+def sweep_counts(counts: SweepCounts) -> dict[str, int]:
+    return {
+        "closed_inactive": counts.closed_inactive,
+        "conversations": counts.conversations,
+        "messages": counts.messages,
+        "notes": counts.notes,
+        "tokens": counts.tokens,
+    }
+
+
+def retention_report(report: RetentionReport) -> dict[str, Any]:
+    last = report.last
+    return {
+        "last_sweep": None
+        if last is None
+        else {"ran_at": iso(last.ran_at), "counts": sweep_counts(last.counts)},
+        "totals": sweep_counts(report.totals),
+        "sweeps": report.sweeps,
+        "since": iso(report.since) if report.since else None,
+        "chat_retention_seconds": int(report.chat_retention.total_seconds()),
+        "auto_close_after_seconds": int(report.auto_close_after.total_seconds())
+        if report.auto_close_after is not None
+        else None,
+    }
+
+
+# The knowledge bank (docs/knowledge.md, docs/protocol.md) ----------------------------------------
+
+
+def contact(c: Contact) -> dict[str, str]:
+    return {"phone": c.phone, "url": c.url, "address": c.address, "hours": c.hours}
+
+
+def public_item(item: Item, language: str) -> dict[str, Any]:
+    """An article or resource for relatives, in ``language`` or its fallback (``language`` says
+    which); resources carry ``contact``."""
+    shown = item.text_for(language)
+    body: dict[str, Any] = {
+        "id": item.id,
+        "language": shown.language,
+        "title": shown.title,
+        "summary": shown.summary,
+        "body_html": markdown.render(shown.body),
+        "perspectives": list(item.perspectives),
+        "districts": list(item.districts),
+        "languages": list(item.languages),
+        "updated_at": iso(item.updated_at),
+    }
+    if item.kind is Kind.RESOURCE:
+        body["contact"] = contact(item.contact)
+    return body
+
+
+def staff_item(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "key": item.key,
+        "audience": item.audience.value,
+        "published": item.published,
+        "perspectives": list(item.perspectives),
+        "districts": list(item.districts),
+        "languages": list(item.languages),
+        "contact": contact(item.contact),
+        "texts": {
+            language: {
+                "title": text.title,
+                "summary": text.summary,
+                "body": text.body,
+                "body_html": markdown.render(text.body),
+                "version": text.version,
+                "changed_by": text.changed_by,
+                "changed_at": iso(text.changed_at),
+            }
+            for language, text in ((code, item.texts[code]) for code in item.languages)
+        },
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+    }
+
+
+def knowledge_version(v: Version) -> dict[str, Any]:
+    return {
+        "language": v.language,
+        "version": v.version,
+        "title": v.title,
+        "summary": v.summary,
+        "body": v.body,
+        "changed_by": v.changed_by,
+        "changed_by_name": v.changed_by_name,
+        "changed_at": iso(v.changed_at),
     }

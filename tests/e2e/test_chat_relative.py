@@ -18,6 +18,9 @@ STATUS_KEYS = {
     "language",
     "language_online",
     "language_choice",
+    "line",
+    "round",
+    "closed_reason",
 }
 
 
@@ -239,6 +242,9 @@ class TestTypingAndLeave:
             "language": None,
             "language_online": None,
             "language_choice": None,
+            "line": None,
+            "round": None,
+            "closed_reason": None,
         }
         assert detail.body["conversation"]["state"] == "closed"
         assert detail.body["conversation"]["outcome"] == "left_by_relative"

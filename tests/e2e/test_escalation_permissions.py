@@ -56,6 +56,9 @@ ACTORS: dict[tuple[Role, Ownership], tuple[str, str | None]] = {
     (Role.ADMIN, Ownership.OWN): ("a-own", None),
     (Role.ADMIN, Ownership.ROUTE): ("a-route", ROUTE),
     (Role.ADMIN, Ownership.OTHER): ("a-other", None),
+    (Role.COORDINATOR, Ownership.OWN): ("k-own", None),
+    (Role.COORDINATOR, Ownership.ROUTE): ("k-route", ROUTE),
+    (Role.COORDINATOR, Ownership.OTHER): ("k-other", None),
 }
 HELPERS = [("approver", Role.SUPERVISOR.value, None), ("liaison", Role.SOCIAL_SERVICES.value, ROUTE)]
 

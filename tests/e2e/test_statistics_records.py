@@ -91,7 +91,7 @@ async def purge(server: ServerProcess) -> int:
     uow = SqlUnitOfWork(database, DataCiphers.load("", server.workdir / "data.key"))
     later = datetime.now(UTC) + timedelta(days=400)
     try:
-        return await RetentionService(uow, lambda: later, timedelta(days=180)).sweep()
+        return (await RetentionService(uow, lambda: later, timedelta(days=180)).sweep()).conversations
     finally:
         await uow.close()
         await database.dispose()

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from server.domain.conversations import Conversation, Message, Note, Sender, State, queue_order_key
+from server.domain.conversations import (
+    Conversation,
+    Message,
+    Note,
+    Sender,
+    State,
+    is_inactive,
+    queue_order_key,
+)
 from server.domain.errors import NotFound
-from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, PurgedChats, RelativeView
 from tests.fakes.tables import (
     ConversationRow,
     MessageRow,
@@ -301,20 +309,45 @@ class FakeChatRepository:
             if row.conversation_id == conversation_id
         ]
 
-    async def delete_closed_before(self, cutoff: datetime) -> Sequence[str]:
+    async def inactive_open(self, cutoff: datetime) -> list[Conversation]:
+        return [c for c in self._all() if is_inactive(c, self._last_human_message_at(c.id), cutoff)]
+
+    def _last_human_message_at(self, conversation_id: str) -> datetime | None:
+        times = [
+            row.message.sent_at
+            for row in self.tables.messages.get(conversation_id, [])
+            if row.message.sender in (Sender.RELATIVE, Sender.COUNSELLOR)
+        ]
+        return max(times, default=None)
+
+    async def close_inactive(self, before: Conversation, closed: Conversation) -> bool:
+        current = await self.get(before.id)
+        if current is None or (current.state, current.counsellor_id, current.last_seq) != (
+            before.state,
+            before.counsellor_id,
+            before.last_seq,
+        ):
+            return False
+        self._set(replace(current, state=closed.state, closed_at=closed.closed_at, outcome=closed.outcome))
+        return True
+
+    async def delete_closed_before(self, cutoff: datetime) -> PurgedChats:
         ids = [
             c.id
             for c in self._all()
             if c.state is State.CLOSED and c.closed_at is not None and c.closed_at < cutoff
         ]
+        message_count = sum(len(self.tables.messages.get(i, [])) for i in ids)
+        note_count = sum(1 for note in self.tables.notes if note.conversation_id in ids)
         for conversation_id in ids:
             delete_conversation(self.tables, conversation_id)
-        return ids
+        return PurgedChats(tuple(ids), message_count, note_count)
 
-    async def delete_expired_tokens(self, now: datetime) -> None:
-        for token_hash, token in list(self.tables.tokens.items()):
-            if token.expires_at <= now:
-                del self.tables.tokens[token_hash]
+    async def delete_expired_tokens(self, now: datetime) -> int:
+        expired = [token_hash for token_hash, token in self.tables.tokens.items() if token.expires_at <= now]
+        for token_hash in expired:
+            del self.tables.tokens[token_hash]
+        return len(expired)
 
 
 def _gone_by(conversation: Conversation, gone_before: datetime) -> bool:

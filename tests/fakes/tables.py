@@ -13,6 +13,7 @@ from server.domain.escalation import Escalation
 from server.domain.reminders import TextPurpose, TextState
 from server.domain.staff import StaffUser
 from server.domain.statistics.records import ContactRecord
+from server.services.ports.retention import Sweep
 
 
 class UniqueViolation(Exception):
@@ -202,6 +203,7 @@ class Tables:
     offers: list[OfferRow] = field(default_factory=list)
     outbox: list[OutboxRow] = field(default_factory=list)
     records: dict[str, ContactRecord] = field(default_factory=dict)
+    sweeps: list[Sweep] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

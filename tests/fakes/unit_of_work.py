@@ -17,6 +17,7 @@ from tests.fakes.booking import FakeBookingRepository, FakeOutboxRepository
 from tests.fakes.chat import FakeChatRepository
 from tests.fakes.escalation import FakeEscalationRepository
 from tests.fakes.records import FakeRecordRepository
+from tests.fakes.retention import FakeRetentionRepository
 from tests.fakes.staff import FakeStaffRepository
 from tests.fakes.tables import Tables
 
@@ -31,6 +32,7 @@ class FakeRepositories:
     booking: FakeBookingRepository
     outbox: FakeOutboxRepository
     records: FakeRecordRepository
+    retention: FakeRetentionRepository
 
     @classmethod
     def over(cls, tables: Tables) -> FakeRepositories:
@@ -41,6 +43,7 @@ class FakeRepositories:
             FakeBookingRepository(tables),
             FakeOutboxRepository(tables),
             FakeRecordRepository(tables),
+            FakeRetentionRepository(tables),
         )
 
 

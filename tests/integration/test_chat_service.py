@@ -334,7 +334,7 @@ class TestRetention:
         _conversation, late_token = await chat.resume(old.resume_code)
         swept = await RetentionService(uow, clock, retention).sweep()
 
-        assert swept == 1
+        assert (swept.conversations, swept.messages, swept.notes) == (1, 1, 1)
         remaining = {row[0] for row in raw.execute("SELECT id FROM conversations")}
         assert remaining == {recent.conversation.id, still_waiting.conversation.id}
         for table in ("messages", "notes", "relative_tokens"):
@@ -352,7 +352,7 @@ class TestRetention:
     ) -> None:
         started = await chat.start_conversation("sv", None)
         await chat.leave(started.conversation.id)
-        assert await RetentionService(uow, clock, timedelta(days=180)).sweep() == 0
+        assert (await RetentionService(uow, clock, timedelta(days=180)).sweep()).conversations == 0
         assert raw.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
 
 

@@ -348,7 +348,7 @@ class TestStorage:
         escalation = await world.service.draft(world.alice, conversation_id, draft(Kind.IMMINENT_DANGER))
         await world.chat.close(conversation_id, world.alice, "referred")
         world.clock.advance(timedelta(days=200))
-        assert await RetentionService(uow, world.clock, timedelta(days=180)).sweep() == 1
+        assert (await RetentionService(uow, world.clock, timedelta(days=180)).sweep()).conversations == 1
         kept = await world.service.read(world.sam, escalation.id)
         assert kept.conversation_id is None
         assert [s.value for s in await world.service.relative_status(resume_code)] == ["sent"]

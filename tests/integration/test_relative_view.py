@@ -130,7 +130,7 @@ async def test_unknown_expired_and_deleted_tokens_open_nothing(chat: ChatService
     clock = chat.clock
     assert isinstance(clock, ManualClock)
     clock.advance(timedelta(days=200))
-    assert await RetentionService(chat.uow, clock, timedelta(days=180)).sweep() == 1
+    assert (await RetentionService(chat.uow, clock, timedelta(days=180)).sweep()).conversations == 1
     with pytest.raises(NotAuthenticated):
         await chat.open_relative(started.token, 0, subscribe)
 

@@ -80,6 +80,15 @@ class EventLog:
             assert found is not None
             return found
 
+    async def wait_until(self, check: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -> None:
+        """Until ``check()`` holds, looked at again after each event this log receives."""
+        async with self._arrived:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._arrived.wait_for(check)
+            except TimeoutError:
+                raise AssertionError(f"not reached within {timeout}s") from None
+
 
 class SocketClient:
     """One python-socketio client on one namespace, websocket transport only, no reconnection.

@@ -66,13 +66,15 @@ def test_chat_scopes_are_the_console_the_audit_log_or_holding() -> None:
         assert SCOPES[action] == expected, action
 
 
-def test_social_services_never_see_chats() -> None:
+def test_social_services_and_the_coordinator_never_see_chats() -> None:
     assert all(SS not in RULES[action] for action in CHAT_ACTIONS)
+    assert all(Role.COORDINATOR not in RULES[action] for action in CHAT_ACTIONS)
 
 
-def test_only_social_services_never_read_conversations() -> None:
+def test_only_social_services_and_the_coordinator_never_read_conversations() -> None:
     """Those are told a conversation does not exist rather than that they may not see it."""
-    assert {role for role in Role if not permissions.reads_conversations(role)} == {SS}
+    never = {role for role in Role if not permissions.reads_conversations(role)}
+    assert never == {SS, Role.COORDINATOR}
 
 
 def test_the_roles_who_chat_are_those_the_table_lets_open_the_console() -> None:

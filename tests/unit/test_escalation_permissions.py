@@ -28,9 +28,10 @@ DELIVERED = frozenset({Fact.DELIVERED})
 def expected(role: Role, action: Action, ownership: Ownership, facts: frozenset[Fact]) -> bool:
     """Issue 4, section 5, in plain code: a counsellor sees what they drafted, a supervisor sees all,
     a social services user sees only their route's delivered escalations (the transcript only with
-    consent); approving is never for the drafter; only the route acknowledges; admins see nothing."""
+    consent); approving is never for the drafter; only the route acknowledges; admins and the
+    coordinator see nothing."""
     delivered = Fact.DELIVERED in facts
-    if role is Role.ADMIN:
+    if role in (Role.ADMIN, Role.COORDINATOR):
         return False
     if action is Action.ESCALATION_CREATE:
         return role in {Role.COUNSELLOR, Role.SUPERVISOR} and ownership is Ownership.OWN

@@ -11,7 +11,9 @@ from server.adapters.db.booking.outbox import OutboxStore
 from server.adapters.db.booking_store import BookingStore
 from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.escalation_store import EscalationStore
+from server.adapters.db.knowledge_store import KnowledgeStore
 from server.adapters.db.record_store import RecordStore
+from server.adapters.db.retention_store import RetentionStore
 from server.adapters.db.staff_store import StaffStore
 from server.adapters.db.unit_of_work import SqlRepositories, SqlUnitOfWork
 from server.adapters.sms.outbox import OutboxSmsSender
@@ -20,7 +22,9 @@ from server.services.ports.audit import AuditRepository
 from server.services.ports.booking import BookingRepository
 from server.services.ports.chat import ChatRepository
 from server.services.ports.escalation import EscalationRepository
+from server.services.ports.knowledge import KnowledgeRepository
 from server.services.ports.records import RecordRepository
+from server.services.ports.retention import RetentionRepository
 from server.services.ports.sms import SmsGateway
 from server.services.ports.staff import StaffRepository
 from server.services.ports.texts import OutboxRepository, TextRepository
@@ -48,6 +52,8 @@ def port_methods(port: type) -> dict[str, inspect.Signature]:
         (OutboxStore, OutboxRepository),
         (EscalationStore, EscalationRepository),
         (RecordStore, RecordRepository),
+        (RetentionStore, RetentionRepository),
+        (KnowledgeStore, KnowledgeRepository),
         (SqlUnitOfWork, UnitOfWork),
         (OutboxSmsSender, SmsGateway),
         (TwilioSmsSender, SmsGateway),
@@ -63,5 +69,14 @@ def test_the_adapter_has_every_method_of_its_port(adapter: type, port: type) -> 
 
 def test_the_repositories_of_a_transaction_are_the_ports() -> None:
     properties = {name for name, member in vars(Repositories).items() if isinstance(member, property)}
-    assert properties == {"chat", "staff", "booking", "outbox", "escalations", "records"}
+    assert properties == {
+        "chat",
+        "staff",
+        "booking",
+        "outbox",
+        "escalations",
+        "records",
+        "retention",
+        "knowledge",
+    }
     assert properties <= set(SqlRepositories.__dataclass_fields__)

@@ -10,7 +10,7 @@ import { localDateTime } from '/shared/format.js';
 import { announce, errorText, labelFor } from './dom.js';
 
 export const ACCOUNT_ROLES = new Set(['admin']);
-const ROLES = ['counsellor', 'supervisor', 'admin', 'social_services'];
+const ROLES = ['counsellor', 'supervisor', 'admin', 'social_services', 'coordinator'];
 const PATH = '/api/staff/accounts';
 const accountPath = (username, tail = '') => `${PATH}/${encodeURIComponent(username)}${tail}`;
 

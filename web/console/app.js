@@ -216,11 +216,12 @@ async function startSession(user) {
   accounts.start(user);
   statistics.start(user);
   supervision.start(user);
-  if (user.role === 'social_services') {
-    // A social services user has the escalation inbox only: no chat socket, no workspace.
+  if (user.role === 'social_services' || user.role === 'coordinator') {
+    // A social services user has the escalation inbox only, the coordinator the statistics (and the
+    // knowledge bank's routes, docs/knowledge.md): no chat socket, no workspace.
     session = { user };
     renderUserName();
-    showView('escalations');
+    showView(user.role === 'coordinator' ? 'statistics' : 'escalations');
     return;
   }
   let settings;

@@ -42,6 +42,7 @@ const ui = {
   topbar: $('topbar'),
   startHeading: $('start-heading'),
   quickExit: $('quick-exit'),
+  helpLink: $('help-link'),
   hours: { now: $('hours-now'), caption: $('hours-caption'), rows: $('hours-rows'), timezone: $('hours-timezone') },
   emergency: $('emergency'),
   serviceClosed: $('service-closed'),
@@ -64,6 +65,7 @@ const ui = {
   announcer: $('announcer'),
   typingIndicator: $('typing-indicator'),
   closedNotice: $('closed-notice'),
+  closedText: $('closed-text'),
   newConversation: $('new-conversation'),
   composer: $('composer'),
   messageInput: $('message-input'),
@@ -178,6 +180,7 @@ function fillTopicSelect(topics) {
 function renderTexts() {
   translateDom(document);
   document.title = t('widget.title');
+  ui.helpLink.href = `/help?lang=${encodeURIComponent(language())}`;
   if (state.publicInfo) {
     fillTopicSelect(state.publicInfo.topics);
     renderPublicInfo();
@@ -408,6 +411,10 @@ function renderStatus() {
 
   const closed = conversationState === 'closed';
   show(ui.closedNotice, closed);
+  // The server closed it after chat.auto_close_after with no message: say so, not just "ended".
+  const closedKey = closed && status.closed_reason === 'inactive' ? 'widget.closed_inactive_notice' : 'widget.closed_notice';
+  ui.closedText.dataset.i18n = closedKey;
+  ui.closedText.textContent = t(closedKey);
   show(ui.composer, !closed);
   show(ui.endButton, !closed);
   if (closed) hideTyping();

@@ -2,6 +2,7 @@
 // message with the same client_id until the server acknowledges it (docs/protocol.md).
 
 import { io } from '/vendor/socket.io.esm.min.js';
+import { QueuePlace } from './queue_place.js';
 
 const ACK_TIMEOUT_MS = 5000;
 const RATE_LIMIT_RETRY_MS = 5000;
@@ -34,6 +35,7 @@ export class ChatSession {
   #gapTimer = null;
   #stopped = false;
   #stateClosed = false;
+  #place = new QueuePlace();
 
   constructor({ token, outbox = [], handlers }) {
     this.token = token;
@@ -59,7 +61,8 @@ export class ChatSession {
   connect() {
     const socket = io('/relative', {
       // A function, so every reconnect sends the cursor as it is then.
-      auth: (callback) => callback({ token: this.token, after_seq: this.#contiguousSeq }),
+      // queue_events: this page derives its queue position from the `queue` broadcast.
+      auth: (callback) => callback({ token: this.token, after_seq: this.#contiguousSeq, queue_events: 1 }),
       transports: ['websocket'],
     });
     this.#socket = socket;
@@ -86,15 +89,32 @@ export class ChatSession {
       this.#notify('onConnection', false);
       if (!socket.active) this.#reconnectLater();
     });
-    socket.on('status', (status) => {
-      this.#stateClosed = status?.state === 'closed';
-      this.#notify('onStatus', status);
+    socket.on('status', (status) => this.#status(status));
+    socket.on('queue', (round) => {
+      const derived = this.#place.apply(round);
+      if (derived === 'gap') this.#askStatus();
+      else if (derived) this.#notify('onStatus', derived);
     });
     socket.on('message', (message) => this.#receive(message));
     socket.on('read', (payload) => {
       if (Number.isInteger(payload?.seq)) this.#notify('onRead', payload.seq);
     });
     socket.on('typing', () => this.#notify('onTyping'));
+  }
+
+  #status(status) {
+    this.#stateClosed = status?.state === 'closed';
+    this.#notify('onStatus', this.#place.fromStatus(status));
+  }
+
+  /** After a missed round: the current status (a labelled one follows from the server). */
+  async #askStatus() {
+    try {
+      const answer = await this.#socket.timeout(ACK_TIMEOUT_MS).emitWithAck('queue_status', {});
+      if (answer?.ok && answer.status) this.#status(answer.status);
+    } catch {
+      // The next personal status or reconnect brings the position.
+    }
   }
 
   /** Queue a message; it is shown as pending by the caller and delivered as soon as the socket allows. */

@@ -3,7 +3,7 @@
 
 import { t } from '/shared/i18n.js';
 import { errorText, formatTime } from '/shared/format.js';
-import { insertBySeq, messageText, senderOf } from '/shared/messages.js';
+import { insertBySeq, messageText, resourceCard, senderOf } from '/shared/messages.js';
 
 const STATUS_ICONS = { pending: '\u25F7', delivered: '\u2713', read: '\u2713\u2713', failed: '!' };
 
@@ -39,6 +39,10 @@ export class MessageList {
     if (this.#bySeq.has(message.seq)) return null;
     const sender = senderOf(message);
     const element = this.#build(sender, message.text);
+    if (message.resource && typeof message.resource === 'object') {
+      // A card replaces the plain text, which is there for clients that do not know cards.
+      element.querySelector('.message-text').replaceWith(resourceCard(message.resource, t));
+    }
     element.dataset.seq = String(message.seq);
     element.dataset.sentAt = message.sent_at ?? '';
     if (sender === 'relative') element.dataset.status = message.seq <= this.#readSeq ? 'read' : 'delivered';

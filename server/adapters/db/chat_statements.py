@@ -27,6 +27,7 @@ INSERT_MESSAGE = (
         author_id=bindparam("author_id"),
         body=bindparam("body"),
         sent_at=bindparam("sent_at"),
+        card=bindparam("card"),
     )
     .returning(messages.c.id)
 )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.adapters.crypto import FieldCipher
+from server.adapters.db import cards
 from server.adapters.db import chat_statements as statements
 from server.adapters.db.queue_order import order_by, served_before
 from server.adapters.db.tables import (
@@ -22,7 +23,11 @@ from server.adapters.db.tables import (
 )
 from server.domain.conversations import Conversation, LanguageChoice, Message, Note, Sender, State
 from server.domain.errors import NotFound
-from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
+from server.domain.knowledge import ResourceCard
+from server.services.ports.chat import Appended, AppendRequest, NewConversation, PurgedChats, RelativeView
+
+# Messages that show a conversation is alive; the bot's waiting updates do not.
+HUMAN_SENDERS = (Sender.RELATIVE.value, Sender.COUNSELLOR.value)
 
 
 def conversation_from_row(row: Any) -> Conversation:
@@ -193,6 +198,42 @@ class ChatStore:
         )
         return result.rowcount == 1
 
+    async def inactive_open(self, cutoff: datetime) -> list[Conversation]:
+        """Open conversations that have not moved since ``cutoff``: started and claimed (if ever)
+        by then, and no message of the relative or a counsellor after it
+        (domain.conversations.is_inactive, in SQL)."""
+        c, m = conversations.c, messages.c
+        recent_message = exists().where(
+            m.conversation_id == c.id, m.sender.in_(HUMAN_SENDERS), m.sent_at > cutoff
+        )
+        rows = await self.connection.execute(
+            select(conversations).where(
+                c.state != State.CLOSED.value,
+                c.created_at <= cutoff,
+                or_(c.claimed_at.is_(None), c.claimed_at <= cutoff),
+                ~recent_message,
+            )
+        )
+        return [conversation_from_row(row) for row in rows]
+
+    async def close_inactive(self, before: Conversation, closed: Conversation) -> bool:
+        """Close only if nothing happened since ``before`` was read: same state, same holder and no
+        new message (``last_seq``), so a message or a claim that wins the race keeps it open."""
+        c = conversations.c
+        result = await self.connection.execute(
+            update(conversations)
+            .where(
+                c.id == before.id,
+                c.state == before.state.value,
+                c.counsellor_id.is_(None)
+                if before.counsellor_id is None
+                else c.counsellor_id == before.counsellor_id,
+                c.last_seq == before.last_seq,
+            )
+            .values(state=closed.state.value, closed_at=closed.closed_at, outcome=closed.outcome)
+        )
+        return result.rowcount == 1
+
     async def waiting_among(self, conversation_ids: Collection[str]) -> set[str]:
         if not conversation_ids:
             return set()
@@ -256,6 +297,7 @@ class ChatStore:
             request.text,
             request.now,
             request.author_id,
+            request.card,
         )
         return None if message is None else (conversation, message)
 
@@ -267,6 +309,7 @@ class ChatStore:
         text: str,
         now: datetime,
         author_id: int | None = None,
+        card: ResourceCard | None = None,
     ) -> Message | None:
         """Take the next seq with one conditional UPDATE (a row lock on PostgreSQL) and insert.
         Returns None when the same client_id won a race in another transaction; the savepoint then
@@ -274,17 +317,17 @@ class ChatStore:
         if self.connection.dialect.name == "sqlite":
             # One writer connection: no other transaction can hold this client_id.
             seq, message_id = await self._insert_next(
-                conversation_id, client_id, sender, text, now, author_id
+                conversation_id, client_id, sender, text, now, author_id, card
             )
         else:
             try:
                 async with self.connection.begin_nested():
                     seq, message_id = await self._insert_next(
-                        conversation_id, client_id, sender, text, now, author_id
+                        conversation_id, client_id, sender, text, now, author_id, card
                     )
             except IntegrityError:
                 return None
-        return Message(message_id, conversation_id, seq, sender, text, now, client_id)
+        return Message(message_id, conversation_id, seq, sender, text, now, client_id, card)
 
     async def _insert_next(
         self,
@@ -294,6 +337,7 @@ class ChatStore:
         text: str,
         now: datetime,
         author_id: int | None,
+        card: ResourceCard | None = None,
     ) -> tuple[int, int]:
         seq = (
             await self.connection.execute(statements.NEXT_SEQ, {"conversation_id": conversation_id})
@@ -309,6 +353,7 @@ class ChatStore:
                     "author_id": author_id,
                     "body": self.cipher.encrypt(text),
                     "sent_at": now,
+                    "card": cards.encode(self.cipher, card),
                 },
             )
         ).scalar_one()
@@ -332,6 +377,7 @@ class ChatStore:
             text=self.cipher.decrypt(row.body),
             sent_at=row.sent_at,
             client_id=row.client_id,
+            card=cards.decode(self.cipher, row.card),
         )
 
     async def waiting(self) -> list[Conversation]:
@@ -506,21 +552,29 @@ class ChatStore:
             for row in rows
         ]
 
-    async def delete_closed_before(self, cutoff: datetime) -> Sequence[str]:
-        ids = (
-            (
-                await self.connection.execute(
-                    select(conversations.c.id).where(
-                        conversations.c.state == State.CLOSED.value, conversations.c.closed_at < cutoff
-                    )
-                )
-            )
-            .scalars()
-            .all()
+    async def delete_closed_before(self, cutoff: datetime) -> PurgedChats:
+        """Closed conversations past ``cutoff``, with their messages, notes and tokens (by
+        cascade); returns what went, counted before the delete."""
+        due = select(conversations.c.id).where(
+            conversations.c.state == State.CLOSED.value, conversations.c.closed_at < cutoff
         )
-        if ids:
-            await self.connection.execute(delete(conversations).where(conversations.c.id.in_(ids)))
-        return ids
+        ids = (await self.connection.execute(due)).scalars().all()
+        if not ids:
+            return PurgedChats()
+        message_count = await self._count(messages, messages.c.conversation_id.in_(ids))
+        note_count = await self._count(notes, notes.c.conversation_id.in_(ids))
+        await self.connection.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+        return PurgedChats(tuple(ids), message_count, note_count)
 
-    async def delete_expired_tokens(self, now: datetime) -> None:
-        await self.connection.execute(delete(relative_tokens).where(relative_tokens.c.expires_at <= now))
+    async def _count(self, table: Any, condition: Any) -> int:
+        return int(
+            (
+                await self.connection.execute(select(func.count()).select_from(table).where(condition))
+            ).scalar_one()
+        )
+
+    async def delete_expired_tokens(self, now: datetime) -> int:
+        result = await self.connection.execute(
+            delete(relative_tokens).where(relative_tokens.c.expires_at <= now)
+        )
+        return result.rowcount

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from server.adapters.crypto import FieldCipher
+from server.adapters.db import cards
 from server.adapters.db import chat_statements as statements
 from server.adapters.db.chat_statements import sqlite_text
 from server.adapters.db.chat_store import conversation_from_row
@@ -24,11 +25,20 @@ from server.adapters.db.queue_order import RAW_ORDER_BY, RAW_SERVED_BEFORE, raw_
 from server.adapters.db.tables import parse_utc, sqlite_utc_text
 from server.domain.conversations import Conversation, Message, Sender, State
 from server.domain.errors import NotFound
+from server.domain.knowledge import ResourceCard
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
 
 NEXT_SEQ = sqlite_text(statements.NEXT_SEQ, "conversation_id")
 INSERT_MESSAGE = sqlite_text(
-    statements.INSERT_MESSAGE, "conversation_id", "seq", "client_id", "sender", "author_id", "body", "sent_at"
+    statements.INSERT_MESSAGE,
+    "conversation_id",
+    "seq",
+    "client_id",
+    "sender",
+    "author_id",
+    "body",
+    "sent_at",
+    "card",
 )
 MESSAGE_BY_CLIENT_ID = sqlite_text(statements.MESSAGE_BY_CLIENT_ID, "conversation_id", "client_id")
 CONVERSATION = sqlite_text(statements.CONVERSATION, "conversation_id")
@@ -69,6 +79,7 @@ def _message(cipher: FieldCipher, conversation_id: str, row: sqlite3.Row) -> Mes
         cipher.decrypt(row["body"]),
         parse_utc(row["sent_at"]),
         row["client_id"],
+        cards.decode(cipher, row["card"]),
     )
 
 
@@ -87,6 +98,7 @@ def _insert_next(
     text: str,
     now: datetime,
     author_id: int | None,
+    card: ResourceCard | None = None,
 ) -> Message:
     (seq,) = cursor.execute(NEXT_SEQ, (conversation_id,)).fetchone()
     (message_id,) = cursor.execute(
@@ -99,9 +111,10 @@ def _insert_next(
             author_id,
             cipher.encrypt(text),
             sqlite_utc_text(now),
+            cards.encode(cipher, card),
         ),
     ).fetchone()
-    return Message(message_id, conversation_id, seq, sender, text, now, client_id)
+    return Message(message_id, conversation_id, seq, sender, text, now, client_id, card)
 
 
 def append(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) -> Appended:
@@ -124,6 +137,7 @@ def append(db: sqlite3.Connection, cipher: FieldCipher, request: AppendRequest) 
         request.text,
         request.now,
         request.author_id,
+        request.card,
     )
     return conversation, message
 

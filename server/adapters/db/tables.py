@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -182,6 +183,8 @@ messages = Table(
     Column("author_id", Integer, ForeignKey("staff_users.id")),
     Column("body", LargeBinary, nullable=False),
     Column("sent_at", UtcDateTime, nullable=False),
+    # A resource card sent with send_resource (JSON, encrypted like the body); NULL otherwise.
+    Column("card", LargeBinary),
     UniqueConstraint("conversation_id", "seq"),
     UniqueConstraint("conversation_id", "client_id"),
 )
@@ -422,4 +425,75 @@ contact_counts = Table(
     Column("value_b", String(64), primary_key=True),
     Column("count", Integer, nullable=False),
     sqlite_with_rowid=False,
+)
+
+# ---- retention (issue 14) ----
+
+# One row per retention sweep, counts only (never an id or content of what went), kept for
+# RETENTION_SWEEPS_KEPT (services/retention.py) for GET /api/staff/retention.
+retention_sweeps = Table(
+    "retention_sweeps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
+    Column("closed_inactive", Integer, nullable=False),
+    Column("conversations", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("notes", Integer, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Index("ix_retention_sweeps_ran_at", "ran_at"),
+)
+
+# ---- the knowledge bank (issue 13) ----
+
+# The knowledge bank (docs/knowledge.md): one row per item, one text per item and language (the
+# current one), and every version of every text. Search runs over knowledge_texts: on SQLite
+# through the FTS5 table knowledge_fts that triggers keep in step (migration 0014), on PostgreSQL
+# through a GIN index on to_tsvector('simple', ...).
+knowledge_items = Table(
+    "knowledge_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", String(64)),
+    Column("audience", String(16), nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("perspectives", JSON, nullable=False),
+    Column("districts", JSON, nullable=False),
+    Column("phone", String(40), nullable=False),
+    Column("url", String(300), nullable=False),
+    Column("address", String(300), nullable=False),
+    Column("hours", String(300), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("kind", "key"),
+    Index("ix_knowledge_items_kind_published", "kind", "published"),
+)
+
+knowledge_texts = Table(
+    "knowledge_texts",
+    metadata,
+    Column("item_id", Integer, ForeignKey("knowledge_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("changed_by", Integer, ForeignKey("staff_users.id", ondelete="SET NULL")),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+knowledge_versions = Table(
+    "knowledge_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("knowledge_items.id", ondelete="CASCADE"), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("changed_by", Integer, ForeignKey("staff_users.id", ondelete="SET NULL")),
+    Column("changed_at", UtcDateTime, nullable=False),
+    UniqueConstraint("item_id", "language", "version"),
 )

@@ -19,7 +19,9 @@ from server.adapters.db.chat_store import ChatStore
 from server.adapters.db.engine import Database
 from server.adapters.db.escalation_store import EscalationStore
 from server.adapters.db.group_commit import GroupCommitter, InThread
+from server.adapters.db.knowledge_store import KnowledgeStore
 from server.adapters.db.record_store import RecordStore
+from server.adapters.db.retention_store import RetentionStore
 from server.adapters.db.staff_store import StaffStore
 from server.domain.conversations import Conversation
 from server.services.ports.chat import Appended, AppendRequest, NewConversation, RelativeView
@@ -35,6 +37,8 @@ class SqlRepositories:
     outbox: OutboxStore
     escalations: EscalationStore
     records: RecordStore
+    retention: RetentionStore
+    knowledge: KnowledgeStore
 
 
 class SqlUnitOfWork:
@@ -91,6 +95,8 @@ class SqlUnitOfWork:
             outbox=OutboxStore(connection, ciphers.booking),
             escalations=EscalationStore(connection, ciphers.escalations),
             records=RecordStore(connection),
+            retention=RetentionStore(connection),
+            knowledge=KnowledgeStore(connection),
         )
 
     @asynccontextmanager

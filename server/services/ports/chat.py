@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from server.domain.conversations import Conversation, Message, Note, Sender
+from server.domain.knowledge import ResourceCard
 
 AppendCheck = Callable[[Conversation], None]
 
@@ -24,6 +25,7 @@ class AppendRequest:
     now: datetime
     author_id: int | None
     check: AppendCheck
+    card: ResourceCard | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,16 @@ class NobodyOnline:
 
     def user_ids(self) -> set[int]:
         return set()
+
+
+@dataclass(frozen=True)
+class PurgedChats:
+    """What one retention purge deleted: the conversations and, with them, how many messages and
+    notes (counts only)."""
+
+    conversation_ids: tuple[str, ...] = ()
+    messages: int = 0
+    notes: int = 0
 
 
 # (conversation as it was, stored message); the conversation is None when the client_id had been
@@ -136,6 +148,7 @@ class ChatRepository(Protocol):
         text: str,
         now: datetime,
         author_id: int | None = None,
+        card: ResourceCard | None = None,
     ) -> Message | None:
         """Take the next seq with one conditional UPDATE (a row lock on PostgreSQL) and insert.
         Returns None when the same client_id won a race in another transaction; the savepoint then
@@ -177,6 +190,17 @@ class ChatRepository(Protocol):
 
     async def notes_for(self, conversation_id: str) -> list[Note]: ...
 
-    async def delete_closed_before(self, cutoff: datetime) -> Sequence[str]: ...
+    async def inactive_open(self, cutoff: datetime) -> list[Conversation]:
+        """Open conversations that have not moved since ``cutoff``: started and claimed (if ever)
+        by then, and no message of the relative or a counsellor after it."""
+        ...
 
-    async def delete_expired_tokens(self, now: datetime) -> None: ...
+    async def close_inactive(self, before: Conversation, closed: Conversation) -> bool:
+        """Close only if nothing happened since ``before`` was read (state, holder, last_seq)."""
+        ...
+
+    async def delete_closed_before(self, cutoff: datetime) -> PurgedChats: ...
+
+    async def delete_expired_tokens(self, now: datetime) -> int:
+        """Returns how many went."""
+        ...

@@ -10,7 +10,9 @@ from server.domain.conversations import Conversation
 from server.services.ports.booking import BookingRepository
 from server.services.ports.chat import Appended, AppendRequest, ChatRepository, NewConversation, RelativeView
 from server.services.ports.escalation import EscalationRepository
+from server.services.ports.knowledge import KnowledgeRepository
 from server.services.ports.records import RecordRepository
+from server.services.ports.retention import RetentionRepository
 from server.services.ports.staff import StaffRepository
 from server.services.ports.texts import OutboxRepository
 
@@ -36,6 +38,12 @@ class Repositories(Protocol):
 
     @property
     def records(self) -> RecordRepository: ...
+
+    @property
+    def retention(self) -> RetentionRepository: ...
+
+    @property
+    def knowledge(self) -> KnowledgeRepository: ...
 
 
 class Transactions(Protocol):

@@ -13,8 +13,11 @@ from server.transports.http.auth_routes import add_auth_routes
 from server.transports.http.booking_routes import add_booking_routes
 from server.transports.http.chat_routes import add_chat_routes
 from server.transports.http.escalation_routes import add_escalation_routes
+from server.transports.http.help_page import add_help_page
+from server.transports.http.knowledge_routes import add_knowledge_routes
 from server.transports.http.openapi import add_openapi_route
 from server.transports.http.ops_routes import add_ops_routes
+from server.transports.http.retention_routes import add_retention_routes
 from server.transports.http.static import add_static_routes
 from server.transports.http.statistics_routes import add_statistics_routes
 from server.transports.http.stats_chart_routes import add_stats_chart_routes
@@ -30,12 +33,15 @@ def add_http_routes(app: web.Application, web_root: Path) -> None:
     add_totp_routes(app)
     add_account_routes(app)
     add_audit_routes(app)
+    add_retention_routes(app)
     add_escalation_routes(app)
     add_booking_routes(app)
     add_stats_chart_routes(app)
     add_stats_export_routes(app)
     add_statistics_routes(app)
     add_survey_routes(app)
+    add_knowledge_routes(app)
+    add_help_page(app)
     add_twilio_webhooks(app)
     add_ops_routes(app)
     add_openapi_route(app)

@@ -103,8 +103,10 @@ async def staff_settings(request: web.Request) -> web.Response:
 async def canned_answers(request: web.Request) -> web.Response:
     request.app[app_keys.CHAT].permit_console(await require_staff(request))
     language = request.query.get("language", "sv")
-    answers = request.app[app_keys.KNOWLEDGE].canned(language)
-    return web.json_response({"answers": [{"id": a.id, "title": a.title, "text": a.text} for a in answers]})
+    answers = await request.app[app_keys.KNOWLEDGE].canned(language)
+    return web.json_response(
+        {"answers": [{"id": a.id, "title": a.title, "text": a.text, "language": a.language} for a in answers]}
+    )
 
 
 async def staff_conversations(request: web.Request) -> web.Response:

@@ -36,6 +36,7 @@ from server.transports.http.escalation_routes import (
     SendBack,
     StatusLookup,
 )
+from server.transports.http.knowledge_routes import COLLECTIONS, ItemBody
 from server.transports.http.survey_routes import SurveyAnswer
 from server.transports.http.totp_routes import ConfirmTotp
 
@@ -178,6 +179,37 @@ def _hoist_defs(node: Any, into: dict[str, Any]) -> None:
     elif isinstance(node, list):
         for value in node:
             _hoist_defs(value, into)
+
+
+_SWEEP_COUNTS = {
+    "type": "object",
+    "properties": {
+        name: {"type": "integer", "minimum": 0}
+        for name in ("closed_inactive", "conversations", "messages", "notes", "tokens")
+    },
+}
+_RETENTION_REPORT = {
+    "type": "object",
+    "properties": {
+        "last_sweep": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "ran_at": {"type": "string", "format": "date-time"},
+                        "counts": _SWEEP_COUNTS,
+                    },
+                },
+            ]
+        },
+        "totals": _SWEEP_COUNTS,
+        "sweeps": {"type": "integer", "minimum": 0},
+        "since": {"type": ["string", "null"], "format": "date-time"},
+        "chat_retention_seconds": {"type": "integer"},
+        "auto_close_after_seconds": {"type": ["integer", "null"]},
+    },
+}
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -565,6 +597,16 @@ def _document() -> dict[str, Any]:
                     ],
                 }
             },
+            "/api/staff/retention": {
+                "get": {
+                    **_staff(
+                        "The retention sweeps (admins): the last sweep's counts and the totals of the "
+                        "sweeps of the last 30 days; counts only, never content",
+                        _json("report", _RETENTION_REPORT),
+                        403,
+                    )
+                }
+            },
             "/api/staff/audit": {
                 "get": {
                     **_staff(
@@ -591,6 +633,7 @@ def _document() -> dict[str, Any]:
             **_escalation_paths(),
             **_booking_paths(),
             **_statistics_paths(),
+            **_knowledge_paths(),
         },
     }
 
@@ -953,3 +996,113 @@ def _statistics_paths() -> dict[str, Any]:
             }
         },
     }
+
+
+_CONTACT = {
+    "type": "object",
+    "required": ["phone", "url", "address", "hours"],
+    "properties": {name: {"type": "string"} for name in ("phone", "url", "address", "hours")},
+}
+_PUBLIC_ITEM_FIELDS = {
+    "id": {"type": "integer"},
+    "language": {"type": "string", "description": "the language shown: the one asked for, else sv, else en"},
+    "title": {"type": "string"},
+    "summary": {"type": "string"},
+    "body_html": {"type": "string", "description": "Markdown rendered and sanitised (docs/knowledge.md)"},
+    "perspectives": {"type": "array", "items": {"type": "string"}},
+    "districts": {"type": "array", "items": {"type": "string"}, "description": "route ids, or all"},
+    "languages": {"type": "array", "items": {"type": "string"}},
+    "updated_at": {"type": "string", "format": "date-time"},
+}
+
+
+def _public_list(name: str, with_contact: bool) -> dict[str, Any]:
+    fields = {**_PUBLIC_ITEM_FIELDS, **({"contact": _CONTACT} if with_contact else {})}
+    item = {"type": "object", "required": sorted(fields), "properties": fields}
+    return {"type": "object", "required": [name], "properties": {name: {"type": "array", "items": item}}}
+
+
+def _knowledge_paths() -> dict[str, Any]:
+    """The knowledge bank: public reading, and each staff collection (docs/knowledge.md)."""
+    language = {"name": "language", "in": "query", "schema": {"type": "string", "default": "sv"}}
+    district = {"name": "district", "in": "query", "schema": {"type": "string"}}
+    query = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}}
+    by_id = [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    item = _json("the item", {"type": "object", "required": ["item"]})
+    html = {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    paths: dict[str, Any] = {
+        "/help": {
+            "get": {
+                "summary": "The public page Information and help: server-rendered, works without JavaScript",
+                "parameters": [
+                    {"name": "lang", "in": "query", "schema": {"type": "string", "default": "sv"}},
+                    district,
+                ],
+                "responses": {"200": html},
+            }
+        },
+        "/api/resources": {
+            "get": {
+                "summary": "Published resources for relatives, for a district (or all)",
+                "parameters": [language, district],
+                "responses": {"200": _json("resources", _public_list("resources", True)), **_errors(422)},
+            }
+        },
+        "/api/articles": {
+            "get": {
+                "summary": "Published public articles for relatives",
+                "parameters": [language],
+                "responses": {"200": _json("articles", _public_list("articles", False)), **_errors(422)},
+            }
+        },
+        "/api/staff/knowledge/search": {
+            "get": {
+                **_staff("Search articles and resources in every language (staff)", _json("items"), 403, 422),
+                "parameters": [query],
+            }
+        },
+    }
+    for collection in COLLECTIONS:
+        base = f"/api/staff/{collection}"
+        edit = (403, 404, 409, 422)
+        paths[base] = {
+            "get": {
+                **_staff(
+                    f"Every item of {collection}, or those matching q (staff)", _json("items"), 403, 422
+                ),
+                "parameters": [query],
+            },
+            "post": {
+                "summary": f"Create one of {collection} (coordinator, admin; audited)",
+                "security": [{"session": []}],
+                "requestBody": _body(ItemBody),
+                "responses": {"201": item, **_errors(401, 403, 409, 422)},
+            },
+        }
+        paths[base + "/{item_id}"] = {
+            "get": {**_staff("One item with its texts (staff)", item, 403, 404, 422), "parameters": by_id},
+            "put": {
+                **_staff("Change an item; a changed text becomes a new version (audited)", item, *edit),
+                "parameters": by_id,
+                "requestBody": _body(ItemBody),
+            },
+            "delete": {
+                "summary": "Delete an item and its versions (coordinator, admin; audited)",
+                "security": [{"session": []}],
+                "parameters": by_id,
+                "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 422)},
+            },
+        }
+        for verb in ("publish", "unpublish"):
+            paths[f"{base}/{{item_id}}/{verb}"] = {
+                "post": {**_staff(f"{verb.capitalize()} an item (audited)", item, *edit), "parameters": by_id}
+            }
+        paths[base + "/{item_id}/versions"] = {
+            "get": {
+                **_staff(
+                    "Every version of every language, newest first (staff)", _json("versions"), 403, 404
+                ),
+                "parameters": by_id,
+            }
+        }
+    return paths

@@ -1,5 +1,9 @@
 """Pushes committed changes to the right sockets. The queue and waiting positions are pushed in
-coalesced rounds: a burst of changes costs one database read and one emit per moved relative."""
+coalesced rounds: a burst of changes costs one database read, one `queue` broadcast to the pages
+that derive their position from it (domain/queue_rounds.py), and a personal `status` only to the
+relatives whose page cannot (an older page, a new one, a changed view) or whose status changed in
+another way. With several processes (Redis) rounds are numbered per process, so there every
+relative whose status changed gets it personally, as before."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from typing import Any
 
 import socketio
 
-from server.domain.conversations import Conversation, Sender, State
+from server.domain.conversations import Conversation, Place, Sender, State, relative_closed_reason
+from server.domain.queue_rounds import RoundState, plan_round
 from server.services.chat import ChatService
 from server.services.events import (
     AwayChanged,
@@ -29,7 +34,8 @@ from server.transports import wire
 from server.transports.sockets.counsellor import NAMESPACE as COUNSELLOR
 from server.transports.sockets.counsellor import CounsellorNamespace
 from server.transports.sockets.relative import NAMESPACE as RELATIVE
-from server.transports.sockets.rooms import conversation_room, user_room
+from server.transports.sockets.relative import RelativeNamespace
+from server.transports.sockets.rooms import WAITING_ROOM, conversation_room, user_room
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +46,19 @@ class Broadcaster:
         sio: socketio.AsyncServer,
         chat: ChatService,
         counsellors: CounsellorNamespace,
+        relatives: RelativeNamespace,
         queue_push_delay: timedelta,
         observe_delivery: Callable[[float], None] | None = None,
+        shared: bool = False,
     ) -> None:
         """``observe_delivery`` gets, per message, the seconds from its timestamp (taken before
-        its commit) to its emit."""
+        its commit) to its emit. ``shared``: several processes share the rooms (Redis)."""
         self.sio = sio
+        self.relatives = relatives
+        self.rounds_enabled = not shared
+        self._rounds = RoundState()
+        self._per_position: float | None = None
+        self._sent_extras: dict[str, tuple[object, ...]] = {}
         self.observe_delivery = observe_delivery
         self.chat = chat
         self.counsellors = counsellors
@@ -106,10 +119,12 @@ class Broadcaster:
         conversation = event.conversation
         if conversation.state is not State.WAITING:
             self._sent_statuses.pop(conversation.id, None)
+            self._sent_extras.pop(conversation.id, None)
             self._left_queue.add(conversation.id)
+            await self.relatives.left_queue(conversation.id)
             await self.sio.emit(
                 "status",
-                wire.status(conversation.state.value, None, None),
+                wire.status(conversation.state.value, None, None, relative_closed_reason(conversation)),
                 room=conversation_room(conversation.id),
                 namespace=RELATIVE,
             )
@@ -188,13 +203,43 @@ class Broadcaster:
                 room=[user_room(user_id) for user_id in view.user_ids],
                 namespace=COUNSELLOR,
             )
+        statuses = self.chat.waiting_statuses(waiting, basis)
+        per_position = self.chat.wait_per_position(basis)
+        deriving = self.relatives.deriving(statuses) if self.rounds_enabled else set()
+        fresh = self.relatives.take_new_pages()
+        if fresh:
+            believed = {k: v for k, v in self._rounds.believed.items() if k not in fresh}
+            self._rounds = RoundState(self._rounds.number, self._rounds.orders, believed)
+        places = {
+            cid: Place(s.line, s.queue_position)
+            for cid, s in statuses.items()
+            if s.line is not None and s.queue_position is not None
+        }
+        plan, self._rounds = plan_round(
+            self._rounds, waiting, places, deriving, force=per_position != self._per_position
+        )
+        self._per_position = per_position
+        if plan.number is not None and deriving:
+            await self.sio.emit(
+                "queue", wire.queue_round(plan, per_position), room=WAITING_ROOM, namespace=RELATIVE
+            )
+        labelled = self._rounds.number if self.rounds_enabled else None
         sent: dict[str, dict[str, Any]] = {}
         moved: list[tuple[str, dict[str, Any]]] = []
-        for conversation_id, relative_status in self.chat.waiting_statuses(waiting, basis).items():
+        for conversation_id, relative_status in statuses.items():
             status = wire.relative_status(relative_status)
             sent[conversation_id] = status
-            if self._sent_statuses.get(conversation_id) != status:
-                moved.append((conversation_id, status))
+            if conversation_id in deriving:
+                extras = (
+                    relative_status.language,
+                    relative_status.language_online,
+                    relative_status.language_choice,
+                )
+                if conversation_id in plan.corrections or self._sent_extras.get(conversation_id) != extras:
+                    self._sent_extras[conversation_id] = extras
+                    moved.append((conversation_id, {**status, "round": labelled}))
+            elif self._sent_statuses.get(conversation_id) != status:
+                moved.append((conversation_id, {**status, "round": labelled}))
 
         def still_waiting() -> Iterator[tuple[str, dict[str, Any]]]:
             """Read as the round goes: a conversation claimed or closed meanwhile has been told
@@ -205,6 +250,9 @@ class Broadcaster:
 
         await self.sio.manager.emit_each("status", RELATIVE, still_waiting())
         self._sent_statuses = {k: v for k, v in sent.items() if k not in self._left_queue}
+        self._sent_extras = {
+            k: v for k, v in self._sent_extras.items() if k in statuses and k not in self._left_queue
+        }
 
 
 def _staff_rooms(conversation: Conversation) -> list[str]:

@@ -11,6 +11,7 @@ from server.domain.errors import DomainError
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
 from server.services.chat import ChatService
+from server.services.knowledge import KnowledgeService
 from server.services.supervision import SupervisionService
 from server.transports import wire
 from server.transports.bounds import DbCount, DbInt
@@ -30,6 +31,11 @@ class ConversationRef(EventPayload):
 class SendMessage(ConversationRef):
     client_id: str = Field(max_length=64)  # a UUID: server.domain.text.check_client_id
     text: str = Field(max_length=100_000)
+
+
+class SendResource(ConversationRef):
+    client_id: str = Field(max_length=64)  # a UUID, as send_message's
+    resource_id: DbCount
 
 
 class History(ConversationRef):
@@ -67,11 +73,13 @@ class CounsellorNamespace(StaffNamespace):
         cookie_name: str,
         presence: Presence,
         watch: SessionWatch,
+        knowledge: KnowledgeService,
     ) -> None:
         super().__init__(NAMESPACE, auth, cookie_name, watch)
         self.chat = chat
         self.supervision = supervision
         self.presence = presence
+        self.knowledge = knowledge
 
     def _permit(self, user: StaffUser) -> None:
         try:
@@ -114,6 +122,14 @@ class CounsellorNamespace(StaffNamespace):
             Sender.COUNSELLOR,
             author=await self._user(sid),
         )
+        return {"ok": True, "message": wire.message(message)}
+
+    @event(SendResource)
+    async def on_send_resource(self, sid: str, payload: SendResource) -> dict[str, Any]:
+        """A published resource as a card (docs/protocol.md); the ack is send_message's."""
+        user = await self._user(sid)
+        resource = await self.knowledge.resource_for_chat(payload.resource_id)
+        message = await self.chat.send_resource(payload.conversation_id, payload.client_id, resource, user)
         return {"ok": True, "message": wire.message(message)}
 
     @event(History)

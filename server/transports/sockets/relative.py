@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from server.services.chat import ChatService
 from server.transports import wire
 from server.transports.bounds import DbCount, is_db_count
 from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace, event, refuse
-from server.transports.sockets.rooms import conversation_room
+from server.transports.sockets.rooms import WAITING_ROOM, conversation_room
 
 NAMESPACE = "/relative"
 
@@ -53,6 +54,39 @@ class RelativeNamespace(GuardedNamespace):
         self._closing: set[asyncio.Task[None]] = set()
         self._gone_at: dict[str, datetime] = {}
         self._released = False
+        # Sockets that derive their queue position from the `queue` broadcast (docs/protocol.md).
+        self._deriving: set[str] = set()
+        self._new_pages: set[str] = set()
+        self._page_listeners: list[Callable[[], None]] = []
+
+    def on_new_page(self, listener: Callable[[], None]) -> None:
+        """``listener`` runs when a waiting relative's page needs its position labelled with a
+        round (a page that just connected, or asked after a gap): the broadcaster runs a round."""
+        self._page_listeners.append(listener)
+
+    def deriving(self, conversation_ids: Collection[str]) -> set[str]:
+        """Those of the conversations whose sockets here all derive positions from the broadcast."""
+        return {
+            conversation_id
+            for conversation_id in conversation_ids
+            if (sids := self._sids.get(conversation_id)) and sids <= self._deriving
+        }
+
+    def take_new_pages(self) -> set[str]:
+        """Conversations with a page that shows no round yet, since the last call."""
+        pages, self._new_pages = self._new_pages, set()
+        return pages
+
+    async def left_queue(self, conversation_id: str) -> None:
+        """The conversation was claimed or closed: its sockets here stop hearing the broadcast."""
+        for sid in self._sids.get(conversation_id, ()):
+            if sid in self._deriving:
+                await self.leave_room(sid, WAITING_ROOM)
+
+    def _new_page(self, conversation_id: str) -> None:
+        self._new_pages.add(conversation_id)
+        for listener in self._page_listeners:
+            listener()
 
     async def sweep(self) -> int:
         """Presence as this process sees it, then the abandon sweep (ChatService.sweep_presence)."""
@@ -104,12 +138,17 @@ class RelativeNamespace(GuardedNamespace):
             await self.on_disconnect(sid)
             raise
         await self.emit("status", wire.relative_status(opened.status), to=sid)
+        if auth.get("queue_events") == 1 and opened.status.state is State.WAITING:
+            self._deriving.add(sid)
+            await self.enter_room(sid, WAITING_ROOM)
+            self._new_page(conversation.id)
         for message in opened.missed:
             await self.emit("message", wire.message(message), to=sid)
         if conversation.counsellor_read_seq:
             await self.emit("read", {"seq": conversation.counsellor_read_seq}, to=sid)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
+        self._deriving.discard(sid)
         conversation_id = self._conversation_of.pop(sid, None)
         if conversation_id is None:
             return
@@ -141,6 +180,16 @@ class RelativeNamespace(GuardedNamespace):
     @event(ChooseLanguage)
     async def on_choose_language(self, sid: str, payload: ChooseLanguage) -> dict[str, Any]:
         status = await self.chat.choose_language(await self._conversation_id(sid), payload.choice)
+        return {"ok": True, "status": wire.relative_status(status)}
+
+    @event(Empty)
+    async def on_queue_status(self, sid: str, _payload: Empty) -> dict[str, Any]:
+        """A page that missed a round (it saw a gap in the numbers) asks again: the answer has no
+        round, and a status labelled with the next round follows."""
+        conversation_id = await self._conversation_id(sid)
+        status = await self.chat.status_of(conversation_id)
+        if sid in self._deriving and status.state is State.WAITING:
+            self._new_page(conversation_id)
         return {"ok": True, "status": wire.relative_status(status)}
 
     @event(Empty)

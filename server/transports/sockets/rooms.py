@@ -1,6 +1,8 @@
 """Room names shared by the namespaces and the broadcaster."""
 
 STAFF_ROOM = "staff"
+# /relative sockets of waiting conversations that derive their position from the `queue` broadcast.
+WAITING_ROOM = "waiting"
 # Sockets of staff who may see the supervisors' live view (supervision.view).
 SUPERVISORS_ROOM = "supervisors"
 

@@ -295,7 +295,9 @@ class TestRetention:
         await world.service.close()
         await world.chat.close(conversation_id, world.alice, "referred")
         world.clock.advance(timedelta(days=200))
-        assert await RetentionService(world.uow, world.clock, timedelta(days=180)).sweep() == 1
+        assert (
+            await RetentionService(world.uow, world.clock, timedelta(days=180)).sweep()
+        ).conversations == 1
         kept = await world.service.read(world.sam, escalation.id)
         assert kept.conversation_id is None
         assert [s.value for s in await world.service.relative_status(resume_code)] == ["sent"]

@@ -8,7 +8,7 @@ import { errorText } from '../dom.js';
 import { DIMENSIONS, dimensionLabel, valueLabel } from './labels.js';
 import { WEEK_PATTERN, lastWeeks } from './weeks.js';
 
-export const STATISTICS_ROLES = new Set(['supervisor', 'admin']);
+export const STATISTICS_ROLES = new Set(['supervisor', 'admin', 'coordinator']);
 const DEFAULT_WEEKS = 12;
 const NO_SECOND = '';
 

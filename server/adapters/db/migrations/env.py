@@ -3,10 +3,11 @@
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import event, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from server.adapters.db.engine import SECURE_DELETE
 from server.adapters.db.tables import metadata
 
 config = context.config
@@ -25,6 +26,11 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    if engine.dialect.name == "sqlite":
+        # Migrations write too: what they delete is overwritten, as on the server's connections.
+        event.listen(
+            engine.sync_engine, "connect", lambda connection, _record: connection.execute(SECURE_DELETE)
+        )
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -5,8 +5,8 @@ with it, and is no longer valid after ``expires_at``. A new link for an account 
 removes the account's earlier ones. ``staff_users.last_login_at``: when the member last signed in,
 for the accounts list.
 
-Revision ID: 0013_staff_setup
-Revises: 0012_supervision
+Revision ID: 0015_staff_setup
+Revises: 0014_knowledge
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_staff_setup"
-down_revision: str | Sequence[str] | None = "0012_supervision"
+revision: str = "0015_staff_setup"
+down_revision: str | Sequence[str] | None = "0014_knowledge"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
