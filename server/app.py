@@ -36,6 +36,7 @@ from server.domain.escalation import EscalationConfig
 from server.domain.hours import OpeningHours
 from server.domain.reminders import ThrottlePolicy
 from server.domain.supervision import AlertRules
+from server.services.accounts import AccountPolicy, AccountService
 from server.services.audit import AuditService
 from server.services.auth import AuthService, SessionPolicy, login_throttle
 from server.services.booking import BookingPolicy, BookingService
@@ -233,6 +234,13 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         session_policy,
         ciphers.totp,
         attempts=counters.login_attempts(login_throttle(session_policy, app[app_keys.RATE_LIMIT_HMAC])),
+    )
+    app[app_keys.ACCOUNTS] = AccountService(
+        uow,
+        events,
+        system_clock,
+        AccountPolicy(settings.auth.setup_link_lifetime, frozenset(app[app_keys.ESCALATION_CONFIG].routes)),
+        app[app_keys.AUTH].hasher,
     )
     backend_error = app[app_keys.METRICS].backend_error
     probes: list[Probe] = [DatabaseProbe(database, backend_error)]

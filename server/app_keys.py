@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from server.config.settings import Settings
     from server.domain.escalation import EscalationConfig
     from server.domain.tokens import KeyedHash
+    from server.services.accounts import AccountService
     from server.services.audit import AuditService
     from server.services.auth import AuthService
     from server.services.booking import BookingService
@@ -46,6 +47,7 @@ CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 # The consoles open in this process; the chat service asks it who is online.
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
+ACCOUNTS: web.AppKey[AccountService] = web.AppKey("accounts")
 AUDIT: web.AppKey[AuditService] = web.AppKey("audit")
 STATISTICS: web.AppKey[StatisticsService] = web.AppKey("statistics")
 SUPERVISION: web.AppKey[SupervisionService] = web.AppKey("supervision")

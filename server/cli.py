@@ -26,6 +26,7 @@ from server.log_json import JsonFormatter
 
 if TYPE_CHECKING:
     from server.adapters.db.unit_of_work import SqlUnitOfWork
+    from server.services.accounts import AccountService
     from server.services.auth import AuthService
 
 
@@ -204,52 +205,60 @@ async def _seed_demo(settings: Settings) -> str:
 
 
 async def _user_command(settings: Settings, args: argparse.Namespace) -> str:
-    async with _staff_accounts(settings) as (auth, _):
-        return await _account_change(settings, auth, args)
+    from server.config.escalation_file import load_escalation_config
+    from server.services.accounts import AccountPolicy, AccountService
+
+    async with _staff_accounts(settings) as (auth, uow):
+        routes = load_escalation_config(settings.resolved_path(settings.escalation.routes_file)).routes
+        accounts = AccountService(
+            uow,
+            auth.events,
+            auth.clock,
+            AccountPolicy(settings.auth.setup_link_lifetime, frozenset(routes)),
+            auth.hasher,
+        )
+        return await _account_change(settings, auth, accounts, args)
 
 
-async def _account_change(settings: Settings, auth: AuthService, args: argparse.Namespace) -> str:
+async def _account_change(
+    settings: Settings, auth: AuthService, accounts: AccountService, args: argparse.Namespace
+) -> str:
     from server.domain.errors import DomainError, NotFound
+    from server.domain.staff import check_route
+    from server.transports.wire import setup_url
 
     try:
         if args.user_command == "add":
             role = Role(args.role)
-            _check_route(settings, role, args.route)
+            try:
+                check_route(role, args.route, accounts.policy.routes)
+            except ValueError as error:
+                raise SystemExit(f"--route {args.route!r}: {error}") from None
             password = _read_password(f"password for {args.name}: ")
             user_id = await auth.add_user(args.name, password, role, args.display_name, args.route)
             return f"added {role.value} {args.name} (id {user_id})"
         if args.user_command == "totp-reset":
-            try:
-                await auth.reset_totp(None, args.name)
-            except NotFound:
-                raise SystemExit(f"error: no user {args.name}") from None
+            await accounts.reset_totp(None, args.name)
             return f"two-factor sign-in of {args.name} is reset; they enroll again at their next sign-in"
+        if args.user_command == "password-reset":
+            _user, link = await accounts.reset_password(None, args.name)
+            url = setup_url(settings.public_url, link.token)
+            return (
+                f"the password of {args.name} no longer works and their sessions have ended. Give them this "
+                f"link, used once, to choose a new one before {link.expires_at:%Y-%m-%d %H:%M} UTC:\n{url}"
+            )
         if args.user_command == "unlock":
             locked_until = await auth.unlock_second_factor(args.name)
             state = (
                 f"was locked until {locked_until:%Y-%m-%d %H:%M} UTC" if locked_until else "was not locked"
             )
             return f"two-factor sign-in of {args.name} is unlocked ({state}); its code works again"
-        user = await auth.set_active(args.name, args.user_command == "enable")
+        user = await accounts.change_account(None, args.name, active=args.user_command == "enable")
         return f"{args.name} is now {'enabled' if user.active else 'disabled'}"
+    except NotFound:
+        raise SystemExit(f"error: no user {args.name}") from None
     except DomainError as error:
         raise SystemExit(f"error: {error.message}") from None
-
-
-def _check_route(settings: Settings, role: Role, route: str | None) -> None:
-    """social_services users are bound to one route of the routes file; nobody else has one."""
-    from server.config.escalation_file import load_escalation_config
-
-    if role is not Role.SOCIAL_SERVICES:
-        if route:
-            raise SystemExit("--route is only for social_services users")
-        return
-    if not route:
-        raise SystemExit("social_services users need --route")
-    routes = load_escalation_config(settings.resolved_path(settings.escalation.routes_file)).routes
-    if route not in routes:
-        known = ", ".join(sorted(routes))
-        raise SystemExit(f"--route: no route {route!r} in the routes file; known: {known}")
 
 
 def _key_location(settings: Settings) -> str:
@@ -332,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
         "totp-reset", help="remove a staff member's two-factor sign-in (lost phone); audited"
     )
     totp_reset.add_argument("name")
+    password_reset = user_commands.add_parser(
+        "password-reset",
+        help="end a staff member's password and sessions and print a one-time link to choose a new one",
+    )
+    password_reset.add_argument("name")
     unlock = user_commands.add_parser(
         "unlock", help="end a lockout of a staff member's two-factor sign-in after wrong codes; audited"
     )

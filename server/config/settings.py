@@ -170,8 +170,9 @@ class AuthSettings(_Section):
     login_delay_max: Duration = timedelta(seconds=8)
     totp_lockout_after: int = Field(default=10, ge=1, le=1000)
     totp_lockout_for: Duration = timedelta(hours=1)
+    setup_link_lifetime: Duration = timedelta(hours=24)
 
-    @field_validator("login_delay_base", "login_delay_max", "totp_lockout_for")
+    @field_validator("login_delay_base", "login_delay_max", "totp_lockout_for", "setup_link_lifetime")
     @classmethod
     def _check_positive(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=1):

@@ -54,6 +54,10 @@ class Action(enum.StrEnum):
     CONVERSATION_NOTE = "conversation.note"
     CONVERSATION_TRANSFER = "conversation.transfer"
     CONVERSATION_CLOSE = "conversation.close"
+    STAFF_LIST = "staff.list"
+    STAFF_ADD = "staff.add"
+    STAFF_EDIT = "staff.edit"
+    STAFF_PASSWORD_RESET = "staff.password_reset"  # noqa: S105 (an action name)
     STAFF_TOTP_RESET = "staff.totp_reset"
     AUDIT_READ = "audit.read"
     AVAILABILITY_READ = "availability.read"
@@ -144,8 +148,15 @@ RULES: Mapping[Action, Mapping[Role, Rule]] = {
     Action.CONVERSATION_CLOSE: _chat(_HOLDING, _ANY_CONVERSATION),
     # The history of closed conversations stays readable to everyone who chats.
     Action.CONVERSATION_READ_CLOSED: _chat(_ANY_CONVERSATION, _ANY_CONVERSATION),
-    # Staff accounts: "own" means the account is the actor's. An admin resets someone else's
-    # two-factor sign-in (a lost phone); nobody removes their own second factor this way.
+    # Staff accounts: "own" means the account is the actor's. Admins list and add accounts, change
+    # another's role, route or disabled state (staff.edit), and give another a new setup link
+    # (a forgotten password) or reset their two-factor sign-in (a lost phone). Nobody disables,
+    # demotes or resets their own account this way: their own password and recovery codes are
+    # changed with the current ones, which needs no row here.
+    Action.STAFF_LIST: {Role.ADMIN: _SIGNED_IN},
+    Action.STAFF_ADD: {Role.ADMIN: _SIGNED_IN},
+    Action.STAFF_EDIT: {Role.ADMIN: _rule(Ownership.OTHER)},
+    Action.STAFF_PASSWORD_RESET: {Role.ADMIN: _rule(Ownership.OTHER)},
     Action.STAFF_TOTP_RESET: {Role.ADMIN: _rule(Ownership.OTHER)},
     # The chat audit log (who read or changed which conversation, never content) is for those who
     # oversee the line; escalations have their own audit view (escalation.audit).
@@ -225,6 +236,8 @@ SCOPES: Mapping[Action, frozenset[Ownership]] = {
             Action.SMS_OUTBOX_READ,
             Action.STATISTICS_READ,
             Action.SUPERVISION_VIEW,
+            Action.STAFF_LIST,
+            Action.STAFF_ADD,
             Action.RETENTION_READ,
             Action.KNOWLEDGE_EDIT,
             Action.KNOWLEDGE_READ_INTERNAL,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 
@@ -43,3 +44,16 @@ MIN_PASSWORD_LENGTH = 12
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def check_route(role: Role, route: str | None, known_routes: Collection[str]) -> None:
+    """Social services staff are bound to one route (district) of the routes file; nobody else has
+    one."""
+    if role is not Role.SOCIAL_SERVICES:
+        if route:
+            raise ValueError("a route is only for social_services accounts")
+        return
+    if not route:
+        raise ValueError("social_services accounts need a route")
+    if route not in known_routes:
+        raise ValueError(f"no such route in the routes file; known: {', '.join(sorted(known_routes))}")

@@ -13,11 +13,9 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from server.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from server.domain.login_throttle import LoginThrottle
-from server.domain.permissions import Action, Ownership, require, roles_allowed
-from server.domain.staff import Role, StaffUser, check_password_strength, check_username
-from server.domain.text import clean_text
+from server.domain.staff import Role, StaffUser, check_password_strength
 from server.domain.tokens import new_token, secret_hash
 from server.domain.totp import (
     Enrollment,
@@ -26,7 +24,8 @@ from server.domain.totp import (
     new_recovery_codes,
     recovery_code_hash,
 )
-from server.services.events import EventBus, SessionEnded, StaffDisabled, StaffSessionsEnded
+from server.services.accounts import STAFF_OBJECT, insert_account
+from server.services.events import EventBus, SessionEnded, StaffOtherSessionsEnded
 from server.services.login_attempts import LocalLoginAttempts
 from server.services.ports.clock import Clock
 from server.services.ports.counters import LoginAttempts
@@ -106,42 +105,17 @@ class AuthService:
         display_name: str | None = None,
         route: str | None = None,
     ) -> int:
+        """An account with a password, for the operator at the command line (the first admin);
+        admins add accounts in the console with a setup link instead (services/accounts.py)."""
         try:
-            check_username(username)
             check_password_strength(password)
         except ValueError as error:
-            raise InvalidInput(str(error)) from None
+            raise InvalidInput(str(error), code="weak_password") from None
         password_hash = await asyncio.to_thread(self.hasher.hash, password)
         async with self.uow.write() as repos:
-            if await repos.staff.credentials(username) is not None:
-                raise InvalidInput(f"user {username} exists", code="user_exists")
-            return await repos.staff.add_user(
-                username, clean_text(display_name or username), password_hash, role, self.clock(), route
+            return await insert_account(
+                repos, username, display_name, password_hash, role, route, self.clock()
             )
-
-    async def set_active(self, username: str, active: bool) -> StaffUser:
-        ended: StaffSessionsEnded | None = None
-        async with self.uow.write() as repos:
-            user = await repos.staff.set_active(username, active)
-            if user is None:
-                raise InvalidInput(f"no user {username}", code="not_found")
-            if not active:
-                ended = await self._end_sessions_of(repos, user.id, StaffDisabled)
-        if ended is not None:
-            await self.events.publish(ended)
-        return user
-
-    @staticmethod
-    async def _end_sessions_of(
-        repos: Repositories, user_id: int, kind: type[StaffSessionsEnded] = StaffSessionsEnded
-    ) -> StaffSessionsEnded:
-        """Ends every session of an account, inside the transaction of the change that ends them
-        (disabling it, resetting its second factor; any future change of role or password must
-        use this too). The caller publishes the returned event after the commit: this process
-        closes that member's sockets at once, other processes when their session watch next
-        finds the sessions gone."""
-        await repos.staff.delete_sessions_of(user_id)
-        return kind(user_id)
 
     async def login(
         self, username: str, password: str, totp: str | None = None, recovery_code: str | None = None
@@ -183,6 +157,7 @@ class AuthService:
                 if totp or recovery_code:
                     await repos.staff.unlock_totp(user.id)
                 await repos.staff.create_session(secret_hash(token), user.id, now)
+                await repos.staff.record_login(user.id, now)
                 if self.hasher.check_needs_rehash(stored_hash):
                     await repos.staff.set_password_hash(user.id, self.hasher.hash(password))
         if not passed:
@@ -196,7 +171,7 @@ class AuthService:
         until = now + self.policy.totp_lockout_for
         async with self.uow.write() as repos:
             if await repos.staff.lock_totp_if_spent(user_id, self.policy.totp_lockout_after, until):
-                await repos.staff.audit(None, "staff.totp_locked", "staff_user", str(user_id), now)
+                await repos.staff.audit(None, "staff.totp_locked", STAFF_OBJECT, str(user_id), now)
 
     async def unlock_second_factor(self, username: str) -> datetime | None:
         """Ends a second-factor lockout and forgets the failed guesses, for the operator at the
@@ -210,7 +185,7 @@ class AuthService:
             target = found[0]
             locked_until = await repos.staff.totp_locked_until(target.id)
             await repos.staff.unlock_totp(target.id)
-            await repos.staff.audit(None, "staff.totp_unlock", "staff_user", str(target.id), now)
+            await repos.staff.audit(None, "staff.totp_unlock", STAFF_OBJECT, str(target.id), now)
         return locked_until if locked_until is not None and locked_until > now else None
 
     async def _second_factor_passes(
@@ -227,7 +202,7 @@ class AuthService:
         if recovery_code:
             used = await repos.staff.use_recovery_code(user_id, recovery_code_hash(recovery_code), now)
             if used:
-                await repos.staff.audit(user_id, "staff.recovery_code_used", "staff_user", str(user_id), now)
+                await repos.staff.audit(user_id, "staff.recovery_code_used", STAFF_OBJECT, str(user_id), now)
             return used
         return False
 
@@ -341,27 +316,60 @@ class AuthService:
                 )
             hashes = [recovery_code_hash(recovery_code) for recovery_code in recovery_codes]
             await repos.staff.enable_totp(user.id, step, now, hashes)
-            await repos.staff.audit(user.id, "staff.totp_enable", "staff_user", str(user.id), now)
+            await repos.staff.audit(user.id, "staff.totp_enable", STAFF_OBJECT, str(user.id), now)
         return recovery_codes
 
-    async def reset_totp(self, actor: StaffUser | None, username: str) -> StaffUser:
-        """Removes a staff member's TOTP and recovery codes, so they enroll again at next sign-in,
-        and ends their sessions (whoever holds them signs in again). ``actor`` None is the operator
-        at the command line."""
-        if actor is not None and actor.role not in roles_allowed(Action.STAFF_TOTP_RESET):
-            raise Forbidden(f"{actor.role.value} may not reset two-factor sign-in")
+    async def change_password(self, session: StaffSession, current: str, new: str) -> None:
+        """A member of staff sets a new password, giving their current one; their other sessions
+        end (this one goes on). Wrong current passwords count toward the sign-in slowdown of the
+        username, as failed sign-ins do."""
+        try:
+            check_password_strength(new)
+        except ValueError as error:
+            raise InvalidInput(str(error), code="weak_password") from None
+        user = session.user
+        key = await self.attempts.begin(user.username, self.clock())
+        succeeded = False
+        try:
+            async with self.uow.read() as repos:
+                found = await repos.staff.credentials(user.username)
+            if found is None or not await asyncio.to_thread(self._verify, found[1], current):
+                raise InvalidInput("the current password is not right", code="wrong_password")
+            succeeded = True
+        finally:
+            await self.attempts.finish(key, succeeded)
+        password_hash = await asyncio.to_thread(self.hasher.hash, new)
         async with self.uow.write() as repos:
-            found = await repos.staff.credentials(username)
-            if found is None:
-                raise NotFound("no such user")
-            target = found[0]
-            if actor is not None:
-                ownership = Ownership.OWN if actor.id == target.id else Ownership.OTHER
-                require(actor.role, Action.STAFF_TOTP_RESET, ownership)
-            await repos.staff.clear_totp(target.id)
-            ended = await self._end_sessions_of(repos, target.id)
+            await repos.staff.set_password_hash(user.id, password_hash)
+            await repos.staff.delete_other_sessions(user.id, session.session_hash)
             await repos.staff.audit(
-                actor.id if actor else None, "staff.totp_reset", "staff_user", str(target.id), self.clock()
+                user.id, "staff.password_change", STAFF_OBJECT, str(user.id), self.clock()
             )
-        await self.events.publish(ended)
-        return target
+        await self.events.publish(StaffOtherSessionsEnded(user.id, session.session_hash))
+
+    async def new_recovery_codes(self, user: StaffUser, code: str) -> list[str]:
+        """Replaces a member's recovery codes with new ones, given a current authenticator code
+        (which is spent, and counts toward the second factor's lockout like a sign-in's). The
+        codes are shown this once and kept only as hashes."""
+        now = self.clock()
+        async with self.uow.write() as repos:
+            stored = await repos.staff.totp(user.id)
+            if not stored.enabled or stored.encrypted_secret is None:
+                raise Conflict("two-factor sign-in is not on", code="totp_not_enabled")
+            may_check = await repos.staff.begin_totp_attempt(user.id, now, self.policy.totp_lockout_after)
+        invalid = InvalidInput("that code does not match; enter the current code", code="totp_invalid_code")
+        if not may_check:
+            raise invalid
+        recovery_codes = new_recovery_codes()
+        async with self.uow.write() as repos:
+            step = accepted_step(self.secrets.decrypt(stored.encrypted_secret), code, now, stored.last_step)
+            passed = step is not None and await repos.staff.advance_totp_step(user.id, step)
+            if passed:
+                await repos.staff.unlock_totp(user.id)
+                hashes = [recovery_code_hash(recovery_code) for recovery_code in recovery_codes]
+                await repos.staff.replace_recovery_codes(user.id, hashes)
+                await repos.staff.audit(user.id, "staff.recovery_codes_new", STAFF_OBJECT, str(user.id), now)
+        if not passed:
+            await self._second_factor_failed(user.id, now)
+            raise invalid
+        return recovery_codes

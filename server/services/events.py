@@ -77,6 +77,15 @@ class StaffDisabled(StaffSessionsEnded):
 
 
 @dataclass(frozen=True)
+class StaffOtherSessionsEnded:
+    """Every session of this staff member but ``kept_session_hash`` was ended (they changed their
+    password): the sockets of the others close."""
+
+    user_id: int
+    kept_session_hash: str
+
+
+@dataclass(frozen=True)
 class RelativeAccessEnded:
     """The relative left: their open sockets are disconnected, in every process."""
 
@@ -125,6 +134,7 @@ Event = (
     | SessionEnded
     | StaffSessionsEnded
     | StaffDisabled
+    | StaffOtherSessionsEnded
     | RelativeAccessEnded
     | AppointmentsChanged
     | EscalationChanged

@@ -18,6 +18,7 @@ from server.domain.supervision import Alert, LiveConversation, LiveCounsellor, O
 from server.services.booking import StaffAppointment
 from server.services.chat import RelativeStatus
 from server.services.ports.retention import SweepCounts
+from server.services.ports.staff import StaffAccount
 from server.services.retention import RetentionReport
 from server.transports import markdown
 
@@ -94,6 +95,30 @@ def note(n: Note) -> dict[str, Any]:
         "text": n.text,
         "created_at": iso(n.created_at),
     }
+
+
+#: The page where a member of staff chooses their password with a setup link. The link's secret
+#: goes in the fragment, which browsers never send to a server (nor in a Referer).
+SETUP_PATH = "/console/setup.html"
+
+
+def setup_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}{SETUP_PATH}#token={token}"
+
+
+def account(a: StaffAccount) -> dict[str, Any]:
+    """One account in the admins' list: never a hash, secret or code."""
+    return {
+        **staff_member(a.user),
+        "totp_enabled": a.totp_enabled,
+        "last_login_at": iso(a.last_login_at),
+        "created_at": iso(a.created_at),
+    }
+
+
+def staff_member(u: StaffUser) -> dict[str, Any]:
+    """An account after an admin's change: who, role, route, enabled or not."""
+    return {**user(u), "route": u.route, "active": u.active}
 
 
 def user(u: StaffUser) -> dict[str, Any]:

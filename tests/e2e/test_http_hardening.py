@@ -393,7 +393,7 @@ async def test_errors_do_not_echo_input(server: ServerProcess) -> None:
         admin = h.api()
         await admin.login(admin_name)
         reset = await admin.request(
-            "DELETE", f"/api/staff/users/{CANARY}/totp", headers={"Origin": server.url}
+            "DELETE", f"/api/staff/accounts/{CANARY}/totp", headers={"Origin": server.url}
         )
         assert reset.status == 404, reset.body
         assert CANARY not in json.dumps(reset.body, ensure_ascii=False)

@@ -143,7 +143,8 @@ async def test_logout_closes_the_sockets_of_both_namespaces(server: ServerProces
 
 
 async def test_a_role_change_closes_the_sockets_opened_with_the_old_role(server: ServerProcess) -> None:
-    """No command changes a role yet; this write behind the API's back stands in for one."""
+    """A change written behind the API's back is caught by the session watch; the admins' own role
+    change (PATCH /api/staff/accounts/NAME) is tested in test_accounts.py."""
     async with Harness(server) as h:
         (alice,) = await h.counsellors("alice")
         alerts = await escalations_socket(h, alice.cookie_header)
@@ -220,6 +221,6 @@ async def test_an_end_through_one_process_closes_sockets_held_on_another(
             answers_until_closed(alice_alerts, "barrier_round_trip"),
         )
 
-        reset = await root.api.request("DELETE", "/api/staff/users/bob/totp")
+        reset = await root.api.request("DELETE", "/api/staff/accounts/bob/totp")
         assert reset.status == 200, reset.body
         await answers_until_closed(bob_chat, "staff")

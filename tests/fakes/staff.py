@@ -9,8 +9,16 @@ from datetime import datetime
 from server.domain.errors import NotFound
 from server.domain.staff import Role, StaffUser
 from server.services.ports.audit import AuditEntry
-from server.services.ports.staff import StoredTotp
-from tests.fakes.tables import AuditRow, RecoveryCodeRow, SessionRow, StaffRow, Tables, UniqueViolation
+from server.services.ports.staff import SetupLink, StaffAccount, StoredTotp
+from tests.fakes.tables import (
+    AuditRow,
+    RecoveryCodeRow,
+    SessionRow,
+    SetupLinkRow,
+    StaffRow,
+    Tables,
+    UniqueViolation,
+)
 
 
 class FakeStaffRepository:
@@ -66,6 +74,52 @@ class FakeStaffRepository:
 
     async def list_users(self) -> list[StaffUser]:
         return [self.tables.staff[user_id].user for user_id in sorted(self.tables.staff)]
+
+    async def accounts(self) -> list[StaffAccount]:
+        rows = sorted(self.tables.staff.values(), key=lambda row: row.user.username)
+        return [
+            StaffAccount(row.user, row.totp_enabled_at is not None, row.last_login_at, row.created_at)
+            for row in rows
+        ]
+
+    async def set_role(self, user_id: int, role: Role, route: str | None) -> None:
+        self._update(user_id, user=replace(self._row(user_id).user, role=role, route=route))
+
+    async def record_login(self, user_id: int, now: datetime) -> None:
+        self._update(user_id, last_login_at=now)
+
+    async def add_setup_link(
+        self, token_hash: str, user_id: int, now: datetime, expires_at: datetime
+    ) -> None:
+        links = self.tables.setup_links
+        for stored, link in list(links.items()):
+            if link.user_id == user_id:
+                del links[stored]
+        if token_hash in links:
+            raise UniqueViolation("staff_setup_links")
+        links[token_hash] = SetupLinkRow(user_id, now, expires_at)
+
+    async def setup_link(self, token_hash: str) -> SetupLink | None:
+        link = self.tables.setup_links.get(token_hash)
+        return SetupLink(link.user_id, link.expires_at, link.used_at) if link else None
+
+    async def spend_setup_link(self, token_hash: str, now: datetime) -> bool:
+        link = self.tables.setup_links.get(token_hash)
+        if link is None or link.used_at is not None or link.expires_at <= now:
+            return False
+        self.tables.setup_links[token_hash] = replace(link, used_at=now)
+        return True
+
+    async def replace_recovery_codes(self, user_id: int, recovery_hashes: list[str]) -> None:
+        self._delete_recovery_codes(user_id)
+        self.tables.recovery_codes.extend(
+            RecoveryCodeRow(user_id, code_hash) for code_hash in recovery_hashes
+        )
+
+    async def delete_other_sessions(self, user_id: int, keep_hash: str) -> None:
+        for id_hash, session in list(self.tables.sessions.items()):
+            if session.user_id == user_id and id_hash != keep_hash:
+                del self.tables.sessions[id_hash]
 
     async def create_session(self, id_hash: str, user_id: int, now: datetime) -> None:
         if id_hash in self.tables.sessions:

@@ -61,6 +61,15 @@ class StaffRow:
     totp_last_step: int | None = None
     totp_failures: int = 0
     totp_locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SetupLinkRow:
+    user_id: int
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,7 @@ class Tables:
     staff: dict[int, StaffRow] = field(default_factory=dict)
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     recovery_codes: list[RecoveryCodeRow] = field(default_factory=list)
+    setup_links: dict[str, SetupLinkRow] = field(default_factory=dict)
     audit: list[AuditRow] = field(default_factory=list)
     escalations: dict[str, EscalationRow] = field(default_factory=dict)
     notifications: list[NotificationRow] = field(default_factory=list)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
 from server.adapters.db.unit_of_work import SqlUnitOfWork
+from server.services.accounts import AccountPolicy, AccountService
 from server.services.auth import AuthService, SessionPolicy
 from server.services.chat import ChatService
 from tests.integration.wiring import (
@@ -92,3 +94,14 @@ def raw(migrated: Path) -> Iterator[sqlite3.Connection]:
     connection = sqlite3.connect(migrated)
     yield connection
     connection.close()
+
+
+SETUP_LINK_LIFETIME = timedelta(hours=24)
+ROUTES = frozenset({"spanga-tensta"})
+
+
+@pytest.fixture
+def accounts(
+    uow: SqlUnitOfWork, events: RecordingBus, clock: ManualClock, auth: AuthService
+) -> AccountService:
+    return AccountService(uow, events, clock, AccountPolicy(SETUP_LINK_LIFETIME, ROUTES), auth.hasher)

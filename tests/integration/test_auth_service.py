@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from server.domain.errors import InvalidInput, NotAuthenticated, RateLimited
+from server.domain.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
 from server.domain.staff import Role, StaffUser
 from server.domain.tokens import secret_hash
+from server.services.accounts import AccountService
 from server.services.auth import GENERIC_LOGIN_ERROR, AuthService
 from server.services.events import SessionEnded, StaffDisabled, StaffSessionsEnded
 from tests.integration.wiring import (
@@ -48,11 +49,11 @@ class TestPasswords:
         assert PASSWORD not in stored
 
     async def test_a_short_password_is_refused(self, auth: AuthService) -> None:
-        with raises_code(InvalidInput, "invalid_request"):
+        with raises_code(InvalidInput, "weak_password"):
             await auth.add_user("bob", "short", Role.COUNSELLOR)
 
     async def test_a_username_is_taken_once(self, auth: AuthService, alice: StaffUser) -> None:
-        with raises_code(InvalidInput, "user_exists"):
+        with raises_code(Conflict, "user_exists"):
             await auth.add_user("alice", PASSWORD, alice.role)
 
 
@@ -81,10 +82,10 @@ class TestLogin:
         assert wrong_password.message == GENERIC_LOGIN_ERROR
 
     async def test_a_disabled_account_cannot_sign_in_and_loses_its_sessions(
-        self, auth: AuthService, alice: StaffUser, events: RecordingBus
+        self, accounts: AccountService, auth: AuthService, alice: StaffUser, events: RecordingBus
     ) -> None:
         _user, token = await auth.login("alice", PASSWORD)
-        await auth.set_active("alice", False)
+        await accounts.change_account(None, "alice", active=False)
         assert [e.user_id for e in events.of(StaffDisabled)] == [alice.id]
         with pytest.raises(NotAuthenticated):
             await auth.session(token)
@@ -207,14 +208,19 @@ class TestLiveSessions:
     """The session watch's one query for all the sessions behind a process's staff sockets."""
 
     async def test_only_live_sessions_are_returned_and_expired_ones_are_deleted(
-        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+        self,
+        accounts: AccountService,
+        auth: AuthService,
+        alice: StaffUser,
+        clock: ManualClock,
+        raw: sqlite3.Connection,
     ) -> None:
         await add_staff(auth, "bob")
         await add_staff(auth, "carl")
         tokens = {name: (await auth.login(name, PASSWORD))[1] for name in ("alice", "bob", "carl")}
         hashes = {name: secret_hash(token) for name, token in tokens.items()}
         await auth.logout(tokens["bob"])
-        await auth.set_active("carl", False)
+        await accounts.change_account(None, "carl", active=False)
         live = await auth.live_sessions([*hashes.values(), secret_hash("never-issued")])
         assert {h: user.id for h, user in live.items()} == {hashes["alice"]: alice.id}
 
@@ -233,10 +239,10 @@ class TestLiveSessions:
         assert unused not in live
 
     async def test_a_totp_reset_ends_every_session_of_the_account(
-        self, auth: AuthService, alice: StaffUser, events: RecordingBus
+        self, accounts: AccountService, auth: AuthService, alice: StaffUser, events: RecordingBus
     ) -> None:
         tokens = [(await auth.login("alice", PASSWORD))[1] for _ in range(2)]
-        await auth.reset_totp(None, "alice")
+        await accounts.reset_totp(None, "alice")
         for token in tokens:
             with pytest.raises(NotAuthenticated):
                 await auth.session(token)

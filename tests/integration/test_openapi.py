@@ -79,7 +79,7 @@ def test_the_two_factor_routes_are_served(app: web.Application) -> None:
         ("/api/auth/totp", "get"),
         ("/api/auth/totp/enroll", "post"),
         ("/api/auth/totp/confirm", "post"),
-        ("/api/staff/users/{username}/totp", "delete"),
+        ("/api/staff/accounts/{username}/totp", "delete"),
     }
 
 

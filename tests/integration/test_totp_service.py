@@ -14,6 +14,7 @@ from server.adapters.crypto import FieldCipher
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from server.domain.staff import Role, StaffUser
+from server.services.accounts import AccountService
 from server.services.auth import GENERIC_LOGIN_ERROR, AuthService, SessionPolicy
 from tests.integration.wiring import (
     ABSOLUTE_TIMEOUT,
@@ -291,11 +292,16 @@ async def refused_with_password(auth: AuthService, password: str, totp: str) -> 
 
 class TestReset:
     async def test_an_admin_resets_someone_else_and_it_is_audited(
-        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+        self,
+        accounts: AccountService,
+        auth: AuthService,
+        alice: StaffUser,
+        clock: ManualClock,
+        raw: sqlite3.Connection,
     ) -> None:
         await enroll(auth, alice, clock)
         admin = await add_staff(auth, "root", Role.ADMIN)
-        await auth.reset_totp(admin, "alice")
+        await accounts.reset_totp(admin, "alice")
         assert (await auth.totp_status(alice)).enabled is False
         assert raw.execute("SELECT count(*) FROM staff_recovery_codes").fetchone() == (0,)
         assert raw.execute(
@@ -309,38 +315,43 @@ class TestReset:
 
     @pytest.mark.parametrize("role", [Role.COUNSELLOR, Role.SUPERVISOR, Role.SOCIAL_SERVICES])
     async def test_other_roles_may_not_reset(
-        self, auth: AuthService, alice: StaffUser, clock: ManualClock, role: Role
+        self, accounts: AccountService, auth: AuthService, alice: StaffUser, clock: ManualClock, role: Role
     ) -> None:
         await enroll(auth, alice, clock)
         actor = await add_staff(auth, "someone", role)
         with raises_code(Forbidden, "forbidden"):
-            await auth.reset_totp(actor, "alice")
+            await accounts.reset_totp(actor, "alice")
         with raises_code(Forbidden, "forbidden"):
-            await auth.reset_totp(actor, "nobody-by-that-name")
+            await accounts.reset_totp(actor, "nobody-by-that-name")
         assert (await auth.totp_status(alice)).enabled
 
     async def test_an_admin_does_not_remove_their_own_second_factor(
-        self, auth: AuthService, clock: ManualClock
+        self, accounts: AccountService, auth: AuthService, clock: ManualClock
     ) -> None:
         admin = await add_staff(auth, "root", Role.ADMIN)
         await enroll(auth, admin, clock)
         with raises_code(Forbidden, "forbidden"):
-            await auth.reset_totp(admin, "root")
+            await accounts.reset_totp(admin, "root")
         assert (await auth.totp_status(admin)).enabled
 
     async def test_the_operator_resets_without_an_actor_and_it_is_audited(
-        self, auth: AuthService, alice: StaffUser, clock: ManualClock, raw: sqlite3.Connection
+        self,
+        accounts: AccountService,
+        auth: AuthService,
+        alice: StaffUser,
+        clock: ManualClock,
+        raw: sqlite3.Connection,
     ) -> None:
         await enroll(auth, alice, clock)
-        await auth.reset_totp(None, "alice")
+        await accounts.reset_totp(None, "alice")
         assert not (await auth.totp_status(alice)).enabled
         assert raw.execute(
             "SELECT actor_id, object_id FROM audit_log WHERE action = 'staff.totp_reset'"
         ).fetchall() == [(None, str(alice.id))]
 
-    async def test_an_unknown_user_is_not_found(self, auth: AuthService) -> None:
+    async def test_an_unknown_user_is_not_found(self, accounts: AccountService, auth: AuthService) -> None:
         with raises_code(NotFound, "not_found"):
-            await auth.reset_totp(None, "nobody")
+            await accounts.reset_totp(None, "nobody")
 
 
 class TestRequired:
@@ -362,14 +373,14 @@ class TestRequired:
         assert not (await strict.session(before)).enrollment_required
 
     async def test_a_reset_ends_the_sessions_and_the_next_one_may_only_enroll(
-        self, strict: AuthService, clock: ManualClock
+        self, strict: AuthService, accounts: AccountService, clock: ManualClock
     ) -> None:
         alice = await add_staff(strict, "alice")
         secret, _codes = await enroll(strict, alice, clock)
         clock.advance(STEP)
         _user, token = await strict.login("alice", PASSWORD, totp=pyotp.TOTP(secret).at(clock()))
         assert not (await strict.session(token)).enrollment_required
-        await strict.reset_totp(None, "alice")
+        await accounts.reset_totp(None, "alice")
         with pytest.raises(NotAuthenticated):
             await strict.session(token)
         _user, token = await strict.login("alice", PASSWORD)

@@ -4,6 +4,7 @@ import * as api from './api.js';
 import {
   alertUser, isAttending, notificationPermission, notificationsSupported, requestNotificationPermission, unlockAudio,
 } from './alerts.js';
+import { AccountsView } from './accounts.js';
 import { AppointmentsView } from './appointments/view.js';
 import { AuditView } from './audit.js';
 import { AwayConfirm } from './away_confirm.js';
@@ -15,6 +16,7 @@ import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
 import { StatisticsView } from './statistics/statistics.js';
 import { SupervisionView } from './supervision/view.js';
+import { PasswordView } from './password.js';
 import { TotpView } from './totp.js';
 import { Workspace } from './workspace.js';
 
@@ -31,6 +33,7 @@ const views = {
   audit: byId('audit-view'),
   statistics: byId('statistics-view'),
   supervision: byId('supervision-view'),
+  accounts: byId('accounts-view'),
   security: byId('security-view'),
 };
 const loginForm = byId('login-form');
@@ -67,7 +70,13 @@ const supervision = new SupervisionView({
   nav: viewSwitch.querySelector('[data-view="supervision"]'),
   onAlert: () => alertUser('supervision'),
 });
-const totp = new TotpView({ root: views.security, onEnrolled: () => session && startSession(session.user) });
+const accounts = new AccountsView({ root: views.accounts, nav: viewSwitch.querySelector('[data-view="accounts"]') });
+const password = new PasswordView({ root: views.security });
+const totp = new TotpView({
+  root: views.security,
+  onEnrolled: () => session && startSession(session.user),
+  onStatus: (status) => password.setTotpEnabled(status.enabled),
+});
 
 /** The logged-in state: user, settings, socket and workspace. Null while the login form shows. */
 let session = null;
@@ -90,6 +99,7 @@ async function applyLanguage(code) {
   audit.retranslate();
   statistics.retranslate();
   supervision.retranslate();
+  accounts.retranslate();
   totp.retranslate();
   if (session) setConnectionState(connection.dataset.state);
   renderUserName();
@@ -118,9 +128,12 @@ function showView(name) {
   if (name === 'history') history.load();
   appointments.setVisible(name === 'appointments');
   if (name === 'audit') audit.load();
+  if (name === 'accounts') accounts.load();
   statistics.setVisible(name === 'statistics');
   supervision.setVisible(name === 'supervision');
   if (name === 'security' && !session?.enrollmentOnly) totp.refresh();
+  // A session that may only enroll cannot change the password yet.
+  password.setAvailable(!session?.enrollmentOnly);
   renderAlertsButton();
 }
 
@@ -200,6 +213,7 @@ async function startSession(user) {
   }
   escalations.start(user);
   audit.start(user);
+  accounts.start(user);
   statistics.start(user);
   supervision.start(user);
   if (user.role === 'social_services' || user.role === 'coordinator') {
@@ -308,6 +322,8 @@ function endSession() {
   escalations.stop();
   appointments.stop();
   audit.clear();
+  accounts.clear();
+  password.clear();
   statistics.clear();
   supervision.clear();
   totp.clear();

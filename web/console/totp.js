@@ -9,10 +9,14 @@ import { errorText } from './dom.js';
 const part = (root, id) => root.querySelector(`[data-testid="${id}"]`);
 
 export class TotpView {
-  /** onEnrolled() runs after a required enrollment is confirmed and the codes were saved. */
-  constructor({ root, onEnrolled }) {
+  /**
+   * onEnrolled() runs after a required enrollment is confirmed and the codes were saved;
+   * onStatus(status) after every reading of the status.
+   */
+  constructor({ root, onEnrolled, onStatus = () => {} }) {
     this.root = root;
     this.onEnrolled = onEnrolled;
+    this.onStatus = onStatus;
     this.status = null;
     this.required = false;
     this.parts = {
@@ -41,6 +45,7 @@ export class TotpView {
   async load() {
     this.status = await api.totpStatus();
     this.required = this.status.required && !this.status.enabled;
+    this.onStatus(this.status);
     this.render();
     return this.required;
   }

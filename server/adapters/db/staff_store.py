@@ -9,10 +9,16 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.adapters.db.tables import audit_log, staff_recovery_codes, staff_sessions, staff_users
+from server.adapters.db.tables import (
+    audit_log,
+    staff_recovery_codes,
+    staff_sessions,
+    staff_setup_links,
+    staff_users,
+)
 from server.domain.staff import Role, StaffUser
 from server.services.ports.audit import AuditEntry
-from server.services.ports.staff import StoredTotp
+from server.services.ports.staff import SetupLink, StaffAccount, StoredTotp
 
 
 def _user(row: Any) -> StaffUser:
@@ -85,6 +91,73 @@ class StaffStore:
         rows = (await self.connection.execute(select(staff_users).order_by(staff_users.c.id))).all()
         return [_user(row) for row in rows]
 
+    async def accounts(self) -> list[StaffAccount]:
+        rows = (await self.connection.execute(select(staff_users).order_by(staff_users.c.username))).all()
+        return [
+            StaffAccount(_user(row), row.totp_enabled_at is not None, row.last_login_at, row.created_at)
+            for row in rows
+        ]
+
+    async def set_role(self, user_id: int, role: Role, route: str | None) -> None:
+        await self.connection.execute(
+            update(staff_users).where(staff_users.c.id == user_id).values(role=role.value, route=route)
+        )
+
+    async def record_login(self, user_id: int, now: datetime) -> None:
+        await self.connection.execute(
+            update(staff_users).where(staff_users.c.id == user_id).values(last_login_at=now)
+        )
+
+    async def add_setup_link(
+        self, token_hash: str, user_id: int, now: datetime, expires_at: datetime
+    ) -> None:
+        """Stores a new link for the account and removes its earlier ones."""
+        await self.connection.execute(delete(staff_setup_links).where(staff_setup_links.c.user_id == user_id))
+        await self.connection.execute(
+            insert(staff_setup_links).values(
+                token_hash=token_hash, user_id=user_id, created_at=now, expires_at=expires_at
+            )
+        )
+
+    async def setup_link(self, token_hash: str) -> SetupLink | None:
+        row = (
+            await self.connection.execute(
+                select(staff_setup_links).where(staff_setup_links.c.token_hash == token_hash)
+            )
+        ).first()
+        return SetupLink(row.user_id, row.expires_at, row.used_at) if row else None
+
+    async def spend_setup_link(self, token_hash: str, now: datetime) -> bool:
+        """Marks an unspent, unexpired link as spent; False when it was spent or has expired, so
+        one link sets one password."""
+        result = await self.connection.execute(
+            update(staff_setup_links)
+            .where(
+                staff_setup_links.c.token_hash == token_hash,
+                staff_setup_links.c.used_at.is_(None),
+                staff_setup_links.c.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    async def replace_recovery_codes(self, user_id: int, recovery_hashes: list[str]) -> None:
+        await self.connection.execute(
+            delete(staff_recovery_codes).where(staff_recovery_codes.c.user_id == user_id)
+        )
+        await self.connection.execute(
+            insert(staff_recovery_codes),
+            [{"user_id": user_id, "code_hash": code_hash} for code_hash in recovery_hashes],
+        )
+
+    async def delete_other_sessions(self, user_id: int, keep_hash: str) -> None:
+        """Ends every session of the account but the one given."""
+        await self.connection.execute(
+            delete(staff_sessions).where(
+                staff_sessions.c.user_id == user_id, staff_sessions.c.id_hash != keep_hash
+            )
+        )
+
     async def create_session(self, id_hash: str, user_id: int, now: datetime) -> None:
         await self.connection.execute(
             insert(staff_sessions).values(id_hash=id_hash, user_id=user_id, created_at=now, last_seen_at=now)
@@ -114,13 +187,7 @@ class StaffStore:
             .where(staff_users.c.id == user_id)
             .values(totp_enabled_at=now, totp_last_step=step)
         )
-        await self.connection.execute(
-            delete(staff_recovery_codes).where(staff_recovery_codes.c.user_id == user_id)
-        )
-        await self.connection.execute(
-            insert(staff_recovery_codes),
-            [{"user_id": user_id, "code_hash": code_hash} for code_hash in recovery_hashes],
-        )
+        await self.replace_recovery_codes(user_id, recovery_hashes)
 
     async def advance_totp_step(self, user_id: int, step: int) -> bool:
         """Records ``step`` as used if it is later than the last one; False when another sign-in

@@ -87,6 +87,20 @@ staff_users = Table(
     # of the lockout that follows auth.totp_lockout_after of them (None: not locked).
     Column("totp_failures", Integer, nullable=False, default=0, server_default="0"),
     Column("totp_locked_until", UtcDateTime),
+    Column("last_login_at", UtcDateTime),
+)
+
+# One-time links with which a member of staff chooses their password (a new account, a reset):
+# only the link's hash, spent once, valid until expires_at (server/services/accounts.py).
+staff_setup_links = Table(
+    "staff_setup_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_staff_setup_links_user_id", "user_id"),
 )
 
 staff_recovery_codes = Table(

@@ -20,6 +20,25 @@ class StoredTotp:
     last_step: int | None
 
 
+@dataclass(frozen=True)
+class StaffAccount:
+    """One account as the admins' list shows it: never a password hash or a secret."""
+
+    user: StaffUser
+    totp_enabled: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SetupLink:
+    """A stored one-time setup link (only its hash is kept): whose, until when, spent or not."""
+
+    user_id: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
 class StaffRepository(AuditRepository, Protocol):
     async def add_user(
         self,
@@ -40,6 +59,33 @@ class StaffRepository(AuditRepository, Protocol):
     async def get_user(self, user_id: int) -> StaffUser | None: ...
 
     async def list_users(self) -> list[StaffUser]: ...
+
+    async def accounts(self) -> list[StaffAccount]:
+        """Every account, by username."""
+        ...
+
+    async def set_role(self, user_id: int, role: Role, route: str | None) -> None: ...
+
+    async def record_login(self, user_id: int, now: datetime) -> None: ...
+
+    async def add_setup_link(
+        self, token_hash: str, user_id: int, now: datetime, expires_at: datetime
+    ) -> None:
+        """Stores a new link for the account and removes its earlier ones."""
+        ...
+
+    async def setup_link(self, token_hash: str) -> SetupLink | None: ...
+
+    async def spend_setup_link(self, token_hash: str, now: datetime) -> bool:
+        """Marks an unspent, unexpired link as spent; False when it was spent or has expired, so
+        one link sets one password."""
+        ...
+
+    async def replace_recovery_codes(self, user_id: int, recovery_hashes: list[str]) -> None: ...
+
+    async def delete_other_sessions(self, user_id: int, keep_hash: str) -> None:
+        """Ends every session of the account but the one given."""
+        ...
 
     async def create_session(self, id_hash: str, user_id: int, now: datetime) -> None: ...
 

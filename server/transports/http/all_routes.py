@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from server.transports.http.account_routes import add_account_routes
 from server.transports.http.audit_routes import add_audit_routes
 from server.transports.http.auth_routes import add_auth_routes
 from server.transports.http.booking_routes import add_booking_routes
@@ -30,6 +31,7 @@ def add_http_routes(app: web.Application, web_root: Path) -> None:
     add_chat_routes(app)
     add_auth_routes(app)
     add_totp_routes(app)
+    add_account_routes(app)
     add_audit_routes(app)
     add_retention_routes(app)
     add_escalation_routes(app)

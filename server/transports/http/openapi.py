@@ -10,6 +10,14 @@ from pydantic import BaseModel
 from server.domain.conversations import Sender
 from server.domain.staff import Role
 from server.domain.statistics.tables import DIMENSIONS
+from server.transports.http.account_routes import (
+    AccountChange,
+    NewAccount,
+    PasswordChange,
+    SetupPassword,
+    SetupToken,
+    TotpCode,
+)
 from server.transports.http.auth_routes import Login
 from server.transports.http.booking_routes import (
     AvailabilityBody,
@@ -55,14 +63,34 @@ _MESSAGE = {
         "sent_at": {"type": "string", "format": "date-time"},
     },
 }
-_USER = {
+_USER_FIELDS: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "username": {"type": "string"},
+    "display_name": {"type": "string"},
+    "role": {"enum": [role.value for role in Role]},
+}
+_USER = {"type": "object", "properties": _USER_FIELDS}
+_ACCOUNT = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
-        "username": {"type": "string"},
-        "display_name": {"type": "string"},
-        "role": {"enum": [role.value for role in Role]},
+        **_USER_FIELDS,
+        "route": {"type": ["string", "null"]},
+        "active": {"type": "boolean"},
+        "totp_enabled": {"type": "boolean"},
+        "last_login_at": {"type": ["string", "null"], "format": "date-time"},
+        "created_at": {"type": "string", "format": "date-time"},
     },
+}
+_SETUP_LINK = {
+    "type": "object",
+    "description": "shown this once: the link (its secret in the fragment) and when it stops working",
+    "properties": {"url": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}},
+}
+_ACCOUNT_AND_LINK = {"type": "object", "properties": {"user": _ACCOUNT, "setup": _SETUP_LINK}}
+_USERNAME = [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}]
+_RECOVERY_CODES = {
+    "type": "object",
+    "properties": {"recovery_codes": {"type": "array", "items": {"type": "string"}}},
 }
 SCHEMAS = "#/components/schemas/"
 # What each error status means; every JSON body that does not parse is a 400 invalid_json.
@@ -407,12 +435,135 @@ def _document() -> dict[str, Any]:
                     "requestBody": _body(ConfirmTotp),
                 }
             },
-            "/api/staff/users/{username}/totp": {
+            "/api/auth/totp/recovery-codes": {
+                "post": {
+                    **_staff(
+                        "New recovery codes for the signed-in member, given a current authenticator "
+                        "code (spent, and counted toward the lockout); the old codes stop working; "
+                        "audited. 409 totp_not_enabled, 422 totp_invalid_code",
+                        _json("the new codes, shown this once", _RECOVERY_CODES),
+                        409,
+                        422,
+                    ),
+                    "requestBody": _body(TotpCode),
+                }
+            },
+            "/api/auth/password": {
+                "post": {
+                    **_staff(
+                        "Change the signed-in member's password, giving the current one; their "
+                        "other sessions end; audited. 422 wrong_password or weak_password; 429 "
+                        "while the username is slowed down after wrong passwords",
+                        {"description": "unused"},
+                        422,
+                        429,
+                    ),
+                    "responses": {"204": {"description": "changed"}, **_errors(401, 422, 429)},
+                    "requestBody": _body(PasswordChange),
+                }
+            },
+            "/api/auth/setup/inspect": {
+                "post": {
+                    "summary": "Whose account a setup link is for (no session needed)",
+                    "description": (
+                        "404 setup_link_invalid, setup_link_used or setup_link_expired. Counted "
+                        "toward limits.logins_per_minute per address."
+                    ),
+                    "requestBody": _body(SetupToken),
+                    "responses": {
+                        "200": _json(
+                            "the account",
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "display_name": {"type": "string"},
+                                    "expires_at": {"type": "string", "format": "date-time"},
+                                },
+                            },
+                        ),
+                        **_errors(403, 404, 422, 429),
+                    },
+                }
+            },
+            "/api/auth/setup": {
+                "post": {
+                    "summary": "Choose the password with a setup link, which is spent (no session needed)",
+                    "description": (
+                        "404 setup_link_invalid, setup_link_used or setup_link_expired; 422 "
+                        "weak_password. The member signs in afterwards as usual."
+                    ),
+                    "requestBody": _body(SetupPassword),
+                    "responses": {
+                        "200": _json(
+                            "password set",
+                            {"type": "object", "properties": {"user": {"$ref": SCHEMAS + "User"}}},
+                        ),
+                        **_errors(403, 404, 422, 429),
+                    },
+                }
+            },
+            "/api/staff/accounts": {
+                "get": _staff(
+                    "Admins: every staff account (role, route, TOTP on, last sign-in, disabled)",
+                    _json(
+                        "accounts",
+                        {"type": "object", "properties": {"accounts": {"type": "array", "items": _ACCOUNT}}},
+                    ),
+                    403,
+                ),
+                "post": {
+                    **_staff(
+                        "Admins: add an account without a password; the answer holds its one-time "
+                        "setup link (auth.setup_link_lifetime); audited. 409 user_exists, 422 "
+                        "invalid_username or invalid_route",
+                        {"description": "unused"},
+                        403,
+                        409,
+                        422,
+                    ),
+                    "responses": {
+                        "201": _json("added", _ACCOUNT_AND_LINK),
+                        **_errors(401, 403, 409, 422),
+                    },
+                    "requestBody": _body(NewAccount),
+                },
+            },
+            "/api/staff/accounts/{username}": {
+                "patch": {
+                    **_staff(
+                        "Admins: change someone else's role, route or disabled state; a new role or "
+                        "route and disabling end the account's sessions and sockets; audited",
+                        _json("changed", {"type": "object", "properties": {"user": _ACCOUNT}}),
+                        403,
+                        404,
+                        422,
+                    ),
+                    "parameters": _USERNAME,
+                    "requestBody": _body(AccountChange),
+                }
+            },
+            "/api/staff/accounts/{username}/password-reset": {
+                "post": {
+                    **_staff(
+                        "Admins: someone else's password stops working and their sessions end; the "
+                        "answer holds a new one-time setup link; audited",
+                        _json("reset", _ACCOUNT_AND_LINK),
+                        403,
+                        404,
+                    ),
+                    "parameters": _USERNAME,
+                }
+            },
+            "/api/staff/accounts/{username}/totp": {
                 "delete": {
-                    **_staff("An admin resets someone else's TOTP (audited)", _json("user"), 403, 404),
-                    "parameters": [
-                        {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
-                    ],
+                    **_staff(
+                        "Admins: reset someone else's TOTP (a lost phone); their sessions end; audited",
+                        _json("user"),
+                        403,
+                        404,
+                    ),
+                    "parameters": _USERNAME,
                 }
             },
             "/api/staff/settings": {

@@ -7,7 +7,7 @@ from aiohttp import web
 from server import app_keys
 from server.domain.errors import Forbidden, NotAuthenticated
 from server.domain.staff import StaffUser
-from server.services.auth import ENROLLMENT_REQUIRED, ENROLLMENT_REQUIRED_MESSAGE
+from server.services.auth import ENROLLMENT_REQUIRED, ENROLLMENT_REQUIRED_MESSAGE, StaffSession
 from server.transports.client_address import client_scheme
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -55,9 +55,10 @@ def check_same_origin(request: web.Request) -> None:
         raise Forbidden("cross-origin request refused", code="forbidden_origin")
 
 
-async def require_staff(request: web.Request, *, for_enrollment: bool = False) -> StaffUser:
-    """The signed-in staff member. While TOTP is required and they have not enrolled, only the
-    routes that take part in enrolling (``for_enrollment``) answer; every other one is refused."""
+async def require_session(request: web.Request, *, for_enrollment: bool = False) -> StaffSession:
+    """The signed-in staff member's session. While TOTP is required and they have not enrolled,
+    only the routes that take part in enrolling (``for_enrollment``) answer; every other one is
+    refused."""
     token = session_token(request)
     if not token:
         raise NotAuthenticated("sign in first")
@@ -65,4 +66,9 @@ async def require_staff(request: web.Request, *, for_enrollment: bool = False) -
     session = await request.app[app_keys.AUTH].session(token)
     if session.enrollment_required and not for_enrollment:
         raise Forbidden(ENROLLMENT_REQUIRED_MESSAGE, code=ENROLLMENT_REQUIRED)
-    return session.user
+    return session
+
+
+async def require_staff(request: web.Request, *, for_enrollment: bool = False) -> StaffUser:
+    """The signed-in staff member (``require_session``)."""
+    return (await require_session(request, for_enrollment=for_enrollment)).user

@@ -1,4 +1,5 @@
-"""HTTP routes of two-factor sign-in: a staff member's own enrollment, and an admin's reset."""
+"""HTTP routes of two-factor sign-in: a staff member's own enrollment (an admin's reset and new
+recovery codes are in account_routes.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from server import app_keys
-from server.transports import wire
 from server.transports.http.middlewares import parse_body
 from server.transports.http.staff_auth import require_staff
 
@@ -52,14 +52,7 @@ async def confirm_totp_enrollment(request: web.Request) -> web.Response:
     return web.json_response({"enabled": True, "recovery_codes": recovery_codes})
 
 
-async def reset_totp(request: web.Request) -> web.Response:
-    actor = await require_staff(request)
-    target = await request.app[app_keys.AUTH].reset_totp(actor, request.match_info["username"])
-    return web.json_response({"user": wire.user(target)})
-
-
 def add_totp_routes(app: web.Application) -> None:
     app.router.add_get("/api/auth/totp", totp_status)
     app.router.add_post("/api/auth/totp/enroll", start_totp_enrollment)
     app.router.add_post("/api/auth/totp/confirm", confirm_totp_enrollment)
-    app.router.add_delete("/api/staff/users/{username}/totp", reset_totp)

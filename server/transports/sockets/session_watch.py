@@ -21,7 +21,7 @@ import socketio
 
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService, StaffSession
-from server.services.events import Event, SessionEnded, StaffSessionsEnded
+from server.services.events import Event, SessionEnded, StaffOtherSessionsEnded, StaffSessionsEnded
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,14 @@ class SessionWatch:
             await self._end({event.session_hash})
         elif isinstance(event, StaffSessionsEnded):
             await self._end({s.session_hash for s in self._sockets.values() if s.user.id == event.user_id})
+        elif isinstance(event, StaffOtherSessionsEnded):
+            await self._end(
+                {
+                    s.session_hash
+                    for s in self._sockets.values()
+                    if s.user.id == event.user_id and s.session_hash != event.kept_session_hash
+                }
+            )
 
     async def check(self) -> None:
         """One round: a single query for every session behind this process's staff sockets."""

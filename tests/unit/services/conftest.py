@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from argon2 import PasswordHasher, profiles
 
 from server.domain.staff import StaffUser
+from server.services.accounts import AccountPolicy, AccountService
 from server.services.auth import AuthService, SessionPolicy
 from server.services.chat import ChatService
 from tests.fakes.secrets import MarkingSecretBox
@@ -61,3 +64,14 @@ async def alice(uow: FakeUnitOfWork) -> StaffUser:
 @pytest.fixture
 async def bob(uow: FakeUnitOfWork) -> StaffUser:
     return await uow.seed_staff("bob")
+
+
+SETUP_LINK_LIFETIME = timedelta(hours=24)
+ROUTES = frozenset({"spanga-tensta"})
+
+
+@pytest.fixture
+def accounts(
+    uow: FakeUnitOfWork, events: RecordingBus, clock: ManualClock, auth: AuthService
+) -> AccountService:
+    return AccountService(uow, events, clock, AccountPolicy(SETUP_LINK_LIFETIME, ROUTES), auth.hasher)
