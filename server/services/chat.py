@@ -225,7 +225,11 @@ class ChatService:
         return conversation, token
 
     async def open_relative(
-        self, token: str, after_seq: int, subscribe: Callable[[str], Awaitable[None]]
+        self,
+        token: str,
+        after_seq: int,
+        subscribe: Callable[[str], Awaitable[None]],
+        with_position: bool = True,
     ) -> RelativeConnection:
         """Everything a relative's connection starts with. ``subscribe(conversation_id)`` starts
         live delivery; it runs before the missed messages are read, so a message posted in between
@@ -243,7 +247,7 @@ class ChatService:
         view = await self.uow.relative_view(token_hash, self.clock(), after_seq)
         if view is None or view.conversation.id != conversation_id:
             raise NotAuthenticated("the token is unknown or expired", code="invalid_token")
-        status = await self._status(view.conversation)
+        status = await self._status(view.conversation, with_position)
         return RelativeConnection(view.conversation, status, view.messages)
 
     async def authenticate_relative(self, token: str) -> Conversation:
@@ -258,10 +262,18 @@ class ChatService:
             conversation = await get_conversation(repos, conversation_id)
         return await self._status(conversation)
 
-    async def _status(self, conversation: Conversation) -> RelativeStatus:
+    async def _status(self, conversation: Conversation, with_position: bool = True) -> RelativeStatus:
+        """``with_position`` False: a waiting conversation's status without its position (a page
+        that derives it from the queue broadcast gets it labelled with a round), which spares
+        reading the whole queue for every connect."""
         if conversation.state is not State.WAITING:
             return RelativeStatus(
                 conversation.state, None, None, closed_reason=rules.relative_closed_reason(conversation)
+            )
+        if not with_position:
+            online = rules.language_online(conversation, self.online.language_sets())
+            return RelativeStatus(
+                State.WAITING, None, None, conversation.language, online, conversation.language_choice
             )
         waiting = await self.uow.waiting()
         if all(c.id != conversation.id for c in waiting):

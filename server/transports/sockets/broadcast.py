@@ -253,7 +253,7 @@ class Broadcaster:
                 if conversation_id in plan.corrections or self._sent_extras.get(conversation_id) != extras:
                     self._sent_extras[conversation_id] = extras
                     moved.append((conversation_id, {**status, "round": labelled}))
-            elif self._sent_statuses.get(conversation_id) != status:
+            elif self._sent_statuses.get(conversation_id) != status or conversation_id in fresh:
                 moved.append((conversation_id, {**status, "round": labelled}))
 
         def still_waiting() -> Iterator[tuple[str, dict[str, Any]]]:

@@ -130,8 +130,11 @@ class RelativeNamespace(GuardedNamespace):
         async def subscribe(conversation_id: str) -> None:
             await self.enter_room(sid, conversation_room(conversation_id))
 
+        wants_queue = auth.get("queue_events") == 1
         try:
-            opened = await self.chat.open_relative(auth["token"], after_seq, subscribe)
+            opened = await self.chat.open_relative(
+                auth["token"], after_seq, subscribe, with_position=not wants_queue
+            )
         except DomainError as error:
             raise refuse(error.code, error.message) from None  # socketio then drops the sid's rooms
         conversation = opened.conversation
@@ -151,7 +154,7 @@ class RelativeNamespace(GuardedNamespace):
         except BaseException:
             await self.on_disconnect(sid)
             raise
-        deriving = auth.get("queue_events") == 1 and opened.status.state is State.WAITING
+        deriving = wants_queue and opened.status.state is State.WAITING
         if deriving:
             self._deriving.add(sid)
             await self.enter_room(sid, WAITING_ROOM)
