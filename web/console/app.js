@@ -11,6 +11,7 @@ import { showError } from '/shared/dom.js';
 import { errorText } from './dom.js';
 import { EscalationsView } from './escalations/view.js';
 import { HistoryView } from './history.js';
+import { KnowledgeView } from './knowledge/editor.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
 import { StatisticsView } from './statistics/statistics.js';
@@ -30,6 +31,7 @@ const views = {
   appointments: byId('appointments-view'),
   audit: byId('audit-view'),
   statistics: byId('statistics-view'),
+  knowledge: byId('knowledge-view'),
   supervision: byId('supervision-view'),
   security: byId('security-view'),
 };
@@ -62,6 +64,7 @@ const escalations = new EscalationsView({ root: views.escalations, panels: byId(
 const appointments = new AppointmentsView({ root: views.appointments });
 const audit = new AuditView({ root: views.audit, nav: viewSwitch.querySelector('[data-view="audit"]') });
 const statistics = new StatisticsView({ root: views.statistics, nav: viewSwitch.querySelector('[data-view="statistics"]') });
+const knowledge = new KnowledgeView({ root: views.knowledge, nav: viewSwitch.querySelector('[data-view="knowledge"]') });
 const supervision = new SupervisionView({
   root: views.supervision,
   nav: viewSwitch.querySelector('[data-view="supervision"]'),
@@ -89,6 +92,7 @@ async function applyLanguage(code) {
   appointments.retranslate();
   audit.retranslate();
   statistics.retranslate();
+  knowledge.retranslate();
   supervision.retranslate();
   totp.retranslate();
   if (session) setConnectionState(connection.dataset.state);
@@ -119,6 +123,7 @@ function showView(name) {
   appointments.setVisible(name === 'appointments');
   if (name === 'audit') audit.load();
   statistics.setVisible(name === 'statistics');
+  knowledge.setVisible(name === 'knowledge');
   supervision.setVisible(name === 'supervision');
   if (name === 'security' && !session?.enrollmentOnly) totp.refresh();
   renderAlertsButton();
@@ -201,10 +206,11 @@ async function startSession(user) {
   escalations.start(user);
   audit.start(user);
   statistics.start(user);
+  knowledge.start(user);
   supervision.start(user);
   if (user.role === 'social_services' || user.role === 'coordinator') {
-    // A social services user has the escalation inbox only, the coordinator the statistics (and the
-    // knowledge bank's routes, docs/knowledge.md): no chat socket, no workspace.
+    // A social services user has the escalation inbox only, the coordinator the statistics and the
+    // knowledge bank's editor (docs/knowledge.md): no chat socket, no workspace.
     session = { user };
     renderUserName();
     showView(user.role === 'coordinator' ? 'statistics' : 'escalations');
@@ -309,6 +315,7 @@ function endSession() {
   appointments.stop();
   audit.clear();
   statistics.clear();
+  knowledge.clear();
   supervision.clear();
   totp.clear();
   if (!session) return;
