@@ -138,7 +138,9 @@ async def test_the_search_across_the_bank_is_read_internal(staff: dict[str, Staf
 
 @MODULE_LOOP
 async def test_the_editors_preview_is_knowledge_edit_and_sanitised(staff: dict[str, Staff]) -> None:
-    hostile = "# Hej\n\n**stark** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    hostile = (
+        "# Hej\n\n**stark** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    )
     for role in Role:
         answer = await staff[ACTOR_NAMES[role]].api.request("POST", PREVIEW_PATH, json={"body": hostile})
         if not allowed(role, Action.KNOWLEDGE_EDIT, Ownership.NONE):
