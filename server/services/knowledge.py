@@ -136,6 +136,10 @@ class KnowledgeService:
     def _may_edit(self, user: StaffUser) -> None:
         permissions.require(user.role, Action.KNOWLEDGE_EDIT, Ownership.NONE)
 
+    def permit_preview(self, user: StaffUser) -> None:
+        """Whether the user may have a text rendered as the editor writes it: those who edit."""
+        self._may_edit(user)
+
     def _checked(self, draft: Draft, *, new: bool) -> Draft:
         return check_draft(draft, self.policy.perspectives, self.policy.districts, new=new)
 

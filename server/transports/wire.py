@@ -420,6 +420,16 @@ def public_item(item: Item, language: str) -> dict[str, Any]:
     return body
 
 
+def district_name(route_name: str) -> str:
+    """The place of a route's name ("Spånga-Tensta, socialtjänstens mottagning" -> "Spånga-Tensta")."""
+    return route_name.split(",")[0].strip()
+
+
+def districts(config: EscalationConfig) -> list[dict[str, str]]:
+    """The districts a resource may serve: the escalation routes, by id and place name."""
+    return [{"id": route_id, "name": district_name(route.name)} for route_id, route in config.routes.items()]
+
+
 def staff_item(item: Item) -> dict[str, Any]:
     return {
         "id": item.id,

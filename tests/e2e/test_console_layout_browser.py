@@ -2,7 +2,8 @@
 services) has 0 axe violations (WCAG 2.2 A and AA), does not scroll sideways, and shows text in every
 status pill; each view is saved as test-artifacts/console-1280-<role>-<view>.png. Canned answers are
 titled in the console's language and previewed in the conversation's. A counsellor claims, replies and
-inserts a canned answer with the keyboard alone."""
+inserts a canned answer with the keyboard alone. The admin's views include the knowledge bank's editor,
+and every role's conversation its knowledge panel."""
 
 from __future__ import annotations
 
@@ -174,6 +175,11 @@ def live_views(page: Page, role: str, language: str, views: Views) -> Locator:
     panel.get_by_test_id("canned-insert").click()
     expect(panel.get_by_test_id("message-input")).to_have_value(canned(language)["anonymity"]["text"])
     panel.get_by_test_id("message-input").fill("")
+    # The knowledge bank's side panel lists the district's published resources.
+    knowledge = panel.get_by_test_id("knowledge-panel")
+    expect(knowledge.get_by_test_id("knowledge-panel-entry").first).to_be_visible()
+    knowledge.scroll_into_view_if_needed()
+    views.check(page, role, "knowledge-panel")
     return panel
 
 
@@ -258,6 +264,18 @@ def audit_view(page: Page, role: str, views: Views) -> None:
     views.check(page, role, "audit")
 
 
+def knowledge_view(page: Page, role: str, views: Views) -> None:
+    """The knowledge bank's editor, with the first article open (its preview and versions)."""
+    page.get_by_test_id("view-knowledge").click()
+    item = page.get_by_test_id("knowledge-item").first
+    expect(item).to_be_visible()
+    views.check(page, role, "knowledge")
+    item.click()
+    expect(page.get_by_test_id("knowledge-version").first).to_be_visible()
+    expect(page.frame_locator('[data-testid="knowledge-preview"]').locator("body")).not_to_be_empty()
+    views.check(page, role, "knowledge-editor")
+
+
 def totp_view(page: Page, role: str, views: Views) -> None:
     page.get_by_test_id("view-security").click()
     page.get_by_test_id("totp-start").click()
@@ -285,6 +303,8 @@ def chat_role(
         escalation_views(page, role, views)
     if role != "counsellor":
         audit_view(page, role, views)
+    if role == "admin":
+        knowledge_view(page, role, views)
     history_view(page, panel, role, views)
     totp_view(page, role, views)
     return page

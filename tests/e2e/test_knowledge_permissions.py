@@ -18,7 +18,7 @@ from server.app import create_app
 from server.config.settings import load_settings
 from server.domain.permissions import KNOWLEDGE_ACTIONS, SCOPES, Action, Ownership, allowed
 from server.domain.staff import Role
-from server.transports.http.knowledge_routes import COLLECTIONS, staff_paths
+from server.transports.http.knowledge_routes import COLLECTIONS, PREVIEW_PATH, staff_paths
 from tests.e2e.matrix_helpers import module_server, sign_in_accounts
 from tests.support.clients import Harness, HttpResult, Staff
 from tests.support.server import ServerProcess
@@ -137,6 +137,23 @@ async def test_the_search_across_the_bank_is_read_internal(staff: dict[str, Staf
 
 
 @MODULE_LOOP
+async def test_the_editors_preview_is_knowledge_edit_and_sanitised(staff: dict[str, Staff]) -> None:
+    hostile = (
+        "# Hej\n\n**stark** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    )
+    for role in Role:
+        answer = await staff[ACTOR_NAMES[role]].api.request("POST", PREVIEW_PATH, json={"body": hostile})
+        if not allowed(role, Action.KNOWLEDGE_EDIT, Ownership.NONE):
+            assert (answer.status, answer.body["error"]["code"]) == (403, "forbidden"), role
+            continue
+        assert answer.status == 200, (role, answer.body)
+        html = answer.body["html"]
+        assert "<strong>stark</strong>" in html and "<h1>" not in html, html
+        assert "<script" not in html and "<img" not in html and 'href="javascript' not in html, html
+        assert "&lt;script&gt;" in html, html
+
+
+@MODULE_LOOP
 async def test_the_public_routes_answer_anyone(knowledge_server: ServerProcess) -> None:
     async with Harness(knowledge_server) as harness:
         api = harness.api()
@@ -161,7 +178,7 @@ def test_every_knowledge_action_is_mapped_and_every_staff_route_walked() -> None
         for probes in MAPPING.values()
         for method, path, _call in probes
         for collection in COLLECTIONS
-    } | {("GET", "/api/staff/knowledge/search")}
+    } | {("GET", "/api/staff/knowledge/search"), ("POST", PREVIEW_PATH)}
     assert probed == served
 
 

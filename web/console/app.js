@@ -12,6 +12,7 @@ import { showError } from '/shared/dom.js';
 import { errorText } from './dom.js';
 import { EscalationsView } from './escalations/view.js';
 import { HistoryView } from './history.js';
+import { KnowledgeView } from './knowledge/editor.js';
 import { QueueView } from './queue.js';
 import { ask, connectCounsellor } from './realtime.js';
 import { StatisticsView } from './statistics/statistics.js';
@@ -32,6 +33,7 @@ const views = {
   appointments: byId('appointments-view'),
   audit: byId('audit-view'),
   statistics: byId('statistics-view'),
+  knowledge: byId('knowledge-view'),
   supervision: byId('supervision-view'),
   accounts: byId('accounts-view'),
   security: byId('security-view'),
@@ -65,6 +67,7 @@ const escalations = new EscalationsView({ root: views.escalations, panels: byId(
 const appointments = new AppointmentsView({ root: views.appointments });
 const audit = new AuditView({ root: views.audit, nav: viewSwitch.querySelector('[data-view="audit"]') });
 const statistics = new StatisticsView({ root: views.statistics, nav: viewSwitch.querySelector('[data-view="statistics"]') });
+const knowledge = new KnowledgeView({ root: views.knowledge, nav: viewSwitch.querySelector('[data-view="knowledge"]') });
 const supervision = new SupervisionView({
   root: views.supervision,
   nav: viewSwitch.querySelector('[data-view="supervision"]'),
@@ -98,6 +101,7 @@ async function applyLanguage(code) {
   appointments.retranslate();
   audit.retranslate();
   statistics.retranslate();
+  knowledge.retranslate();
   supervision.retranslate();
   accounts.retranslate();
   totp.retranslate();
@@ -130,6 +134,7 @@ function showView(name) {
   if (name === 'audit') audit.load();
   if (name === 'accounts') accounts.load();
   statistics.setVisible(name === 'statistics');
+  knowledge.setVisible(name === 'knowledge');
   supervision.setVisible(name === 'supervision');
   if (name === 'security' && !session?.enrollmentOnly) totp.refresh();
   // A session that may only enroll cannot change the password yet.
@@ -215,10 +220,11 @@ async function startSession(user) {
   audit.start(user);
   accounts.start(user);
   statistics.start(user);
+  knowledge.start(user);
   supervision.start(user);
   if (user.role === 'social_services' || user.role === 'coordinator') {
-    // A social services user has the escalation inbox only, the coordinator the statistics (and the
-    // knowledge bank's routes, docs/knowledge.md): no chat socket, no workspace.
+    // A social services user has the escalation inbox only, the coordinator the statistics and the
+    // knowledge bank's editor (docs/knowledge.md): no chat socket, no workspace.
     session = { user };
     renderUserName();
     showView(user.role === 'coordinator' ? 'statistics' : 'escalations');
@@ -325,6 +331,7 @@ function endSession() {
   accounts.clear();
   password.clear();
   statistics.clear();
+  knowledge.clear();
   supervision.clear();
   totp.clear();
   if (!session) return;

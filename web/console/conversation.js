@@ -1,10 +1,11 @@
 // One open conversation: its tab, and its panel with messages, composer, private notes,
-// canned answers, transfer and close.
+// canned answers, the knowledge bank (resources sent as cards), transfer and close.
 import { language, t, translateDom } from '/shared/i18n.js';
 import { el, showError } from '/shared/dom.js';
 import { languageLabel, localDateTime, localTime } from '/shared/format.js';
 import { errorText, labelFor, newClientId, textDirection } from './dom.js';
 import { insertBySeq } from '/shared/messages.js';
+import { KnowledgePanel } from './knowledge/panel.js';
 import { renderMessage, renderNote } from './messages.js';
 
 export const MAX_MESSAGE_LENGTH = 4000;
@@ -102,6 +103,11 @@ export class ConversationPanel {
     this.transferError = find('.transfer__error');
     this.outcomeSelect = find('[data-testid="outcome-select"]');
     this.closeError = find('.close__error');
+    this.knowledge = new KnowledgePanel(find('[data-testid="knowledge-panel"]'), {
+      conversation: () => this.conversation,
+      district: this.ctx.settings.district,
+      onSend: (resource) => this.sendResource(resource),
+    });
     translateDom(panel);
     this.wire(find);
     this.fillOutcomes();
@@ -142,6 +148,7 @@ export class ConversationPanel {
     this.loadHistory();
     this.loadNotes();
     this.loadCanned();
+    this.knowledge.load();
     this.refreshStaff();
   }
 
@@ -288,10 +295,19 @@ export class ConversationPanel {
   }
 
   send(text) {
+    this.enqueue({ text });
+  }
+
+  /** A published resource of the knowledge bank, sent as a card (send_resource) through the same outbox. */
+  sendResource(resource) {
+    this.enqueue({ text: resource.title, resourceId: resource.id });
+  }
+
+  enqueue({ text, resourceId = null }) {
     const element = this.renderPending(text);
     this.messages.append(element);
     this.scrollToEnd();
-    this.outbox.push({ clientId: newClientId(), text, element });
+    this.outbox.push({ clientId: newClientId(), text, resourceId, element });
     this.flush();
   }
 
@@ -318,11 +334,11 @@ export class ConversationPanel {
     try {
       while (this.outbox.length > 0) {
         const item = this.outbox[0];
-        const ack = await this.ctx.ask('send_message', {
-          conversation_id: this.id,
-          client_id: item.clientId,
-          text: item.text,
-        });
+        const ack = item.resourceId === null
+          ? await this.ctx.ask('send_message', { conversation_id: this.id, client_id: item.clientId, text: item.text })
+          : await this.ctx.ask('send_resource', {
+            conversation_id: this.id, client_id: item.clientId, resource_id: item.resourceId,
+          });
         if (ack.ok) {
           this.outbox.shift();
           this.retryDelay = 1000;
@@ -528,6 +544,7 @@ export class ConversationPanel {
     this.update(this.conversation);
     this.updateCounter();
     this.loadCanned();
+    this.knowledge.retranslate();
     this.fillStaff();
     this.fillOutcomes();
     for (const time of this.panel.querySelectorAll('.message__time')) time.textContent = localTime(time.dateTime);

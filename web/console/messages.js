@@ -3,7 +3,7 @@
 import { t } from '/shared/i18n.js';
 import { el } from '/shared/dom.js';
 import { localDateTime, localTime } from '/shared/format.js';
-import { messageText, senderOf } from '/shared/messages.js';
+import { messageText, resourceCard, senderOf } from '/shared/messages.js';
 
 export function renderMessage(message) {
   const sender = senderOf(message);
@@ -22,7 +22,10 @@ export function renderMessage(message) {
       ' ',
       el('time', { class: 'message__time', datetime: message.sent_at, text: localTime(message.sent_at) }),
     ),
-    messageText('message__text', message.text),
+    // A resource sent from the knowledge bank shows as the card the relative sees (text is its plain form).
+    message.resource && typeof message.resource === 'object'
+      ? resourceCard(message.resource, t)
+      : messageText('message__text', message.text),
   );
 }
 

@@ -96,6 +96,10 @@ async def staff_settings(request: web.Request) -> web.Response:
             "capacity": policy.capacity,
             "max_text_length": policy.max_text_length,
             "read_reasons": list(request.app[app_keys.SUPERVISION].policy.read_reasons),
+            # The knowledge bank's tags, and the district route every chat belongs to (docs/knowledge.md).
+            "district": request.app[app_keys.SETTINGS].statistics.route,
+            "districts": wire.districts(request.app[app_keys.ESCALATION_CONFIG]),
+            "perspectives": list(request.app[app_keys.SETTINGS].statistics.perspectives),
         }
     )
 

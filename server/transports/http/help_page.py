@@ -30,11 +30,6 @@ def _attr(value: str) -> str:
     return escape(value, quote=True)
 
 
-def district_name(route_name: str) -> str:
-    """The place of a route's name ("Spånga-Tensta, socialtjänstens mottagning" -> "Spånga-Tensta")."""
-    return route_name.split(",")[0].strip()
-
-
 class HelpPage:
     def __init__(self, request: web.Request) -> None:
         self.request = request
@@ -92,7 +87,7 @@ class HelpPage:
         )
         districts = f'<option value="">{self.t("help.district_all")}</option>' + "".join(
             f'<option value="{_attr(route_id)}"{" selected" if route_id == self.district else ""}>'
-            f"{escape(district_name(route.name))}</option>"
+            f"{escape(wire.district_name(route.name))}</option>"
             for route_id, route in self.routes.items()
         )
         return languages, districts

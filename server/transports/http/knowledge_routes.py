@@ -1,6 +1,7 @@
 """The knowledge bank over HTTP (docs/knowledge.md, docs/protocol.md): public reading of published
 resources and public articles, and the staff collections articles, resources, canned-answers and
-danger-words (list and search, get, create, update, delete, publish, unpublish, versions)."""
+danger-words (list and search, get, create, update, delete, publish, unpublish, versions), and the
+editor's preview of a Markdown text."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from server.domain.knowledge import (
     Kind,
     Text,
 )
-from server.transports import wire
+from server.transports import markdown, wire
 from server.transports.http.middlewares import parse_body
 from server.transports.http.staff_auth import require_staff
 
@@ -37,6 +38,7 @@ COLLECTIONS: dict[str, Kind] = {
     "danger-words": Kind.DANGER_WORDS,
 }
 STAFF_PREFIX = "/api/staff/"
+PREVIEW_PATH = "/api/staff/knowledge/preview"
 
 
 class TextBody(BaseModel):
@@ -50,6 +52,10 @@ class ContactBody(BaseModel):
     url: str = Field(default="", max_length=MAX_CONTACT)
     address: str = Field(default="", max_length=MAX_CONTACT)
     hours: str = Field(default="", max_length=MAX_CONTACT)
+
+
+class PreviewBody(BaseModel):
+    body: str = Field(default="", max_length=MAX_BODY)
 
 
 class ItemBody(BaseModel):
@@ -126,6 +132,15 @@ async def staff_search(request: web.Request) -> web.Response:
     return web.json_response({"items": [wire.staff_item(item) for item in items]})
 
 
+async def staff_preview(request: web.Request) -> web.Response:
+    """The editor's live preview: the Markdown rendered and sanitised exactly as it will be shown,
+    stored nowhere."""
+    user = await require_staff(request)
+    request.app[app_keys.KNOWLEDGE].permit_preview(user)
+    body = await parse_body(request, PreviewBody)
+    return web.json_response({"html": markdown.render(body.body)})
+
+
 async def staff_get(request: web.Request) -> web.Response:
     user = await require_staff(request)
     return _one(await request.app[app_keys.KNOWLEDGE].staff_item(user, _kind(request), _item_id(request)))
@@ -172,7 +187,7 @@ async def staff_versions(request: web.Request) -> web.Response:
 
 def staff_paths() -> list[tuple[str, str]]:
     """(method, path) of every staff knowledge route, as registered (the matrix walks them)."""
-    paths = [("GET", "/api/staff/knowledge/search")]
+    paths = [("GET", "/api/staff/knowledge/search"), ("POST", PREVIEW_PATH)]
     for collection in COLLECTIONS:
         base = f"{STAFF_PREFIX}{collection}"
         one = base + "/{item_id}"
@@ -197,6 +212,7 @@ def add_knowledge_routes(app: web.Application) -> None:
     app.router.add_get("/api/resources", public_resources)
     app.router.add_get("/api/articles", public_articles)
     app.router.add_get("/api/staff/knowledge/search", staff_search)
+    app.router.add_post(PREVIEW_PATH, staff_preview)
     for collection in COLLECTIONS:
         for (method, tail), handler in _HANDLERS.items():
             app.router.add_route(method, STAFF_PREFIX + collection + tail, handler)

@@ -36,7 +36,7 @@ from server.transports.http.escalation_routes import (
     SendBack,
     StatusLookup,
 )
-from server.transports.http.knowledge_routes import COLLECTIONS, ItemBody
+from server.transports.http.knowledge_routes import COLLECTIONS, ItemBody, PreviewBody
 from server.transports.http.survey_routes import SurveyAnswer
 from server.transports.http.totp_routes import ConfirmTotp
 
@@ -567,7 +567,11 @@ def _document() -> dict[str, Any]:
                 }
             },
             "/api/staff/settings": {
-                "get": _staff("Outcomes, topics, languages, capacity, read reasons", _json("settings"))
+                "get": _staff(
+                    "Outcomes, topics, languages, capacity, read reasons; the chats' district, the "
+                    "districts and perspectives of the knowledge bank",
+                    _json("settings"),
+                )
             },
             "/api/staff/canned": {
                 "get": {
@@ -1059,6 +1063,21 @@ def _knowledge_paths() -> dict[str, Any]:
             "get": {
                 **_staff("Search articles and resources in every language (staff)", _json("items"), 403, 422),
                 "parameters": [query],
+            }
+        },
+        "/api/staff/knowledge/preview": {
+            "post": {
+                **_staff(
+                    "The editor's preview: a Markdown text rendered and sanitised as it will show, stored "
+                    "nowhere (coordinator, admin)",
+                    _json(
+                        "html",
+                        {"type": "object", "required": ["html"], "properties": {"html": {"type": "string"}}},
+                    ),
+                    403,
+                    422,
+                ),
+                "requestBody": _body(PreviewBody),
             }
         },
     }
