@@ -434,3 +434,24 @@ async def assert_stored_once(
     for conversation_id, history in histories.items():
         seqs = sorted(seq for c, seq, _client_id, _sender in rows if c == conversation_id)
         assert seqs == list(range(1, len(history) + 1)), f"stored seqs have gaps: {seqs}"
+
+
+async def test_processes_started_at_once_on_an_empty_database_all_serve(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    """As systemd starts every instance at boot: they migrate one after the other (an advisory
+    lock), and every one serves."""
+    with postgres_server() as database_url:
+        servers = [
+            server_factory(env={"KINLINE_DATABASE_URL": database_url}, name=f"boot-{index}", start=False)
+            for index in range(3)
+        ]
+        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
+        async with aiohttp.ClientSession() as http:
+            for server in servers:
+                async with http.get(f"{server.url}/readyz") as ready:
+                    assert ready.status == 200, await ready.text()
+                conversation = await start_conversation(http, server.url)
+                assert conversation["conversation_id"]
+        for server in servers:
+            server.stop()
