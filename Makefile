@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed-stamp
 STAMP := $(VENV)/.test-installed-stamp
-SYSTEM_PACKAGES := chromium fonts-noto-core postgresql redis-server
+SYSTEM_PACKAGES := caddy chromium fonts-noto-core postgresql redis-server
 
 .PHONY: run demo test unit lint bench system-deps clean
 

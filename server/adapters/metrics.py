@@ -101,7 +101,7 @@ class Metrics:
             self.purged.labels(what)
 
     async def on_event(self, event: Event) -> None:
-        if isinstance(event, MessagePosted):
+        if isinstance(event, MessagePosted) and not event.repeat:
             self.messages.labels(event.message.sender.value).inc()
         elif isinstance(event, RetentionPurged):
             self.purged.labels(event.what).inc(event.count)

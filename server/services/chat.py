@@ -448,8 +448,10 @@ class ChatService:
         author: StaffUser | None = None,
         card: ResourceCard | None = None,
     ) -> Message:
-        """Store once per client_id; a repeat returns the stored message and announces nothing.
-        The client's client_id is a UUID; the server's own senders (bot, system) name theirs."""
+        """Store once per client_id; a repeat returns the stored message and announces it again:
+        the process that stored it may have died between its commit and its announcement, and a
+        sender resends what was not acked (receivers keep one message per seq). The client's
+        client_id is a UUID; the server's own senders (bot, system) name theirs."""
         if sender in (Sender.RELATIVE, Sender.COUNSELLOR):
             check_client_id(client_id)
         text = rules.check_text(text, self.policy.max_text_length)
@@ -465,7 +467,7 @@ class ChatService:
                 conversation_id, client_id, sender, text, now, author.id if author else None, check, card
             )
         )
-        if appended is None:
+        if appended is None:  # the same client_id won a race in another transaction
             async with self.uow.read() as repos:
                 stored = await repos.chat.message_by_client_id(conversation_id, client_id)
             if stored is None:
@@ -474,6 +476,11 @@ class ChatService:
         conversation, message = appended
         if conversation is not None:
             await self.events.publish(MessagePosted(replace(conversation, last_seq=message.seq), message))
+        else:
+            async with self.uow.read() as repos:
+                current = await repos.chat.get(conversation_id)
+            if current is not None:
+                await self.events.publish(MessagePosted(current, message, repeat=True))
         return message
 
     async def send_resource(

@@ -37,8 +37,13 @@ class AwayChanged:
 
 @dataclass(frozen=True)
 class MessagePosted:
+    """A message stored, to announce to the conversation. ``repeat``: a sender sent a stored
+    message again (same client_id); it is announced again, since the process that stored it may
+    have died before announcing it, but it is not a new message (receivers keep one per seq)."""
+
     conversation: Conversation
     message: Message
+    repeat: bool = False
 
 
 @dataclass(frozen=True)

@@ -133,16 +133,20 @@ class TestSequence:
         other = await chat.post_message(two, cid("a"), "ett", Sender.RELATIVE)
         assert other.seq == 1
 
-    async def test_the_same_client_id_returns_the_stored_message_and_adds_no_row(
+    async def test_the_same_client_id_returns_the_stored_message_adds_no_row_and_announces_it_again(
         self, chat: ChatService, events: RecordingBus, raw: sqlite3.Connection
     ) -> None:
+        """Announced again, marked as a repeat: the process that stored it may have died before
+        announcing it (tests/e2e/test_node_loss.py)."""
         conversation_id = (await chat.start_conversation("sv", None)).conversation.id
         first = await chat.post_message(conversation_id, cid("same-id"), "original text", Sender.RELATIVE)
         again = await chat.post_message(conversation_id, cid("same-id"), "a different text", Sender.RELATIVE)
         assert again == first
         assert again.text == "original text"
         assert message_rows(raw, conversation_id) == [(1, cid("same-id"), "relative")]
-        assert len(events.of(MessagePosted)) == 1
+        posted = events.of(MessagePosted)
+        assert [(event.message, event.repeat) for event in posted] == [(first, False), (first, True)]
+        assert posted[1].conversation.id == conversation_id
 
     async def test_concurrent_posts_get_unique_gap_free_seqs(
         self, chat: ChatService, second_chat: ChatService, alice: StaffUser, raw: sqlite3.Connection

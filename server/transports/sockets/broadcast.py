@@ -132,7 +132,7 @@ class Broadcaster:
         await self.sio.emit("message", payload, room=conversation_room(conversation.id), namespace=RELATIVE)
         if conversation.state is State.ACTIVE and conversation.staff_ids():
             await self.sio.emit("message", payload, room=_staff_rooms(conversation), namespace=COUNSELLOR)
-        if self.observe_delivery is not None:
+        if self.observe_delivery is not None and not event.repeat:
             self.observe_delivery(time.time() - event.message.sent_at.timestamp())
 
     async def _changed(self, event: ConversationChanged) -> None:

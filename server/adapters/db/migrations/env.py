@@ -3,7 +3,7 @@
 import asyncio
 
 from alembic import context
-from sqlalchemy import event, pool
+from sqlalchemy import event, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -11,6 +11,10 @@ from server.adapters.db.engine import SECURE_DELETE
 from server.adapters.db.tables import metadata
 
 config = context.config
+
+# Several `kinline serve` processes may start at once on one PostgreSQL database (systemd starts
+# every instance at boot): one migrates while the others wait for this lock, then find nothing to do.
+MIGRATION_LOCK = 0x4B494E4C  # "KINL"
 
 
 def _run(connection: Connection) -> None:
@@ -21,6 +25,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
