@@ -2,12 +2,14 @@
 // sign-in, disabled), adding one (the one-time setup link is shown once, with a copy button),
 // changing someone's role and route, disabling or enabling, a password reset (a new link) and a
 // two-factor reset. The server ends the account's sessions and sockets for every change but
-// enabling; nobody changes their own account here (the server refuses it too).
+// enabling; nobody changes their own account here (the server refuses it too). Below the list, the
+// Retention section (retention.js).
 import { t } from '/shared/i18n.js';
 import { staffRequest } from './api.js';
 import { el, showError } from '/shared/dom.js';
 import { localDateTime } from '/shared/format.js';
 import { announce, errorText, labelFor } from './dom.js';
+import { RetentionSection } from './retention.js';
 
 export const ACCOUNT_ROLES = new Set(['admin']);
 const ROLES = ['counsellor', 'supervisor', 'admin', 'social_services', 'coordinator'];
@@ -85,10 +87,12 @@ export class AccountsView {
     this.editFields.role.addEventListener('change', () => this.renderRouteField(this.editFields));
 
     this.listHeading = el('h3', { id: 'accounts-list-heading' });
-    this.refreshButton = el('button', { type: 'button', class: 'button button--quiet', onclick: () => this.load() });
+    this.refreshButton = el('button', { type: 'button', class: 'button button--quiet', onclick: () => this.loadAccounts() });
     this.body = el('div', { class: 'accounts__list' });
+    this.retention = new RetentionSection();
     this.root.replaceChildren(this.heading, this.intro, this.error, this.linkBox, this.editBox,
-      this.addHeading, this.addForm, el('div', { class: 'accounts__list-head' }, this.listHeading, this.refreshButton), this.body);
+      this.addHeading, this.addForm, el('div', { class: 'accounts__list-head' }, this.listHeading, this.refreshButton), this.body,
+      this.retention.root);
   }
 
   /** Shows the view's nav button to admins only. */
@@ -104,7 +108,12 @@ export class AccountsView {
     if (!social) fields.route.value = '';
   }
 
-  async load() {
+  /** The accounts list and the Retention section. */
+  load() {
+    return Promise.all([this.loadAccounts(), this.retention.load()]);
+  }
+
+  async loadAccounts() {
     showError(this.error, '');
     try {
       this.accounts = (await staffRequest('GET', PATH)).accounts || [];
@@ -125,7 +134,7 @@ export class AccountsView {
     } catch (error) {
       showError(this.error, errorText(error.code));
     }
-    await this.load();
+    await this.loadAccounts();
   }
 
   add() {
@@ -269,6 +278,7 @@ export class AccountsView {
     fillRoles(this.editFields.role);
     this.renderRouteField(this.addFields);
     if (this.editing) this.editHeading.textContent = t('console.accounts.edit_heading', { name: this.editing.username });
+    this.retention.retranslate();
     this.render();
   }
 
@@ -278,6 +288,7 @@ export class AccountsView {
     this.stopEditing();
     this.hideLink();
     this.body.replaceChildren();
+    this.retention.clear();
     showError(this.error, '');
   }
 }
