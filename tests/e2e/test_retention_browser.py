@@ -6,8 +6,8 @@ test-artifacts/retention/."""
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -66,8 +66,14 @@ def test_the_admin_sees_the_retention_counts_after_a_sweep_closed_a_conversation
 
         section.get_by_test_id("retention-refresh").click()
         expect(closed_total).to_have_text("1")
-        expect(section.get_by_test_id("retention-last-sweep")).to_contain_text("Last sweep:")
-        expect(section.get_by_test_id("retention-sweeps")).to_contain_text("since")
+        expect(section.get_by_test_id("retention-last-sweep")).to_contain_text(
+            "Last sweep that closed or deleted anything:"
+        )
+        expect(section.get_by_test_id("retention-sweeps")).to_contain_text(
+            "closed or deleted something since"
+        )
+        last_closed = section.get_by_test_id("retention-row-closed_inactive").get_by_test_id("retention-last")
+        expect(last_closed).to_have_text("1")
         for deleted in ("conversations", "messages", "notes", "tokens"):
             row = section.get_by_test_id(f"retention-row-{deleted}")
             expect(row.get_by_test_id("retention-total")).to_have_text("0")

@@ -51,7 +51,7 @@ export class RetentionSection {
     if (!report) return;
     this.settings.replaceChildren(
       el('li', { 'data-testid': 'retention-chat-retention', text: words('chat_retention', { time: durationText(report.chat_retention_seconds) }) }),
-      el('li', { 'data-testid': 'retention-auto-close', text: report.auto_close_after_seconds == null
+      el('li', { 'data-testid': 'retention-auto-close', text: typeof report.auto_close_after_seconds !== 'number'
         ? words('auto_close_off')
         : words('auto_close', { time: durationText(report.auto_close_after_seconds) }) }));
     const last = report.last_sweep;
