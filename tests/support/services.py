@@ -86,6 +86,19 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def create_database(url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``url`` (made by ``postgres_server``); its URL."""
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    subprocess.run(
+        [_postgres_bin("createdb"), "-h", str(server.host), "-p", str(server.port), "-U", "kinline", name],
+        check=True,
+        capture_output=True,
+    )
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
 def _fast_shutdown(data: Path, server: subprocess.Popen[bytes]) -> None:
     """SIGINT to the postmaster itself (runuser would not pass it on): PostgreSQL's fast shutdown,
     which does not wait for the clients still connected (a test may stop the database under a
