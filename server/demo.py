@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from server.config.settings import Settings
 from server.domain.booking.availability import build_availability
-from server.domain.errors import InvalidInput
+from server.domain.errors import Conflict
 from server.domain.staff import Role
 from server.services.auth import AuthService
 from server.services.ports.clock import Clock
@@ -51,7 +51,7 @@ async def seed_demo(
         password = secrets.token_urlsafe(12)
         try:
             await auth.add_user(username, password, role, None, None)
-        except InvalidInput as error:
+        except Conflict as error:
             if error.code != "user_exists":
                 raise
             accounts.append(DemoAccount(username, role, None))

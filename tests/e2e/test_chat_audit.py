@@ -10,7 +10,7 @@ from tests.support.clients import Harness, Staff
 from tests.support.server import DEFAULT_PASSWORD, ServerProcess
 
 AUDIT = "/api/staff/audit"
-ENTRY_KEYS = {"id", "at", "actor_id", "actor", "action", "conversation_id"}
+ENTRY_KEYS = {"id", "at", "actor_id", "actor", "action", "detail", "conversation_id"}
 MESSAGE_CANARY = "canary-audit Blåsippa 4471"
 NOTE_CANARY = "canary-audit-note Styvmorsviol 8812"
 

@@ -247,7 +247,7 @@ async def run_case(
     actions = [entry["action"] for entry in reversed(trail.body["entries"])]
     assert actions[0] == "escalation.create" and actions.count("escalation.outcome") == 3
     assert all(
-        set(entry) == {"id", "at", "actor_id", "actor", "action", "escalation_id"}
+        set(entry) == {"id", "at", "actor_id", "actor", "action", "detail", "escalation_id"}
         for entry in trail.body["entries"]
     )
     audited.append((supervisor.id, "escalation.audit", escalation_id))

@@ -3,8 +3,10 @@
 Each caller still gets its own result only after the COMMIT that holds its writes, so "acked after
 commit" stays true while SQLite's synchronous=FULL costs one fsync per batch instead of per message.
 A unit that raises a DomainError has made no writes (services check before they write), so only that
-caller sees the error; any other failure rolls the whole batch back and every caller in it gets the
-error, which is safe because the units are idempotent and callers retry."""
+caller sees the error. Any other failure rolls the whole batch back; its units are then committed
+again one at a time (they are idempotent), so a failure that came from the batch as a whole, such
+as a deadlock between two processes' batches on PostgreSQL (each locks its conversations' rows in
+its own order), costs no caller their write, and a unit that fails on its own fails alone."""
 
 from __future__ import annotations
 
@@ -87,6 +89,15 @@ class GroupCommitter(Generic[Repos]):
             else:
                 outcomes = await self._commit_mixed(batch)
         except Exception as failure:
+            if len(batch) > 1:
+                log.warning(
+                    "group commit of %d units failed (%s); committing them one at a time",
+                    len(batch),
+                    type(failure).__name__,
+                )
+                for unit in batch:
+                    await self._commit([unit])
+                return
             log.exception("group commit of %d units failed", len(batch))
             for _work, future in batch:
                 if not future.done():
