@@ -179,15 +179,18 @@ class TestSequence:
         await chat.post_message(one, cid("b"), "två", Sender.RELATIVE)
         assert (await chat.post_message(two, cid("a"), "ett", Sender.RELATIVE)).seq == 1
 
-    async def test_the_same_client_id_returns_the_stored_message_and_announces_nothing(
+    async def test_the_same_client_id_returns_the_stored_message_and_announces_it_as_a_repeat(
         self, chat: ChatService, events: RecordingBus, uow: FakeUnitOfWork
     ) -> None:
+        """A process may have died between storing and announcing: the repeat announces the stored
+        message again, marked so it is not counted twice (docs/architecture.md, delivery)."""
         conversation_id = await new_id(chat)
         first = await chat.post_message(conversation_id, cid("same-id"), "original text", Sender.RELATIVE)
         again = await chat.post_message(conversation_id, cid("same-id"), "a different text", Sender.RELATIVE)
         assert again == first
         assert stored_client_ids(uow, conversation_id) == [cid("same-id")]
-        assert len(events.of(MessagePosted)) == 1
+        announced = events.of(MessagePosted)
+        assert [(e.message, e.repeat) for e in announced] == [(first, False), (first, True)]
 
     async def test_the_announced_conversation_carries_the_new_seq(
         self, chat: ChatService, events: RecordingBus
