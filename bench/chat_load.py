@@ -879,8 +879,9 @@ class Worker:
 
 
 def account_names(options: argparse.Namespace, worker: int) -> list[str | None]:
-    """The counsellor accounts of one worker: every procs-th of --counsellors, from `worker`."""
-    indices = range(worker, options.counsellors, options.procs)
+    """The counsellor accounts of one worker: every procs-th of --counsellors, from `worker`;
+    none for the churn scenario's processes of waiting relatives (after the first --procs)."""
+    indices = range(worker, options.counsellors, options.procs) if worker < options.procs else range(0)
     if not options.username:
         return [None for _ in indices]
     return [options.username.replace("{i}", str(index)) for index in indices]
@@ -906,12 +907,16 @@ def worker_process(index: int, options: argparse.Namespace, conn: Any) -> None:
 # -------------------------------------------------------------------------------------- parent
 
 
+def waiting_procs(options: argparse.Namespace) -> int:
+    return options.waiting_procs if options.scenario == "churn" else 0
+
+
 class WorkerPool:
     def __init__(self, options: argparse.Namespace) -> None:
         context = multiprocessing.get_context("spawn")
         self.conns = []
         self.processes = []
-        for index in range(options.procs):
+        for index in range(options.procs + waiting_procs(options)):
             parent_end, child_end = context.Pipe()
             process = context.Process(target=worker_process, args=(index, options, child_end), daemon=True)
             process.start()
@@ -931,9 +936,18 @@ class WorkerPool:
     async def call_all(
         self, command: str, per_worker: Sequence[dict[str, Any]] | None = None, **kwargs: Any
     ) -> list[Any]:
-        arguments = per_worker or [kwargs] * len(self.conns)
+        return await self.call_some(range(len(self.conns)), command, per_worker, **kwargs)
+
+    async def call_some(
+        self,
+        indices: Sequence[int],
+        command: str,
+        per_worker: Sequence[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        arguments = per_worker or [kwargs] * len(indices)
         return await asyncio.gather(
-            *(self.call(index, command, **args) for index, args in enumerate(arguments))
+            *(self.call(index, command, **args) for index, args in zip(indices, arguments, strict=True))
         )
 
     async def close(self) -> None:
@@ -1030,10 +1044,11 @@ def merged_errors(results: list[dict[str, Any]]) -> dict[str, int]:
 
 
 async def setup_claimed(pool: WorkerPool, options: argparse.Namespace) -> None:
-    await pool.call_all("connect_counsellors")
+    senders = range(options.procs)
+    await pool.call_some(senders, "connect_counsellors")
     sizes = split(options.conversations, options.procs)
-    results = await pool.call_all(
-        "create", [{"count": size, "claim": True, "connect": True} for size in sizes]
+    results = await pool.call_some(
+        senders, "create", [{"count": size, "claim": True, "connect": True} for size in sizes]
     )
     report_setup("created, claimed and connected", results, "created")
 
@@ -1109,16 +1124,18 @@ async def scenario_paced(pool: WorkerPool, options: argparse.Namespace) -> dict[
 async def scenario_churn(pool: WorkerPool, options: argparse.Namespace) -> dict[str, Any]:
     """Delivery in the active conversations while the queue moves, and the queue positions."""
     await setup_claimed(pool, options)
+    senders = range(options.procs)
+    holders = range(options.procs, options.procs + waiting_procs(options)) or senders
     started = time.monotonic()
     order: list[str] = []
-    for index, size in enumerate(split(options.waiting, options.procs)):
+    for index, size in zip(holders, split(options.waiting, len(holders)), strict=True):
         # One worker after another, each one conversation at a time: the queue's order is known.
         order.extend((await pool.call(index, "create_waiting", count=size))["ids"])
     print(f"{len(order)} waiting conversations created in {time.monotonic() - started:.1f} s")
-    report_setup("waiting relatives connected", await pool.call_all("connect_waiting"), "connected")
+    report_setup("waiting relatives connected", await pool.call_some(holders, "connect_waiting"), "connected")
 
     async def positions() -> list[int | None]:
-        return [p for part in await pool.call_all("waiting_positions") for p in part]
+        return [p for part in await pool.call_some(holders, "waiting_positions") for p in part]
 
     deadline = time.monotonic() + options.settle * 10
     while (shown := await positions()) != list(range(1, len(order) + 1)) and time.monotonic() < deadline:
@@ -1138,14 +1155,14 @@ async def scenario_churn(pool: WorkerPool, options: argparse.Namespace) -> dict[
             "claims": claims if index == 0 else [],
             "claim_interval": options.claim_interval,
         }
-        for index in range(options.procs)
+        for index in senders
     ]
-    results = await pool.call_all("churn", per_worker)
+    results = await pool.call_some(senders, "churn", per_worker)
     cpu = probe.figures(before)
     await asyncio.sleep(options.settle)
     figures = delivery_figures(results, start_at, options, cpu)
 
-    parts = await pool.call_all("waiting_log")
+    parts = await pool.call_some(holders, "waiting_log")
     logs = [log for part in parts for log in part["logs"]]
     claim_times = results[0]["claim_times"]
     queue_figures = position_figures(order, logs, claim_times, options.position_deadline)
@@ -1438,6 +1455,13 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         help="relatives connect with queue_events and derive their position from `queue`"
         " broadcasts (default: on for churn, off for idle)",
+    )
+    parser.add_argument(
+        "--waiting-procs",
+        type=int,
+        default=1,
+        help="churn: load processes holding only the waiting relatives, so that their queue"
+        " broadcasts do not hold up the deliveries measured in the others (0: spread over --procs)",
     )
     parser.add_argument(
         "--position-deadline", type=float, default=2.0, help="churn: a position is late after this"

@@ -318,6 +318,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         app[app_keys.PRESENCE],
         app[app_keys.SESSION_WATCH],
         app[app_keys.KNOWLEDGE],
+        settings.chat.console_queue_shown,
     )
     relatives = RelativeNamespace(chat, settings.limits.sockets_per_conversation)
     metrics = app[app_keys.METRICS]

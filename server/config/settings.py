@@ -90,6 +90,10 @@ class ChatSettings(_Section):
     waiting_update_every: Duration = timedelta(minutes=3)
     default_wait_estimate: Duration = timedelta(minutes=5)
     queue_push_delay: Duration = timedelta(0)
+    # The counsellors' `queue` event lists the head of their queue, this many, and the total: a
+    # console cannot use a thousand cards, and pushing all of them on every claim to every
+    # console made each claim cost more the longer the queue (supervisors' overview lists all).
+    console_queue_shown: int = Field(default=50, ge=1, le=1000)
     # A waiting conversation whose relative has had no socket connected this long closes as
     # "abandoned"; a relative back before then keeps their place.
     abandon_after: Duration = timedelta(minutes=15)

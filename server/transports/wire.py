@@ -61,14 +61,20 @@ def _summary(c: Conversation) -> dict[str, Any]:
 
 
 def queue(
-    view: list[Conversation], languages: Collection[str], is_away: Callable[[Conversation], bool]
+    view: list[Conversation],
+    languages: Collection[str],
+    is_away: Callable[[Conversation], bool],
+    shown: int,
 ) -> dict[str, Any]:
-    """A counsellor's queue event: their view, each item marked when its relative has gone away and
-    when its relative waits for a language the counsellor does not speak."""
+    """A counsellor's queue event: the first ``shown`` of their view, each item marked when its
+    relative has gone away and when its relative waits for a language the counsellor does not
+    speak, and how many wait in all."""
     return {
         "conversations": [
-            {**queue_item(c, is_away(c)), "needs_language": needs_language(c, languages)} for c in view
-        ]
+            {**queue_item(c, is_away(c)), "needs_language": needs_language(c, languages)}
+            for c in view[:shown]
+        ],
+        "total": len(view),
     }
 
 

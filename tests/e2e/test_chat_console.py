@@ -70,6 +70,30 @@ class TestConnect:
         assert queue_ids(shrunk) == [later.conversation_id]
 
 
+    async def test_a_long_queue_lists_its_head_and_counts_the_rest(
+        self, server_factory: Callable[..., ServerProcess]
+    ) -> None:
+        """Each claim must not send every console the whole queue: the head (console_queue_shown)
+        and the total, and the next one moves up into the list as the head is claimed."""
+        server = server_factory(env={"KINLINE_CHAT__CONSOLE_QUEUE_SHOWN": "3"})
+        async with Harness(server) as h:
+            started = [(await h.start_conversation("sv")).conversation_id for _ in range(5)]
+            alice, bob = await h.counsellors("alice", "bob")
+            on_connect = await alice.socket.log.wait_for("queue")
+            assert (queue_ids(on_connect), on_connect["total"]) == (started[:3], 5)
+
+            mark = alice.socket.log.mark()
+            assert (await bob.socket.claim(started[0]))["ok"] is True
+            moved = await alice.socket.log.wait_for("queue", lambda q: q["total"] == 4, since=mark)
+            assert queue_ids(moved) == started[1:4]
+
+            mark = alice.socket.log.mark()
+            for conversation_id in started[1:3]:
+                assert (await bob.socket.claim(conversation_id))["ok"] is True
+            short = await alice.socket.log.wait_for("queue", lambda q: q["total"] == 2, since=mark)
+        assert queue_ids(short) == started[3:]
+
+
 class TestClaim:
     async def test_ten_concurrent_claims_have_exactly_one_winner(self, server: ServerProcess) -> None:
         async with Harness(server) as h:

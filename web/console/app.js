@@ -51,6 +51,7 @@ const queue = new QueueView({
   list: byId('queue-list'),
   count: byId('queue-count'),
   empty: byId('queue-empty'),
+  more: byId('queue-more'),
   error: byId('queue-error'),
   onClaim: (id) => (session ? session.workspace.claim(id) : Promise.resolve({ ok: false, error: { code: 'offline' } })),
   onNewItem: () => alertUser('conversation'),
@@ -306,7 +307,7 @@ function wireSocket(current) {
     // A refusal from the namespace is not retried by socket.io itself.
     if (!socket.active) window.setTimeout(() => live() && socket.connect(), 5000);
   });
-  socket.on('queue', (payload) => live() && queue.update(payload?.conversations || []));
+  socket.on('queue', (payload) => live() && queue.update(payload?.conversations || [], payload?.total));
   socket.on('mine', (payload) => live() && workspace.syncMine(payload?.conversations || []));
   socket.on('message', (message) => live() && workspace.onMessage(message));
   socket.on('typing', (payload) => live() && workspace.onTyping(payload));

@@ -1,5 +1,6 @@
-// The live queue column. The server pushes the whole queue on connect and on every change;
-// this view reconciles it by conversation_id so focus and per-item errors survive updates.
+// The live queue column. The server pushes the head of the queue (chat.console_queue_shown) and
+// the total on connect and on every change; this view reconciles it by conversation_id so focus
+// and per-item errors survive updates.
 import { t } from '/shared/i18n.js';
 import { el, showError } from '/shared/dom.js';
 import { formatElapsed, languageLabel } from '/shared/format.js';
@@ -11,10 +12,12 @@ export class QueueView {
    * error shows a failed claim; it lives outside the items because the item may vanish before the ack.
    * confirmAway(button) resolves true when a conversation whose relative is away is to be claimed anyway.
    */
-  constructor({ list, count, empty, error, onClaim, onNewItem, confirmAway }) {
+  constructor({ list, count, empty, more, error, onClaim, onNewItem, confirmAway }) {
     this.list = list;
     this.count = count;
     this.empty = empty;
+    this.more = more;
+    this.total = 0;
     this.error = error;
     this.onClaim = onClaim;
     this.onNewItem = onNewItem;
@@ -24,7 +27,8 @@ export class QueueView {
     this.primed = false;
   }
 
-  update(conversations) {
+  /** total: how many wait in all, of which `conversations` is the head (an older server sent all). */
+  update(conversations, total = conversations.length) {
     const ids = new Set(conversations.map((q) => q.conversation_id));
     for (const [id, item] of this.items) {
       if (!ids.has(id)) {
@@ -45,8 +49,15 @@ export class QueueView {
     }
     // The first push after login is the existing queue, not news.
     this.primed = true;
-    this.count.textContent = String(conversations.length);
-    this.empty.hidden = conversations.length > 0;
+    this.total = total;
+    this.count.textContent = String(total);
+    this.empty.hidden = total > 0;
+    this.fillMore(conversations.length);
+  }
+
+  fillMore(shown = this.items.size) {
+    this.more.hidden = this.total <= shown;
+    this.more.textContent = this.more.hidden ? '' : t('console.queue.more', { shown, total: this.total });
   }
 
   create(q) {
@@ -125,6 +136,7 @@ export class QueueView {
 
   retranslate() {
     for (const item of this.items.values()) this.fill(item, item.q);
+    this.fillMore();
   }
 
   clear() {
@@ -133,7 +145,9 @@ export class QueueView {
     this.primed = false;
     this.list.replaceChildren();
     showError(this.error, '');
+    this.total = 0;
     this.count.textContent = '0';
     this.empty.hidden = false;
+    this.fillMore(0);
   }
 }

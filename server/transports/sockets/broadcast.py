@@ -219,7 +219,7 @@ class Broadcaster:
         for view in await self.chat.queue_views(waiting):
             await self.sio.emit(
                 "queue",
-                wire.queue(view.conversations, view.languages, self.chat.is_away),
+                self.counsellors.queue_payload(view.conversations, view.languages),
                 room=[user_room(user_id) for user_id in view.user_ids],
                 namespace=COUNSELLOR,
             )

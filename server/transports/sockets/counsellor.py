@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import Field
 
-from server.domain.conversations import Sender
+from server.domain.conversations import Conversation, Sender
 from server.domain.errors import DomainError
 from server.domain.staff import StaffUser
 from server.services.auth import AuthService
@@ -74,8 +75,11 @@ class CounsellorNamespace(StaffNamespace):
         presence: Presence,
         watch: SessionWatch,
         knowledge: KnowledgeService,
+        queue_shown: int,
     ) -> None:
+        """``queue_shown``: how many of the queue's head a console's `queue` event lists."""
         super().__init__(NAMESPACE, auth, cookie_name, watch)
+        self.queue_shown = queue_shown
         self.chat = chat
         self.supervision = supervision
         self.presence = presence
@@ -87,14 +91,16 @@ class CounsellorNamespace(StaffNamespace):
         except DomainError as error:
             raise refuse(error.code, "this role does not take part in chats") from None
 
+    def queue_payload(self, view: list[Conversation], languages: Collection[str]) -> dict[str, Any]:
+        return wire.queue(view, languages, self.chat.is_away, self.queue_shown)
+
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
         session = await self.admit(sid, environ, self._permit)
         for room in (STAFF_ROOM, user_room(session.user.id)):
             await self.enter_room(sid, room)
         self.presence.connected(session.user, sid)
         languages = session.user.languages
-        queue = await self.chat.queue_for(languages)
-        await self.emit("queue", wire.queue(queue, languages, self.chat.is_away), to=sid)
+        await self.emit("queue", self.queue_payload(await self.chat.queue_for(languages), languages), to=sid)
         await self.emit("mine", await self.mine_payload(session.user.id), to=sid)
         if self.supervision.may_view(session.user):
             await self.enter_room(sid, SUPERVISORS_ROOM)
