@@ -69,7 +69,6 @@ class TestConnect:
             )
         assert queue_ids(shrunk) == [later.conversation_id]
 
-
     async def test_a_long_queue_lists_its_head_and_counts_the_rest(
         self, server_factory: Callable[..., ServerProcess]
     ) -> None:
