@@ -6,7 +6,7 @@ import enum
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import total_ordering
+from functools import cached_property, total_ordering
 from typing import Any
 
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
@@ -72,6 +72,12 @@ class Conversation:
     def staff_ids(self) -> set[int]:
         """Who reads along as it happens: the holder and a joined colleague."""
         return {user_id for user_id in (self.counsellor_id, self.colleague_id) if user_id is not None}
+
+    @cached_property
+    def order_key(self) -> tuple[object, ...]:
+        """queue_order_key, made once per object: every queue round sorts the whole queue by it,
+        in several views, and the store hands out the same object while its row is unchanged."""
+        return queue_order_key(self)
 
 
 def claim(conversation: Conversation, counsellor_id: int, now: datetime) -> Conversation:
@@ -224,8 +230,8 @@ def view_key(conversation: Conversation, languages: Collection[str]) -> tuple[ob
     """A conversation's place in the view of a counsellor who speaks ``languages``: its group
     (their languages, the others, those waiting for a language they lack), then QUEUE_ORDER."""
     if conversation.language in languages:
-        return (0, *queue_order_key(conversation))
-    return (2 if needs_language(conversation, languages) else 1, *queue_order_key(conversation))
+        return (0, conversation.order_key)
+    return (2 if needs_language(conversation, languages) else 1, conversation.order_key)
 
 
 def queue_view(waiting: Iterable[Conversation], languages: Collection[str]) -> list[Conversation]:

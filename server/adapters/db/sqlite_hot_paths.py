@@ -12,6 +12,7 @@ both against the same expectations."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import fields
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -199,18 +200,41 @@ def relative_view(
         cursor.execute("COMMIT")
 
 
-def waiting(db: sqlite3.Connection) -> list[Conversation]:
-    """ChatStore.waiting: the queue in the order it is served, in one read transaction."""
-    cursor = _cursor(db)
-    cursor.execute("BEGIN")
-    try:
-        rows = cursor.execute(
-            f"SELECT * FROM conversations WHERE state = ? ORDER BY {RAW_ORDER_BY}",  # noqa: S608 - the order's field names, no input
-            (State.WAITING.value,),
-        ).fetchall()
-    finally:
-        cursor.execute("COMMIT")
-    return [_conversation(row) for row in rows]
+class WaitingReader:
+    """ChatStore.waiting: the queue in the order it is served, in one read transaction.
+
+    Every queue round reads the whole queue on the event loop, and turning a thousand rows into
+    Conversations (five timestamps parsed each) was most of that read. A row that has not changed
+    since the last read gives the Conversation made from it then (they are immutable), so a claim
+    costs the fetch and the few rows that changed."""
+
+    COLUMNS = tuple(field.name for field in fields(Conversation))
+    QUERY = (
+        f"SELECT {', '.join(COLUMNS)} FROM conversations"  # noqa: S608 - field names, no input
+        f" WHERE state = ? ORDER BY {RAW_ORDER_BY}"
+    )
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], Conversation] = {}
+
+    def __call__(self, db: sqlite3.Connection) -> list[Conversation]:
+        cursor = db.cursor()
+        cursor.execute("BEGIN")
+        try:
+            rows = cursor.execute(self.QUERY, (State.WAITING.value,)).fetchall()
+        finally:
+            cursor.execute("COMMIT")
+        known = self._known
+        now_known = {row: known.get(row) or self._conversation(row) for row in rows}
+        self._known = now_known
+        return [now_known[row] for row in rows]
+
+    def _conversation(self, row: tuple[Any, ...]) -> Conversation:
+        values = dict(zip(self.COLUMNS, row, strict=True))
+        for column in TIMESTAMP_COLUMNS:
+            if values.get(column) is not None:
+                values[column] = parse_utc(values[column])
+        return conversation_from_row(SimpleNamespace(**values))
 
 
 def _sql_value(value: Any) -> Any:

@@ -46,6 +46,7 @@ class SqlUnitOfWork:
         self.database = database
         self.ciphers = ciphers
         self._group = GroupCommitter(database, self._repositories)
+        self._waiting_reader = sqlite_hot_paths.WaitingReader()
 
     async def append_message(self, request: AppendRequest) -> Appended | None:
         if self.database.is_sqlite:
@@ -78,7 +79,7 @@ class SqlUnitOfWork:
 
     async def waiting(self) -> list[Conversation]:
         if self.database.is_sqlite:
-            return await self.database.quick_read(sqlite_hot_paths.waiting)
+            return await self.database.quick_read(self._waiting_reader)
         async with self.read() as repositories:
             return await repositories.chat.waiting()
 
