@@ -260,13 +260,10 @@ def queue_places(waiting: Collection[Conversation], online: Collection[frozenset
     alone: dict[str, dict[str, int]] = {}
     places: dict[str, Place] = {}
     for conversation in waiting:
-        speakers = [languages for languages in views if conversation.language in languages]
-        if not speakers and conversation.language_choice is not LanguageChoice.WAIT:
-            speakers = list(views)
-        if speakers:
-            places[conversation.id] = min(
-                (Place(languages, views[languages][conversation.id]) for languages in speakers),
-                key=lambda place: (place.position, sorted(place.line)),
+        lines = _candidate_lines(conversation, views)
+        if lines:
+            places[conversation.id] = _soonest(
+                Place(languages, views[languages][conversation.id]) for languages in lines
             )
         else:
             line = frozenset({conversation.language})
@@ -274,6 +271,38 @@ def queue_places(waiting: Collection[Conversation], online: Collection[frozenset
                 alone[conversation.language] = _places(queue_view(waiting, line))
             places[conversation.id] = Place(line, alone[conversation.language][conversation.id])
     return places
+
+
+def queue_place(
+    conversation: Conversation, waiting: Collection[Conversation], online: Collection[frozenset[str]]
+) -> Place:
+    """``queue_places(waiting, online)[conversation.id]`` without sorting the whole queue: a count
+    of those ahead in each view, for a page that asks for its own place alone."""
+    lines = _candidate_lines(conversation, set(online)) or [frozenset({conversation.language})]
+    return _soonest(Place(line, _position_in_view(conversation, waiting, line)) for line in lines)
+
+
+def _candidate_lines(conversation: Conversation, views: Collection[frozenset[str]]) -> list[frozenset[str]]:
+    """The online views that may take it: those speaking its language; else, unless the relative
+    waits for their language, all of them. Empty when nobody online can take it now."""
+    speakers = [languages for languages in views if conversation.language in languages]
+    if not speakers and conversation.language_choice is not LanguageChoice.WAIT:
+        speakers = list(views)
+    return speakers
+
+
+def _soonest(places: Iterable[Place]) -> Place:
+    """Between views that give the same position, the one whose languages sort first."""
+    return min(places, key=lambda place: (place.position, sorted(place.line)))
+
+
+def _position_in_view(
+    conversation: Conversation, waiting: Iterable[Conversation], line: frozenset[str]
+) -> int:
+    """Its 1-based index in ``queue_view(waiting, line)``: one more than those with a lower key
+    (keys end with the id, so no two are equal)."""
+    key = view_key(conversation, line)
+    return 1 + sum(1 for other in waiting if view_key(other, line) < key)
 
 
 def queue_positions(waiting: Collection[Conversation], online: Collection[frozenset[str]]) -> dict[str, int]:

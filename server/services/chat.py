@@ -131,6 +131,20 @@ async def get_conversation(repos: Repositories, conversation_id: str) -> Convers
     return conversation
 
 
+def _waiting_status(
+    conversation: Conversation, place: rules.Place, per_position: float, online: Collection[frozenset[str]]
+) -> RelativeStatus:
+    return RelativeStatus(
+        State.WAITING,
+        place.position,
+        rules.estimate_wait_seconds(place.position, per_position),
+        conversation.language,
+        rules.language_online(conversation, online),
+        conversation.language_choice,
+        place.line,
+    )
+
+
 class ChatService:
     def __init__(
         self,
@@ -270,16 +284,24 @@ class ChatService:
             return RelativeStatus(
                 conversation.state, None, None, closed_reason=rules.relative_closed_reason(conversation)
             )
+        online = self.online.language_sets()
         if not with_position:
-            online = rules.language_online(conversation, self.online.language_sets())
             return RelativeStatus(
-                State.WAITING, None, None, conversation.language, online, conversation.language_choice
+                State.WAITING,
+                None,
+                None,
+                conversation.language,
+                rules.language_online(conversation, online),
+                conversation.language_choice,
             )
         waiting = await self.uow.waiting()
         if all(c.id != conversation.id for c in waiting):
             waiting.append(conversation)
-        basis = await self.wait_basis()
-        return self.waiting_statuses(waiting, basis)[conversation.id]
+        per_position = self.wait_per_position(await self.wait_basis())
+        online = self.online.language_sets()
+        return _waiting_status(
+            conversation, rules.queue_place(conversation, waiting, online), per_position, online
+        )
 
     def queue_positions(self, waiting: list[Conversation]) -> dict[str, int]:
         return rules.queue_positions(waiting, self.online.language_sets())
@@ -290,18 +312,7 @@ class ChatService:
         online = self.online.language_sets()
         places = rules.queue_places(waiting, online)
         per_position = self.wait_per_position(basis)
-        return {
-            c.id: RelativeStatus(
-                State.WAITING,
-                places[c.id].position,
-                rules.estimate_wait_seconds(places[c.id].position, per_position),
-                c.language,
-                rules.language_online(c, online),
-                c.language_choice,
-                places[c.id].line,
-            )
-            for c in waiting
-        }
+        return {c.id: _waiting_status(c, places[c.id], per_position, online) for c in waiting}
 
     def wait_per_position(self, basis: WaitBasis) -> float:
         return rules.wait_per_position(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.domain import conversations as rules
 from server.domain.conversations import Conversation, LanguageChoice, State
@@ -129,3 +131,31 @@ class TestChoice:
         claimed = rules.claim(waiting("c", "so", 0), 1, T0)
         with raises_code(InvalidTransition, "not_waiting"):
             rules.choose_language(claimed, LanguageChoice.WAIT)
+
+
+CONVERSATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(("sv", "so", "ar", "ti")),
+        st.integers(min_value=0, max_value=3),  # minute: equal times tie, and the id decides
+        st.sampled_from((None, LanguageChoice.WAIT, LanguageChoice.ANY)),
+        st.sampled_from((0, 0, 1)),
+    ),
+    max_size=25,
+)
+ONLINE = st.lists(st.frozensets(st.sampled_from(("sv", "so", "ar", "en")), max_size=3), max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(CONVERSATIONS, ONLINE)
+def test_one_conversations_place_is_its_place_in_the_whole_queue(
+    drawn: list[tuple[str, int, LanguageChoice | None, int]], online: list[frozenset[str]]
+) -> None:
+    """A connecting page asks for its own place alone (queue_place); it must be exactly what the
+    round computes for everyone (queue_places), ties, priorities and language choices included."""
+    queue = [
+        waiting(f"c{index:02d}", language, minute, choice, priority)
+        for index, (language, minute, choice, priority) in enumerate(drawn)
+    ]
+    queue.sort(key=lambda c: (*rules.queue_order_key(c), c.id))
+    everyone = rules.queue_places(queue, online)
+    assert {c.id: rules.queue_place(c, queue, online) for c in queue} == everyone
