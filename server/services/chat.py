@@ -131,6 +131,30 @@ async def get_conversation(repos: Repositories, conversation_id: str) -> Convers
     return conversation
 
 
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """The queue at one moment, for a round: each waiting relative's status is made only when it
+    is to be sent, since most pages work out their place themselves."""
+
+    waiting: list[Conversation]
+    places: dict[str, rules.Place]
+    per_position: float
+    online: list[frozenset[str]]
+
+    def status(self, conversation: Conversation) -> RelativeStatus:
+        """What the waiting relative is told: the position and its view, the wait it suggests,
+        whether someone who speaks their language is online, and their choice."""
+        return _waiting_status(conversation, self.places[conversation.id], self.per_position, self.online)
+
+    def extras(self, conversation: Conversation) -> tuple[object, ...]:
+        """What a page that derives its position cannot derive (its status's extras)."""
+        return (
+            conversation.language,
+            rules.language_online(conversation, self.online),
+            conversation.language_choice,
+        )
+
+
 def _waiting_status(
     conversation: Conversation, place: rules.Place, per_position: float, online: Collection[frozenset[str]]
 ) -> RelativeStatus:
@@ -306,13 +330,12 @@ class ChatService:
     def queue_positions(self, waiting: list[Conversation]) -> dict[str, int]:
         return rules.queue_positions(waiting, self.online.language_sets())
 
-    def waiting_statuses(self, waiting: list[Conversation], basis: WaitBasis) -> dict[str, RelativeStatus]:
-        """What each waiting relative is told: the position and its view (rules.queue_places), the
-        wait it suggests, whether someone who speaks their language is online, and their choice."""
+    def queue_snapshot(self, waiting: list[Conversation], basis: WaitBasis) -> QueueSnapshot:
+        """Every waiting conversation's place (rules.queue_places) and what its status is made of."""
         online = self.online.language_sets()
-        places = rules.queue_places(waiting, online)
-        per_position = self.wait_per_position(basis)
-        return {c.id: _waiting_status(c, places[c.id], per_position, online) for c in waiting}
+        return QueueSnapshot(
+            waiting, rules.queue_places(waiting, online), self.wait_per_position(basis), online
+        )
 
     def wait_per_position(self, basis: WaitBasis) -> float:
         return rules.wait_per_position(

@@ -17,7 +17,7 @@ from typing import Any
 import socketio
 
 from server.domain import conversations as rules
-from server.domain.conversations import Conversation, Place, Sender, State, relative_closed_reason
+from server.domain.conversations import Conversation, Sender, State, relative_closed_reason
 from server.domain.queue_rounds import RoundState, line_id, plan_round
 from server.services.chat import ChatService, RelativeStatus
 from server.services.events import (
@@ -34,6 +34,7 @@ from server.services.events import (
 from server.transports import wire
 from server.transports.sockets.counsellor import NAMESPACE as COUNSELLOR
 from server.transports.sockets.counsellor import CounsellorNamespace
+from server.transports.sockets.pacing import Pacer
 from server.transports.sockets.relative import NAMESPACE as RELATIVE
 from server.transports.sockets.relative import RelativeNamespace
 from server.transports.sockets.rooms import WAITING_ROOM, conversation_room, user_room
@@ -213,9 +214,12 @@ class Broadcaster:
 
     async def push_queue(self) -> None:
         """Each set of languages spoken by chat staff gets its own view of the queue (to those
-        staff's user rooms, in every process); each waiting relative whose status changed gets it."""
+        staff's user rooms, in every process); each waiting relative whose status changed gets it.
+        The round runs in time slices (pacing.Pacer): messages go ahead of it."""
+        pacer = Pacer()
         self._left_queue.clear()
         waiting, basis = await self.chat.waiting_with_estimates()
+        await pacer.pace()
         for view in await self.chat.queue_views(waiting):
             await self.sio.emit(
                 "queue",
@@ -223,37 +227,38 @@ class Broadcaster:
                 room=[user_room(user_id) for user_id in view.user_ids],
                 namespace=COUNSELLOR,
             )
-        statuses = self.chat.waiting_statuses(waiting, basis)
-        per_position = self.chat.wait_per_position(basis)
-        deriving = self.relatives.deriving(statuses) if self.rounds_enabled else set()
+            await pacer.pace()
+        snapshot = self.chat.queue_snapshot(waiting, basis)
+        await pacer.pace()
+        per_position = snapshot.per_position
+        deriving = self.relatives.deriving(snapshot.places) if self.rounds_enabled else set()
         fresh = self.relatives.take_new_pages()
         if fresh:
             self._rounds = self._rounds.forgetting(fresh)
-        places = {
-            cid: Place(s.line, s.queue_position)
-            for cid, s in statuses.items()
-            if s.line is not None and s.queue_position is not None
-        }
         plan, self._rounds = plan_round(
-            self._rounds, waiting, places, deriving, force=per_position != self._per_position
+            self._rounds, waiting, snapshot.places, deriving, force=per_position != self._per_position
         )
         self._per_position = per_position
         if plan.number is not None and deriving:
             await self.sio.emit(
                 "queue", wire.queue_round(plan, per_position), room=WAITING_ROOM, namespace=RELATIVE
             )
+            await pacer.pace()
         labelled = self._rounds.number if self.rounds_enabled else None
         sent: dict[str, dict[str, Any]] = {}
         moved: list[tuple[str, dict[str, Any]]] = []
-        for conversation_id, relative_status in statuses.items():
-            status = wire.relative_status(relative_status)
-            sent[conversation_id] = status
+        for conversation in waiting:
+            conversation_id = conversation.id
             if conversation_id in deriving:
-                extras = _extras(relative_status)
+                extras = snapshot.extras(conversation)
                 if conversation_id in plan.corrections or self._sent_extras.get(conversation_id) != extras:
                     self._sent_extras[conversation_id] = extras
+                    status = wire.relative_status(snapshot.status(conversation))
                     moved.append((conversation_id, {**status, "round": labelled}))
-            elif self._sent_statuses.get(conversation_id) != status or conversation_id in fresh:
+                continue
+            status = wire.relative_status(snapshot.status(conversation))
+            sent[conversation_id] = status
+            if self._sent_statuses.get(conversation_id) != status or conversation_id in fresh:
                 moved.append((conversation_id, {**status, "round": labelled}))
 
         def still_waiting() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -266,7 +271,7 @@ class Broadcaster:
         await self.sio.manager.emit_each("status", RELATIVE, still_waiting())
         self._sent_statuses = {k: v for k, v in sent.items() if k not in self._left_queue}
         self._sent_extras = {
-            k: v for k, v in self._sent_extras.items() if k in statuses and k not in self._left_queue
+            k: v for k, v in self._sent_extras.items() if k in snapshot.places and k not in self._left_queue
         }
 
 

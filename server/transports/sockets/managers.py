@@ -7,7 +7,6 @@ index, so a disconnect costs only the rooms of that one socket."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -16,8 +15,12 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+from server.transports.sockets.pacing import Pacer
+
 log = logging.getLogger(__name__)
-YIELD_EVERY = 200
+# A long run of sends (a broadcast to the waiting room, a round's statuses) checks its time slice
+# (pacing.Pacer) every this many sockets.
+PACE_EVERY = 32
 # Carried between processes as an emit, so the Redis manager's own message routing delivers it;
 # each process disconnects its own sockets in the room instead of sending them anything.
 DISCONNECT_ROOM_EVENT = "kinline:disconnect-room"
@@ -115,16 +118,17 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
         """The same event to many rooms, each with its own payload, without an emit call per room.
 
         Queueing a packet never suspends, so a long run of them would hold the event loop until
-        the last one: every ``YIELD_EVERY`` rooms it lets the sockets' writers send what is queued
-        and other work (a claim's commit, a message) go ahead."""
+        the last one: it runs in time slices (pacing.Pacer), between which the sockets' writers
+        send what is queued and messages go ahead."""
         rooms = self.rooms.get(namespace)
         if not rooms:
             return
+        pacer = Pacer()
         for count, (room, data) in enumerate(payloads, 1):
             if room in rooms:
                 await self._deliver(namespace, room, self._frames(namespace, [event, data]), ())
-            if count % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+            if count % PACE_EVERY == 0:
+                await pacer.pace()
 
     def _frames(self, namespace: str, data: list[Any]) -> list[eio_packet.Packet]:
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=data).encode()
@@ -137,10 +141,11 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
         self, namespace: str, room: Any, frames: list[eio_packet.Packet], skipped: Collection[Any]
     ) -> None:
         """One encoding for every socket in the room. A large room (the waiting relatives' queue
-        broadcast) lets other work go ahead every ``YIELD_EVERY`` sockets, as ``emit_each`` does."""
+        broadcast) runs in time slices, as ``emit_each`` does."""
+        pacer = Pacer()
         for count, (sid, eio_sid) in enumerate(list(self.get_participants(namespace, room)), 1):
-            if count % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+            if count % PACE_EVERY == 0:
+                await pacer.pace()
             if sid in skipped:
                 continue
             for frame in frames:
