@@ -216,9 +216,14 @@ class _Descending:
 
 
 def queue_order_key(conversation: Conversation) -> tuple[object, ...]:
-    """Sorts conversations in QUEUE_ORDER."""
+    """Sorts conversations in QUEUE_ORDER. A descending number is negated rather than wrapped, so
+    comparing two keys stays in C (the queue rounds sort the whole queue by them)."""
     values = ((key, getattr(conversation, key.field)) for key in QUEUE_ORDER)
-    return tuple(_Descending(value) if key.descending else value for key, value in values)
+    return tuple(_descending(value) if key.descending else value for key, value in values)
+
+
+def _descending(value: Any) -> object:
+    return -value if isinstance(value, int | float) and not isinstance(value, bool) else _Descending(value)
 
 
 def needs_language(conversation: Conversation, languages: Collection[str]) -> bool:
@@ -261,7 +266,9 @@ def queue_places(waiting: Collection[Conversation], online: Collection[frozenset
     places: dict[str, Place] = {}
     for conversation in waiting:
         lines = _candidate_lines(conversation, views)
-        if lines:
+        if len(lines) == 1:
+            places[conversation.id] = Place(lines[0], views[lines[0]][conversation.id])
+        elif lines:
             places[conversation.id] = _soonest(
                 Place(languages, views[languages][conversation.id]) for languages in lines
             )

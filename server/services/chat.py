@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from cachetools import LRUCache
 
@@ -146,11 +147,16 @@ class QueueSnapshot:
         whether someone who speaks their language is online, and their choice."""
         return _waiting_status(conversation, self.places[conversation.id], self.per_position, self.online)
 
+    @cached_property
+    def _online_languages(self) -> frozenset[str]:
+        return frozenset().union(*self.online)
+
     def extras(self, conversation: Conversation) -> tuple[object, ...]:
-        """What a page that derives its position cannot derive (its status's extras)."""
+        """What a page that derives its position cannot derive (its status's extras; the same
+        language_online as rules.language_online, asked of every waiting page each round)."""
         return (
             conversation.language,
-            rules.language_online(conversation, self.online),
+            conversation.language in self._online_languages,
             conversation.language_choice,
         )
 

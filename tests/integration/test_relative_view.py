@@ -15,6 +15,7 @@ import pytest
 from server.adapters.crypto import DataCiphers
 from server.adapters.db.engine import Database
 from server.adapters.db.migrate import upgrade
+from server.adapters.db.sqlite_hot_paths import WaitingReader
 from server.adapters.db.unit_of_work import SqlUnitOfWork
 from server.domain.conversations import Sender, State
 from server.domain.errors import NotAuthenticated
@@ -138,3 +139,27 @@ async def test_unknown_expired_and_deleted_tokens_open_nothing(chat: ChatService
     clock.advance(TOKEN_LIFETIME + timedelta(seconds=1))
     with pytest.raises(NotAuthenticated):
         await chat.open_relative(fresh.token, 0, subscribe)
+
+
+async def test_a_long_queue_reads_in_order_and_shows_each_change(chat: ChatService) -> None:
+    """From WaitingReader.LONG rows on, SQLite reads the queue in a thread and reuses the
+    conversation of every row that did not change: order and fields must still be the database's."""
+    clock = chat.clock
+    assert isinstance(clock, ManualClock)
+    started = []
+    for _ in range(WaitingReader.LONG + 10):
+        started.append((await chat.start_conversation("sv", None)).conversation.id)
+        clock.advance(timedelta(seconds=1))
+    first = await chat.queue()
+    assert [c.id for c in first] == started
+    raised = started[100]
+    await chat.raise_priority(raised, "danger")
+    await chat.leave(started[0])
+    second = await chat.queue()  # on SQLite, the long read in a thread
+    assert second[0].id == raised and second[0].priority > 0
+    assert [c.id for c in second[1:]] == [c for c in started[1:] if c != raised]
+    as_first_read = {c.id: c for c in first}
+    assert all(c == as_first_read[c.id] for c in second[1:])
+    await chat.raise_priority(started[200], "danger")
+    third = await chat.queue()
+    assert [c.id for c in third[:2]] == [raised, started[200]]

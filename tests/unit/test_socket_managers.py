@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.transports.sockets.base import TextPacket
-from server.transports.sockets.managers import YIELD_EVERY, IndexedAsyncManager
+from server.transports.sockets.managers import PACE_EVERY, IndexedAsyncManager
 
 NAMESPACES = ["/relative", "/counsellor"]
 ROOMS = [f"conversation:{n}" for n in range(4)]
@@ -110,7 +110,7 @@ async def sent_by(manager: Any, send: Any) -> dict[str, list[str]]:
     return sent
 
 
-ROOMS_FOR_A_ROUND = 2 * YIELD_EVERY + 7
+ROOMS_FOR_A_ROUND = 2 * PACE_EVERY + 7
 
 
 def test_emit_each_sends_what_one_emit_per_room_sends() -> None:
@@ -134,6 +134,9 @@ def test_emit_each_sends_what_one_emit_per_room_sends() -> None:
 
 
 def test_emit_each_lets_other_work_run_during_a_long_round() -> None:
+    """With a slice budget of 0 every pace point pauses (the time a real slice takes is not
+    something a test can hold the machine to)."""
+
     async def scenario() -> list[str]:
         order: list[str] = []
 
@@ -149,8 +152,37 @@ def test_emit_each_lets_other_work_run_during_a_long_round() -> None:
                 yield f"conversation:{n}", {"queue_position": n}
 
         await sent_by(
-            IndexedAsyncManager(), lambda manager: manager.emit_each("status", "/relative", payloads())
+            IndexedAsyncManager(slice_budget=0),
+            lambda manager: manager.emit_each("status", "/relative", payloads()),
         )
         return order
 
     assert asyncio.run(scenario()) == ["room 0", "other work", f"room {ROOMS_FOR_A_ROUND - 1}"]
+
+
+def test_a_long_room_broadcast_lets_other_work_run_between_slices() -> None:
+    """The queue broadcast goes to one room of every waiting page: it pauses between slices too."""
+
+    async def scenario(slice_budget: float) -> list[str]:
+        order: list[str] = []
+        manager = IndexedAsyncManager(slice_budget=slice_budget)
+
+        async def other_work() -> None:
+            order.append("other work")
+
+        async def broadcast(manager: Any) -> None:
+            asyncio.get_running_loop().create_task(other_work())
+            await manager.emit("queue", {"round": 1}, "/relative", room="waiting")
+            order.append("broadcast sent")
+
+        async def in_waiting_room(manager: Any) -> None:
+            for n in range(ROOMS_FOR_A_ROUND):
+                sid = await manager.connect(f"eio-waiting-{n}", "/relative")
+                await manager.enter_room(sid, "/relative", "waiting")
+            await broadcast(manager)
+
+        await sent_by(manager, in_waiting_room)
+        return order
+
+    assert asyncio.run(scenario(0)) == ["other work", "broadcast sent"]
+    assert asyncio.run(scenario(3600)) == ["broadcast sent", "other work"]

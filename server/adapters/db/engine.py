@@ -161,6 +161,12 @@ class Database:
                 raise
         return await asyncio.to_thread(_read_on_own_connection, self._path, function)
 
+    async def long_read(self, function: Callable[[sqlite3.Connection], Result]) -> Result:
+        """SQLite only: a read of many rows, in a thread on a connection of its own. SQLite steps
+        without the GIL there, and the event loop gets the GIL back at every switch interval,
+        where on the loop the whole read would be one stall."""
+        return await asyncio.to_thread(_read_on_own_connection, self._path, function)
+
     @property
     def _path(self) -> str:
         return make_url(self.url).database or ""
@@ -186,7 +192,7 @@ class Database:
 
 
 def _read_on_own_connection(path: str, function: Callable[[sqlite3.Connection], Result]) -> Result:
-    """A quick read that found the file locked, waiting for it off the event loop."""
+    """A read off the event loop: a quick read that found the file locked, or a long read."""
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("PRAGMA query_only=ON")

@@ -214,8 +214,12 @@ class WaitingReader:
         f" WHERE state = ? ORDER BY {RAW_ORDER_BY}"
     )
 
+    # From this many rows on (at the last read) the queue is read in a thread (Database.long_read).
+    LONG = 256
+
     def __init__(self) -> None:
         self._known: dict[tuple[Any, ...], Conversation] = {}
+        self.last_count = 0
 
     def __call__(self, db: sqlite3.Connection) -> list[Conversation]:
         cursor = db.cursor()
@@ -227,6 +231,7 @@ class WaitingReader:
         known = self._known
         now_known = {row: known.get(row) or self._conversation(row) for row in rows}
         self._known = now_known
+        self.last_count = len(rows)
         return [now_known[row] for row in rows]
 
     def _conversation(self, row: tuple[Any, ...]) -> Conversation:

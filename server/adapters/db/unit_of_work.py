@@ -79,6 +79,8 @@ class SqlUnitOfWork:
 
     async def waiting(self) -> list[Conversation]:
         if self.database.is_sqlite:
+            if self._waiting_reader.last_count >= sqlite_hot_paths.WaitingReader.LONG:
+                return await self.database.long_read(self._waiting_reader)
             return await self.database.quick_read(self._waiting_reader)
         async with self.read() as repositories:
             return await repositories.chat.waiting()

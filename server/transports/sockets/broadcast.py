@@ -34,6 +34,7 @@ from server.services.events import (
 from server.transports import wire
 from server.transports.sockets.counsellor import NAMESPACE as COUNSELLOR
 from server.transports.sockets.counsellor import CounsellorNamespace
+from server.transports.sockets.managers import PACE_EVERY
 from server.transports.sockets.pacing import Pacer
 from server.transports.sockets.relative import NAMESPACE as RELATIVE
 from server.transports.sockets.relative import RelativeNamespace
@@ -247,7 +248,9 @@ class Broadcaster:
         labelled = self._rounds.number if self.rounds_enabled else None
         sent: dict[str, dict[str, Any]] = {}
         moved: list[tuple[str, dict[str, Any]]] = []
-        for conversation in waiting:
+        for count, conversation in enumerate(waiting, 1):
+            if count % PACE_EVERY == 0:
+                await pacer.pace()
             conversation_id = conversation.id
             if conversation_id in deriving:
                 extras = snapshot.extras(conversation)

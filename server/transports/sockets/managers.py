@@ -15,7 +15,7 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
-from server.transports.sockets.pacing import Pacer
+from server.transports.sockets.pacing import SLICE_BUDGET, Pacer
 
 log = logging.getLogger(__name__)
 # A long run of sends (a broadcast to the waiting room, a round's statuses) checks its time slice
@@ -88,9 +88,15 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
 
     The stock emit starts an asyncio Task per recipient and then waits for all of them; with the
     one or two sockets a conversation's room holds, that was most of the cost of an emit, paid for
-    every message and for each of thousands of queue-position updates."""
+    every message and for each of thousands of queue-position updates.
+
+    ``slice_budget``: the longest stretch of the loop a long run of sends takes (pacing.Pacer)."""
 
     server: Any
+
+    def __init__(self, *args: Any, slice_budget: float = SLICE_BUDGET, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slice_budget = slice_budget
 
     async def emit(
         self,
@@ -123,7 +129,7 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
         rooms = self.rooms.get(namespace)
         if not rooms:
             return
-        pacer = Pacer()
+        pacer = Pacer(self.slice_budget)
         for count, (room, data) in enumerate(payloads, 1):
             if room in rooms:
                 await self._deliver(namespace, room, self._frames(namespace, [event, data]), ())
@@ -142,7 +148,7 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
     ) -> None:
         """One encoding for every socket in the room. A large room (the waiting relatives' queue
         broadcast) runs in time slices, as ``emit_each`` does."""
-        pacer = Pacer()
+        pacer = Pacer(self.slice_budget)
         for count, (sid, eio_sid) in enumerate(list(self.get_participants(namespace, room)), 1):
             if count % PACE_EVERY == 0:
                 await pacer.pace()
