@@ -147,10 +147,12 @@ class IndexedAsyncManager(RoomIndex, socketio.AsyncManager):  # type: ignore[mis
         self, namespace: str, room: Any, frames: list[eio_packet.Packet], skipped: Collection[Any]
     ) -> None:
         """One encoding for every socket in the room. A large room (the waiting relatives' queue
-        broadcast) runs in time slices, as ``emit_each`` does."""
-        pacer = Pacer(self.slice_budget)
-        for count, (sid, eio_sid) in enumerate(list(self.get_participants(namespace, room)), 1):
-            if count % PACE_EVERY == 0:
+        broadcast) runs in time slices, as ``emit_each`` does; a message's room of one or two
+        sockets costs no pacing at all."""
+        participants = list(self.get_participants(namespace, room))
+        pacer = Pacer(self.slice_budget) if len(participants) > PACE_EVERY else None
+        for count, (sid, eio_sid) in enumerate(participants, 1):
+            if pacer is not None and count % PACE_EVERY == 0:
                 await pacer.pace()
             if sid in skipped:
                 continue
