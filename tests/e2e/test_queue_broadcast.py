@@ -135,3 +135,43 @@ async def test_pages_derive_their_position_through_claims_raises_and_leaves(
         order = await truth(counsellor.socket, lambda ids: leaving.conversation_id not in ids, mark)
         await settled([page for page in pages if page is not leaving], order)
         assert not any(page.shown().get("gap") for page in pages)
+
+
+async def test_a_page_without_queue_events_is_placed_on_connect_and_told_every_move(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    """A version-1 page's first status carries its position (from the last queue round, without a
+    read of the queue); a claim ahead of it, and a raise, reach it as a personal status."""
+    server = server_factory(name="queue-version-1", start=False)
+    server.add_user(COUNSELLOR, "counsellor")
+    server.start()
+    async with Harness(server) as h:
+        counsellor = await h.sign_in(COUNSELLOR)
+        started = [await h.start_conversation("sv") for _ in range(5)]
+        order = await truth(counsellor.socket, lambda ids: len(ids) == 5, since=0)
+        pages = {
+            conversation.conversation_id: await h.relative(conversation.token) for conversation in started
+        }
+        for conversation_id, socket in pages.items():
+            first = await socket.log.wait_for("status")
+            assert (first["state"], first["queue_position"]) == ("waiting", order.index(conversation_id) + 1)
+
+        def shows(conversation_id: str) -> int | None:
+            statuses = pages[conversation_id].log.named("status")
+            return statuses[-1]["queue_position"] if statuses else None
+
+        mark = counsellor.socket.log.mark()
+        assert (await counsellor.socket.claim(order[0]))["ok"]
+        order = await truth(counsellor.socket, lambda ids: len(ids) == 4, mark)
+        for position, conversation_id in enumerate(order, start=1):
+            await pages[conversation_id].log.wait_until(lambda c=conversation_id, p=position: shows(c) == p)
+
+        mark = counsellor.socket.log.mark()
+        assert (await pages[order[-1]].send(DANGER)).get("ok")
+        order = await truth(counsellor.socket, lambda ids: ids[0] == started[-1].conversation_id, mark)
+        for position, conversation_id in enumerate(order, start=1):
+            await pages[conversation_id].log.wait_until(lambda c=conversation_id, p=position: shows(c) == p)
+        another = await h.relative(started[1].token)
+        assert (await another.log.wait_for("status"))["queue_position"] == order.index(
+            started[1].conversation_id
+        ) + 1

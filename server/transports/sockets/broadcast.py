@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ import socketio
 
 from server.domain import conversations as rules
 from server.domain.conversations import Conversation, Sender, State, relative_closed_reason
-from server.domain.queue_rounds import RoundState, line_id, plan_round
+from server.domain.queue_rounds import RoundState, plan_round
 from server.services.chat import ChatService, RelativeStatus
 from server.services.events import (
     AwayChanged,
@@ -104,24 +105,30 @@ class Broadcaster:
         elif isinstance(event, RelativeAccessEnded):
             await self.sio.manager.disconnect_room(RELATIVE, conversation_room(event.conversation_id))
 
-    def label(self, conversation_id: str, status: RelativeStatus) -> dict[str, Any] | None:
-        """A waiting page that derives its position, as it connects: its status labelled with the
-        last round and the place that round gave it, so it derives from the next broadcast on
-        without a round of its own. None when it must wait for a round (its conversation has not
-        been in one yet, or several processes share the rooms)."""
+    def label(self, conversation_id: str, status: RelativeStatus, deriving: bool) -> dict[str, Any] | None:
+        """A waiting page, as it connects, given the place the last round gave it without reading
+        the queue again. A page that derives its position gets it labelled with that round and
+        derives from the next broadcast on; an older page gets it as a plain status, remembered as
+        sent, so the next round (one is due if anything moved since) tells it any change. None when
+        the last round cannot say (the conversation has not been in one yet, or several processes
+        share the rooms)."""
         if not self.rounds_enabled or status.state is not State.WAITING:
             return None
         place = self._rounds.label(conversation_id)
         if place is None or self._per_position is None:
             return None
+        placed = replace(
+            status,
+            queue_position=place.position,
+            estimated_wait_seconds=rules.estimate_wait_seconds(place.position, self._per_position),
+            line=place.line,
+        )
+        if not deriving:
+            self._sent_statuses[conversation_id] = wire.relative_status(placed)
+            return self._sent_statuses[conversation_id]
         self._rounds = self._rounds.showing(conversation_id, place)
         self._sent_extras[conversation_id] = _extras(status)
-        return {
-            **wire.relative_status(status, self._rounds.number),
-            "queue_position": place.position,
-            "estimated_wait_seconds": rules.estimate_wait_seconds(place.position, self._per_position),
-            "line": line_id(place.line),
-        }
+        return wire.relative_status(placed, self._rounds.number)
 
     def queue_changed(self) -> None:
         """Something outside the database changed the queue's views or statuses (a console

@@ -19,7 +19,7 @@ from server.transports.sockets.rooms import WAITING_ROOM, conversation_room
 
 NAMESPACE = "/relative"
 # The status of a page that derives its position, labelled with the last queue round, or None.
-Labeller = Callable[[str, RelativeStatus], dict[str, Any] | None]
+Labeller = Callable[[str, RelativeStatus, bool], dict[str, Any] | None]
 
 
 class SendMessage(EventPayload):
@@ -90,12 +90,15 @@ class RelativeNamespace(GuardedNamespace):
 
     def _status_for_page(
         self, conversation_id: str, status: RelativeStatus, deriving: bool
-    ) -> dict[str, Any]:
-        """Synchronous from the labelling to the return, so no round can come in between."""
-        if not deriving:
+    ) -> dict[str, Any] | None:
+        """Synchronous from the labelling to the return, so no round can come in between. None: a
+        page that does not derive its position, waiting, with no position in ``status`` and none
+        from the last round; it must be told after a read of the queue."""
+        placed = status.state is not State.WAITING or status.queue_position is not None
+        if placed and not deriving:
             return wire.relative_status(status)
-        labelled = self._labeller(conversation_id, status) if self._labeller is not None else None
-        if labelled is not None:
+        labelled = self._labeller(conversation_id, status, deriving) if self._labeller is not None else None
+        if labelled is not None or not deriving:
             return labelled
         self._new_pages.add(conversation_id)
         for listener in self._page_listeners:
@@ -132,8 +135,9 @@ class RelativeNamespace(GuardedNamespace):
 
         wants_queue = auth.get("queue_events") == 1
         try:
+            # The position comes from the last queue round (Broadcaster.label) where it can.
             opened = await self.chat.open_relative(
-                auth["token"], after_seq, subscribe, with_position=not wants_queue
+                auth["token"], after_seq, subscribe, with_position=self._labeller is None
             )
         except DomainError as error:
             raise refuse(error.code, error.message) from None  # socketio then drops the sid's rooms
@@ -158,7 +162,10 @@ class RelativeNamespace(GuardedNamespace):
         if deriving:
             self._deriving.add(sid)
             await self.enter_room(sid, WAITING_ROOM)
-        await self.emit("status", self._status_for_page(conversation.id, opened.status, deriving), to=sid)
+        status = self._status_for_page(conversation.id, opened.status, deriving)
+        if status is None:
+            status = wire.relative_status(await self.chat.status_of(conversation.id))
+        await self.emit("status", status, to=sid)
         for message in opened.missed:
             await self.emit("message", wire.message(message), to=sid)
         if conversation.counsellor_read_seq:
