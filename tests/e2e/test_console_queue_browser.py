@@ -4,17 +4,16 @@ relative up into the list, and the line goes once everyone fits; axe finds 0 vio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.browser import PageProblems, Screenshots, chromium, open_page, submit_sign_in
-from tests.support.server import DEFAULT_PASSWORD, ROOT, ServerProcess
+from tests.e2e.catalogs import text
+from tests.support.server import DEFAULT_PASSWORD, ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -28,13 +27,10 @@ expect.set_options(timeout=20_000)
 
 def console_text(key: str, **params: object) -> str:
     """A text of the console in Swedish, its default language, with its placeholders filled."""
-    value: Any = json.loads((ROOT / "web" / "i18n" / "sv.json").read_text(encoding="utf-8"))
-    for part in key.split("."):
-        value = value[part]
-    text = str(value)
-    for name, filled in params.items():
-        text = text.replace(f"{{{name}}}", str(filled))
-    return text
+    filled = text("sv", key)
+    for name, value in params.items():
+        filled = filled.replace(f"{{{name}}}", str(value))
+    return filled
 
 
 def test_a_long_queue_shows_its_head_and_how_many_more_wait(

@@ -86,13 +86,16 @@ async def settled(pages: list[Page], order: list[str]) -> None:
             raise AssertionError(f"pages show {shown}, the queue is {expected}") from None
 
 
+def with_counsellor(server_factory: Callable[..., ServerProcess], name: str) -> ServerProcess:
+    server = server_factory(name=name, start=False)
+    server.add_user(COUNSELLOR, "counsellor")
+    return server.start()
+
+
 async def test_pages_derive_their_position_through_claims_raises_and_leaves(
     server_factory: Callable[..., ServerProcess],
 ) -> None:
-    server = server_factory(name="queue-broadcast", start=False)
-    server.add_user(COUNSELLOR, "counsellor")
-    server.start()
-    async with Harness(server) as h:
+    async with Harness(with_counsellor(server_factory, "queue-broadcast")) as h:
         counsellor = await h.sign_in(COUNSELLOR)
         started = [await h.start_conversation("sv") for _ in range(7)]
         pages: list[Page] = []
@@ -142,10 +145,7 @@ async def test_a_page_without_queue_events_is_placed_on_connect_and_told_every_m
 ) -> None:
     """A version-1 page's first status carries its position (from the last queue round, without a
     read of the queue); a claim ahead of it, and a raise, reach it as a personal status."""
-    server = server_factory(name="queue-version-1", start=False)
-    server.add_user(COUNSELLOR, "counsellor")
-    server.start()
-    async with Harness(server) as h:
+    async with Harness(with_counsellor(server_factory, "queue-version-1")) as h:
         counsellor = await h.sign_in(COUNSELLOR)
         started = [await h.start_conversation("sv") for _ in range(5)]
         order = await truth(counsellor.socket, lambda ids: len(ids) == 5, since=0)
