@@ -159,12 +159,13 @@ class Database:
         except sqlite3.OperationalError as error:
             if not _is_busy(error):
                 raise
-        return await asyncio.to_thread(_read_on_own_connection, self._path, function)
+        return await self.long_read(function)
 
     async def long_read(self, function: Callable[[sqlite3.Connection], Result]) -> Result:
-        """SQLite only: a read of many rows, in a thread on a connection of its own. SQLite steps
-        without the GIL there, and the event loop gets the GIL back at every switch interval,
-        where on the loop the whole read would be one stall."""
+        """SQLite only: a read in a thread on a connection of its own, with the busy timeout: a
+        quick read that found the file locked, or a read of many rows. SQLite steps without the
+        GIL there, and the event loop gets the GIL back at every switch interval, where on the
+        loop the whole read would be one stall."""
         return await asyncio.to_thread(_read_on_own_connection, self._path, function)
 
     @property
