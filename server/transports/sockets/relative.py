@@ -18,7 +18,8 @@ from server.transports.sockets.base import Empty, EventPayload, GuardedNamespace
 from server.transports.sockets.rooms import WAITING_ROOM, conversation_room
 
 NAMESPACE = "/relative"
-# The status of a page that derives its position, labelled with the last queue round, or None.
+# A waiting page's status placed by the last queue round (labelled with it for a page that derives
+# its position), or None when that round cannot place it.
 Labeller = Callable[[str, RelativeStatus, bool], dict[str, Any] | None]
 
 
